@@ -1,0 +1,24 @@
+//! # mlp-tune
+//!
+//! scikit-learn's multi-layer perceptrons ([`MLPRegressor`](neural_network::MLPRegressor),
+//! [`MLPClassifier`](neural_network::MLPClassifier)) and its model selection
+//! (splitters, scorers, cross-validation, `GridSearchCV`, `RandomizedSearchCV`) as linfa
+//! citizens, with the same numbers as scikit-learn for the same `random_state`.
+//!
+//! Map of the crate (it mirrors scikit-learn's layout):
+//! - [`neural_network`]: the estimators, their activations and losses, their optimizers;
+//! - [`model_selection`]: splitters, validation, searches;
+//! - [`metrics`]: the metric functions behind the scorers;
+//! - [`datasets`]: embedded toy sets and the California housing loader;
+//! - [`random`]: numpy's `RandomState`, the source of every random choice.
+
+pub mod error;
+pub mod random;
+
+pub use error::{MlpTuneError, Result};
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::error::{MlpTuneError, Result};
+    pub use crate::random::NumpyRng;
+}

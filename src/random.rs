@@ -1,0 +1,215 @@
+//! A portable, seedable random generator that draws exactly what numpy's legacy
+//! `np.random.RandomState` draws.
+//!
+//! scikit-learn takes every random decision of its MLPs and splitters from a
+//! `RandomState`; reproducing its stream is what lets us give the *same* initial weights,
+//! epoch shuffles and fold indices as scikit-learn for the same `random_state`.
+//!
+//! [`NumpyRng`] is MT19937 seeded with numpy's `init_genrand`, with numpy's conversions
+//! (`random_sample`, `uniform`, `shuffle`, `permutation`, `randint`). It also implements
+//! [`rand::RngCore`], so it can feed any `rand` distribution.
+//!
+//! ```
+//! use mlp_tune::random::NumpyRng;
+//! // np.random.RandomState(0).permutation(5) == [2, 0, 1, 3, 4]
+//! let mut rng = NumpyRng::new(0);
+//! assert_eq!(rng.permutation(5), vec![2, 0, 1, 3, 4]);
+//! ```
+
+const N: usize = 624;
+const M: usize = 397;
+const MATRIX_A: u32 = 0x9908_b0df;
+const UPPER_MASK: u32 = 0x8000_0000;
+const LOWER_MASK: u32 = 0x7fff_ffff;
+
+/// numpy's legacy `RandomState`: MT19937 with numpy's seeding and conversions.
+#[derive(Clone)]
+pub struct NumpyRng {
+    state: Box<[u32; N]>,
+    position: usize,
+}
+
+impl std::fmt::Debug for NumpyRng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NumpyRng")
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NumpyRng {
+    /// `np.random.RandomState(seed)` for a seed in `0..2^32`.
+    pub fn new(seed: u32) -> Self {
+        let mut state = Box::new([0u32; N]);
+        state[0] = seed;
+        for i in 1..N {
+            let prev = state[i - 1];
+            state[i] = 1_812_433_253u32
+                .wrapping_mul(prev ^ (prev >> 30))
+                .wrapping_add(i as u32);
+        }
+        NumpyRng {
+            state,
+            position: N,
+        }
+    }
+
+    fn twist(&mut self) {
+        let mt = &mut self.state;
+        for i in 0..N {
+            let y = (mt[i] & UPPER_MASK) | (mt[(i + 1) % N] & LOWER_MASK);
+            let mut next = mt[(i + M) % N] ^ (y >> 1);
+            if y & 1 != 0 {
+                next ^= MATRIX_A;
+            }
+            mt[i] = next;
+        }
+        self.position = 0;
+    }
+
+    /// The next tempered 32-bit MT19937 output.
+    pub fn next_u32(&mut self) -> u32 {
+        if self.position >= N {
+            self.twist();
+        }
+        let mut y = self.state[self.position];
+        self.position += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^= y >> 18;
+        y
+    }
+
+    /// `random_sample()`: a double in `[0, 1)` with 53 random bits (two words, high first).
+    pub fn random_sample(&mut self) -> f64 {
+        let a = (self.next_u32() >> 5) as f64;
+        let b = (self.next_u32() >> 6) as f64;
+        (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
+    }
+
+    /// `uniform(low, high)`: one double, computed as numpy does (`high - low` first).
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        let span = high - low;
+        low + span * self.random_sample()
+    }
+
+    /// numpy's `random_interval(max)`: a uniform integer in `0..=max` by masked rejection.
+    pub fn random_interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mut mask = max;
+        mask |= mask >> 1;
+        mask |= mask >> 2;
+        mask |= mask >> 4;
+        mask |= mask >> 8;
+        mask |= mask >> 16;
+        mask |= mask >> 32;
+        if max <= u32::MAX as u64 {
+            loop {
+                let v = (self.next_u32() as u64) & mask;
+                if v <= max {
+                    return v;
+                }
+            }
+        } else {
+            loop {
+                let hi = self.next_u32() as u64;
+                let lo = self.next_u32() as u64;
+                let v = ((hi << 32) | lo) & mask;
+                if v <= max {
+                    return v;
+                }
+            }
+        }
+    }
+
+    /// `shuffle(x)`: Fisher-Yates from the end, as numpy does for a 1-D array.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        let n = items.len();
+        for i in (1..n).rev() {
+            let j = self.random_interval(i as u64) as usize;
+            items.swap(i, j);
+        }
+    }
+
+    /// `permutation(n)`: a shuffled `0..n`.
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        self.shuffle(&mut p);
+        p
+    }
+
+    /// `randint(low, high)`: a uniform integer in `low..high` (`high` exclusive).
+    ///
+    /// Returns `low` when the range is empty or a single value.
+    pub fn randint(&mut self, low: i64, high: i64) -> i64 {
+        if high <= low + 1 {
+            return low;
+        }
+        let span = (high - low - 1) as u64;
+        low + self.random_interval(span) as i64
+    }
+}
+
+impl rand::RngCore for NumpyRng {
+    fn next_u32(&mut self) -> u32 {
+        NumpyRng::next_u32(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let hi = NumpyRng::next_u32(self) as u64;
+        let lo = NumpyRng::next_u32(self) as u64;
+        (hi << 32) | lo
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(4) {
+            let word = NumpyRng::next_u32(self).to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+/// Seeds a task's generator from a search's seed and the task's coordinates, so every task
+/// draws the same numbers whatever thread runs it and in whatever order.
+pub(crate) fn derive_seed(base: u64, a: u64, b: u64) -> u32 {
+    // SplitMix64 finalizer over the mixed coordinates: cheap and well spread.
+    let mut z = base
+        .wrapping_add(a.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .wrapping_add(b.wrapping_mul(0xbf58_476d_1ce4_e5b9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_numpy_values() {
+        // np.random.RandomState(0).random_sample() == 0.5488135039273248
+        let mut rng = NumpyRng::new(0);
+        assert_eq!(rng.random_sample(), 0.548_813_503_927_324_8);
+        // np.random.RandomState(42).permutation(10)
+        let mut rng = NumpyRng::new(42);
+        assert_eq!(rng.permutation(10), vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+    }
+
+    #[test]
+    fn randint_stays_in_range() {
+        let mut rng = NumpyRng::new(7);
+        for _ in 0..1000 {
+            let v = rng.randint(-3, 4);
+            assert!((-3..4).contains(&v));
+        }
+        assert_eq!(rng.randint(5, 5), 5);
+    }
+}

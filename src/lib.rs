@@ -13,6 +13,8 @@
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 
 pub mod error;
+pub mod model_selection;
+pub mod neural_network;
 pub mod random;
 
 pub use error::{MlpTuneError, Result};

@@ -1,0 +1,275 @@
+//! Multi-layer perceptrons (scikit-learn's `neural_network/`).
+//!
+//! - [`MLPRegressor`] and [`MLPClassifier`]: the estimators, linfa-style
+//!   (`params()` → builder → `ParamGuard::check` → `Fit`);
+//! - [`base`]: activations and losses;
+//! - [`stochastic_optimizers`]: SGD (momentum, Nesterov, schedules) and Adam;
+//! - [`MlpConfig`]: every hyperparameter with its default, range and meaning.
+//!
+//! Same numbers as scikit-learn: with the same `random_state`, initial weights, epoch
+//! shuffles and early-stopping splits are drawn exactly as scikit-learn draws them
+//! (see [`crate::random::NumpyRng`]).
+
+pub mod base;
+pub mod callbacks;
+mod classifier;
+mod lbfgs;
+mod network;
+mod params;
+mod regressor;
+pub mod stochastic_optimizers;
+mod train;
+
+pub use base::{Activation, OutActivation};
+pub use callbacks::{EpochLog, ObserverHandle, TrainingControl, TrainingObserver};
+pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
+pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_NAMES};
+pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
+pub use stochastic_optimizers::LearningRate;
+
+use linfa::Float;
+use ndarray::ArrayView2;
+
+use crate::error::{MlpTuneError, Result};
+
+/// Rejects empty, featureless or non-finite records, and a feature count that differs from
+/// the fitted one.
+pub(crate) fn check_records<F: Float>(x: &ArrayView2<F>, expected_features: Option<usize>) -> Result<()> {
+    if let Some(expected) = expected_features {
+        if x.ncols() != expected {
+            return Err(MlpTuneError::FeatureMismatch {
+                expected,
+                found: x.ncols(),
+            });
+        }
+    }
+    if expected_features.is_none() {
+        if x.nrows() == 0 {
+            return Err(MlpTuneError::InvalidInput("records have zero rows".into()));
+        }
+        if x.ncols() == 0 {
+            return Err(MlpTuneError::InvalidInput("records have zero features".into()));
+        }
+    }
+    if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
+        let cols = x.ncols().max(1);
+        return Err(MlpTuneError::InvalidInput(format!(
+            "records contain NaN or infinity (row {}, column {})",
+            pos / cols,
+            pos % cols
+        )));
+    }
+    Ok(())
+}
+
+/// Builder setters for every [`MlpConfig`] field, shared by both estimators' params.
+macro_rules! impl_config_setters {
+    ($params:ident) => {
+        impl<F> $params<F> {
+            /// Neurons per hidden layer (default `[100]`; empty = no hidden layer).
+            pub fn hidden_layer_sizes(mut self, sizes: &[usize]) -> Self {
+                self.0.config.hidden_layer_sizes = sizes.to_vec();
+                self
+            }
+            /// Géron's `n_hidden` × `n_neurons`: `n_neurons` repeated `n_hidden` times.
+            pub fn n_hidden_n_neurons(mut self, n_hidden: usize, n_neurons: usize) -> Self {
+                self.0.config.hidden_layer_sizes = vec![n_neurons; n_hidden];
+                self
+            }
+            /// Hidden activation (default relu).
+            pub fn activation(mut self, v: $crate::neural_network::Activation) -> Self {
+                self.0.config.activation = v;
+                self
+            }
+            /// Weight optimizer (default adam).
+            pub fn solver(mut self, v: $crate::neural_network::Solver) -> Self {
+                self.0.config.solver = v;
+                self
+            }
+            /// L2 strength, ≥ 0 (default 1e-4).
+            pub fn alpha(mut self, v: f64) -> Self {
+                self.0.config.alpha = v;
+                self
+            }
+            /// Mini-batch size, ≥ 1 (default auto = min(200, n)).
+            pub fn batch_size(mut self, v: usize) -> Self {
+                self.0.config.batch_size = $crate::neural_network::BatchSize::Fixed(v);
+                self
+            }
+            /// SGD step schedule (default constant).
+            pub fn learning_rate(mut self, v: $crate::neural_network::LearningRate) -> Self {
+                self.0.config.learning_rate = v;
+                self
+            }
+            /// Initial step size, > 0 (default 1e-3).
+            pub fn learning_rate_init(mut self, v: f64) -> Self {
+                self.0.config.learning_rate_init = v;
+                self
+            }
+            /// Exponent of invscaling, ≥ 0 (default 0.5).
+            pub fn power_t(mut self, v: f64) -> Self {
+                self.0.config.power_t = v;
+                self
+            }
+            /// Maximum epochs or lbfgs iterations, ≥ 1 (default 200).
+            pub fn max_iter(mut self, v: usize) -> Self {
+                self.0.config.max_iter = v;
+                self
+            }
+            /// Reshuffle rows each epoch (default true).
+            pub fn shuffle(mut self, v: bool) -> Self {
+                self.0.config.shuffle = v;
+                self
+            }
+            /// Seed of every random draw (default none: a fresh seed per fit).
+            pub fn random_state(mut self, v: u32) -> Self {
+                self.0.config.random_state = Some(v);
+                self
+            }
+            /// Improvement threshold of the stopping rule, ≥ 0 (default 1e-4).
+            pub fn tol(mut self, v: f64) -> Self {
+                self.0.config.tol = v;
+                self
+            }
+            /// Reuse weights in `fit_from` (default false).
+            pub fn warm_start(mut self, v: bool) -> Self {
+                self.0.config.warm_start = v;
+                self
+            }
+            /// SGD momentum in [0, 1] (default 0.9).
+            pub fn momentum(mut self, v: f64) -> Self {
+                self.0.config.momentum = v;
+                self
+            }
+            /// Nesterov's momentum (default true).
+            pub fn nesterovs_momentum(mut self, v: bool) -> Self {
+                self.0.config.nesterovs_momentum = v;
+                self
+            }
+            /// Hold out `validation_fraction` and stop on its score (default false).
+            pub fn early_stopping(mut self, v: bool) -> Self {
+                self.0.config.early_stopping = v;
+                self
+            }
+            /// Held-out share in (0, 1) (default 0.1).
+            pub fn validation_fraction(mut self, v: f64) -> Self {
+                self.0.config.validation_fraction = v;
+                self
+            }
+            /// Adam's first-moment decay in [0, 1) (default 0.9).
+            pub fn beta_1(mut self, v: f64) -> Self {
+                self.0.config.beta_1 = v;
+                self
+            }
+            /// Adam's second-moment decay in [0, 1) (default 0.999).
+            pub fn beta_2(mut self, v: f64) -> Self {
+                self.0.config.beta_2 = v;
+                self
+            }
+            /// Adam's stabilizer, > 0 (default 1e-8).
+            pub fn epsilon(mut self, v: f64) -> Self {
+                self.0.config.epsilon = v;
+                self
+            }
+            /// Patience in epochs, ≥ 1 (default 10).
+            pub fn n_iter_no_change(mut self, v: usize) -> Self {
+                self.0.config.n_iter_no_change = v;
+                self
+            }
+            /// lbfgs: maximum loss evaluations, ≥ 1 (default 15000).
+            pub fn max_fun(mut self, v: usize) -> Self {
+                self.0.config.max_fun = v;
+                self
+            }
+            /// What early stopping watches (default the validation score).
+            pub fn early_stopping_monitor(
+                mut self,
+                v: $crate::neural_network::EarlyStoppingMonitor,
+            ) -> Self {
+                self.0.config.early_stopping_monitor = v;
+                self
+            }
+            /// Receives every epoch's log (scikit-learn's `verbose`, as a callback).
+            pub fn observer(
+                mut self,
+                observer: impl $crate::neural_network::TrainingObserver + 'static,
+            ) -> Self {
+                self.0.config.observer = Some($crate::neural_network::ObserverHandle::new(observer));
+                self
+            }
+        }
+    };
+}
+pub(crate) use impl_config_setters;
+
+/// scikit-learn's fitted attributes, shared by both fitted estimators.
+macro_rules! impl_fitted_accessors {
+    ($model:ident $(, $extra:ident)*) => {
+        impl<F: linfa::Float $(, $extra)*> $model<F $(, $extra)*> {
+            /// `coefs_`: weight matrices, `coefs()[i]` is `(fan_in, fan_out)`.
+            pub fn coefs(&self) -> Vec<ndarray::ArrayView2<'_, F>> {
+                let t = &self.trained;
+                (0..t.layout.n_weight_layers()).map(|i| t.layout.coef(&t.params, i)).collect()
+            }
+            /// `intercepts_`: bias vectors, one per weight layer.
+            pub fn intercepts(&self) -> Vec<ndarray::ArrayView1<'_, F>> {
+                let t = &self.trained;
+                (0..t.layout.n_weight_layers()).map(|i| t.layout.intercept(&t.params, i)).collect()
+            }
+            /// `loss_`: the last epoch's mean training loss (lbfgs: the final objective).
+            pub fn loss(&self) -> f64 {
+                self.trained.loss
+            }
+            /// `best_loss_`: the lowest training loss (none under early stopping).
+            pub fn best_loss(&self) -> Option<f64> {
+                self.trained.best_loss
+            }
+            /// `loss_curve_`: the training loss of every epoch.
+            pub fn loss_curve(&self) -> &[f64] {
+                &self.trained.loss_curve
+            }
+            /// `validation_scores_`: held-out score of every epoch (early stopping or an
+            /// explicit validation set).
+            pub fn validation_scores(&self) -> &[f64] {
+                &self.trained.validation_scores
+            }
+            /// Held-out loss of every epoch (beyond scikit-learn).
+            pub fn validation_loss_curve(&self) -> &[f64] {
+                &self.trained.validation_loss_curve
+            }
+            /// `best_validation_score_`.
+            pub fn best_validation_score(&self) -> Option<f64> {
+                self.trained.best_validation_score
+            }
+            /// `n_iter_`: epochs run (lbfgs: iterations).
+            pub fn n_iter(&self) -> usize {
+                self.trained.n_iter
+            }
+            /// `t_`: training samples seen.
+            pub fn t(&self) -> u64 {
+                self.trained.t
+            }
+            /// `n_layers_`: input + hidden + output layers.
+            pub fn n_layers(&self) -> usize {
+                self.trained.layout.layer_units.len()
+            }
+            /// `n_outputs_`.
+            pub fn n_outputs(&self) -> usize {
+                *self.trained.layout.layer_units.last().unwrap_or(&0)
+            }
+            /// `n_features_in_`.
+            pub fn n_features_in(&self) -> usize {
+                self.trained.layout.layer_units[0]
+            }
+            /// `out_activation_`.
+            pub fn out_activation(&self) -> $crate::neural_network::OutActivation {
+                self.trained.out
+            }
+            /// Whether training stopped before `max_iter` (stopping rule or observer).
+            pub fn stopped_early(&self) -> bool {
+                self.trained.stopped
+            }
+        }
+    };
+}
+pub(crate) use impl_fitted_accessors;

@@ -1,0 +1,472 @@
+//! The network engine shared by both estimators: parameter layout, forward and backward
+//! passes over a reusable workspace, and the matrix kernel they call.
+
+use linfa::Float;
+use ndarray::{
+    linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis,
+    Zip,
+};
+
+use super::base::{Activation, OutActivation};
+use crate::random::NumpyRng;
+
+/// Where each layer's coefficients and intercepts sit in the flat parameter buffer: all
+/// coefficient matrices first (row-major, `fan_in × fan_out`), then all intercepts, the order
+/// scikit-learn lists its parameters in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Layout {
+    pub(crate) layer_units: Vec<usize>,
+    coef_offsets: Vec<usize>,
+    intercept_offsets: Vec<usize>,
+    coefs_len: usize,
+    total: usize,
+}
+
+impl Layout {
+    pub(crate) fn new(layer_units: &[usize]) -> Self {
+        let mut coef_offsets = Vec::new();
+        let mut offset = 0;
+        for w in layer_units.windows(2) {
+            coef_offsets.push(offset);
+            offset += w[0] * w[1];
+        }
+        let coefs_len = offset;
+        let mut intercept_offsets = Vec::new();
+        for &units in &layer_units[1..] {
+            intercept_offsets.push(offset);
+            offset += units;
+        }
+        Layout {
+            layer_units: layer_units.to_vec(),
+            coef_offsets,
+            intercept_offsets,
+            coefs_len,
+            total: offset,
+        }
+    }
+
+    /// Number of weight layers (`n_layers_ - 1`).
+    pub(crate) fn n_weight_layers(&self) -> usize {
+        self.coef_offsets.len()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.total
+    }
+
+    pub(crate) fn coefs_len(&self) -> usize {
+        self.coefs_len
+    }
+
+    fn coef_range(&self, i: usize) -> (usize, usize, usize) {
+        (
+            self.coef_offsets[i],
+            self.layer_units[i],
+            self.layer_units[i + 1],
+        )
+    }
+
+    pub(crate) fn coef<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView2<'a, F> {
+        let (off, rows, cols) = self.coef_range(i);
+        ArrayView2::from_shape((rows, cols), &buf[off..off + rows * cols])
+            .expect("layout shapes are consistent by construction")
+    }
+
+    pub(crate) fn intercept<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView1<'a, F> {
+        let off = self.intercept_offsets[i];
+        ArrayView1::from(&buf[off..off + self.layer_units[i + 1]])
+    }
+
+    /// Mutable coefficient and intercept of layer `i` at once (they are disjoint).
+    pub(crate) fn layer_mut<'a, F>(
+        &self,
+        buf: &'a mut [F],
+        i: usize,
+    ) -> (ArrayViewMut2<'a, F>, ArrayViewMut1<'a, F>) {
+        let (off, rows, cols) = self.coef_range(i);
+        let (coefs, intercepts) = buf.split_at_mut(self.coefs_len);
+        let coef = ArrayViewMut2::from_shape((rows, cols), &mut coefs[off..off + rows * cols])
+            .expect("layout shapes are consistent by construction");
+        let ioff = self.intercept_offsets[i] - self.coefs_len;
+        let intercept = ArrayViewMut1::from(&mut intercepts[ioff..ioff + cols]);
+        (coef, intercept)
+    }
+}
+
+/// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
+#[inline]
+pub(crate) fn gemm<F: Float>(
+    alpha: F,
+    a: &ArrayView2<F>,
+    b: &ArrayView2<F>,
+    beta: F,
+    c: &mut ArrayViewMut2<F>,
+) {
+    general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// scikit-learn's weight initialization (`_init_coef`), drawing from `rng` in its order:
+/// per layer, the coefficients row-major, then the intercepts, uniform in `±sqrt(f / (fan_in +
+/// fan_out))` with `f = 2` for a logistic hidden activation and `6` otherwise.
+pub(crate) fn init_params_sklearn<F: Float>(
+    layout: &Layout,
+    activation: Activation,
+    rng: &mut NumpyRng,
+) -> Vec<F> {
+    let factor = if activation == Activation::Logistic {
+        2.0
+    } else {
+        6.0
+    };
+    let mut params = vec![F::zero(); layout.len()];
+    for i in 0..layout.n_weight_layers() {
+        let fan_in = layout.layer_units[i];
+        let fan_out = layout.layer_units[i + 1];
+        let bound = (factor / (fan_in + fan_out) as f64).sqrt();
+        let (mut coef, mut intercept) = layout.layer_mut(&mut params, i);
+        for v in coef.iter_mut() {
+            *v = F::from(rng.uniform(-bound, bound)).unwrap_or_else(F::zero);
+        }
+        for v in intercept.iter_mut() {
+            *v = F::from(rng.uniform(-bound, bound)).unwrap_or_else(F::zero);
+        }
+    }
+    params
+}
+
+/// Buffers for one batch's forward and backward pass, sized once per fit and reused across
+/// batches and epochs so the training loop allocates nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Workspace<F> {
+    capacity: usize,
+    /// `acts[0]` is the gathered batch input; `acts[i]` the output of layer `i`.
+    pub(crate) acts: Vec<Array2<F>>,
+    /// `deltas[i]` is the loss gradient w.r.t. the pre-activation of layer `i + 1`.
+    deltas: Vec<Array2<F>>,
+    /// The gathered batch targets.
+    pub(crate) targets: Array2<F>,
+    /// The gradient, laid out like the parameters.
+    pub(crate) grads: Vec<F>,
+}
+
+impl<F: Float> Workspace<F> {
+    pub(crate) fn new(layout: &Layout, capacity: usize) -> Self {
+        let units = &layout.layer_units;
+        let capacity = capacity.max(1);
+        Workspace {
+            capacity,
+            acts: units
+                .iter()
+                .map(|&u| Array2::zeros((capacity, u)))
+                .collect(),
+            deltas: units[1..]
+                .iter()
+                .map(|&u| Array2::zeros((capacity, u)))
+                .collect(),
+            targets: Array2::zeros((capacity, *units.last().unwrap_or(&1))),
+            grads: vec![F::zero(); layout.len()],
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Copies the rows `index` of `x` and `y` into the batch buffers.
+    pub(crate) fn gather(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, index: &[usize]) {
+        for (k, &row) in index.iter().enumerate() {
+            self.acts[0].row_mut(k).assign(&x.row(row));
+            self.targets.row_mut(k).assign(&y.row(row));
+        }
+    }
+
+    /// Copies a contiguous block of rows into the batch buffers.
+    pub(crate) fn gather_range(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, start: usize, m: usize) {
+        self.acts[0]
+            .slice_mut(s![..m, ..])
+            .assign(&x.slice(s![start..start + m, ..]));
+        self.targets
+            .slice_mut(s![..m, ..])
+            .assign(&y.slice(s![start..start + m, ..]));
+    }
+
+    /// The output layer's activations for the first `m` rows.
+    pub(crate) fn output(&self, m: usize) -> ArrayView2<'_, F> {
+        self.acts[self.acts.len() - 1].slice(s![..m, ..])
+    }
+}
+
+/// Forward pass over the first `m` rows of `input`, writing each layer's output to
+/// `hidden[i]` (`hidden` is `acts[1..]`).
+pub(crate) fn forward<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    input: ArrayView2<F>,
+    hidden: &mut [Array2<F>],
+    m: usize,
+) {
+    let n_layers = layout.n_weight_layers();
+    for i in 0..n_layers {
+        let (done, rest) = hidden.split_at_mut(i);
+        let a_in = if i == 0 {
+            input.slice(s![..m, ..])
+        } else {
+            done[i - 1].slice(s![..m, ..])
+        };
+        let mut a_out = rest[0].slice_mut(s![..m, ..]);
+        let coef = layout.coef(params, i);
+        let intercept = layout.intercept(params, i);
+        gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
+        if i + 1 < n_layers {
+            // Bias add and activation fused in one pass over the block.
+            for mut row in a_out.rows_mut() {
+                Zip::from(&mut row)
+                    .and(&intercept)
+                    .for_each(|z, &b| *z = activation.apply(*z + b));
+            }
+        } else {
+            for mut row in a_out.rows_mut() {
+                Zip::from(&mut row).and(&intercept).for_each(|z, &b| *z += b);
+            }
+            out.apply_rows(a_out);
+        }
+    }
+}
+
+/// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
+/// `_backprop`). Returns the batch loss including the L2 term.
+pub(crate) fn backward<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    let n_layers = layout.n_weight_layers();
+    let mf = F::from(m).unwrap_or_else(F::one);
+    let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+    let Workspace {
+        acts,
+        deltas,
+        targets,
+        grads,
+        ..
+    } = ws;
+    let y = targets.slice(s![..m, ..]);
+    let p = acts[n_layers].slice(s![..m, ..]);
+    let mut loss = out.loss(y, p);
+    if alpha != 0.0 {
+        let squares = params[..layout.coefs_len()]
+            .iter()
+            .fold(F::zero(), |acc, &w| acc + w * w);
+        loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
+    }
+    // Output delta: p - y for every (activation, loss) pair we pair.
+    Zip::from(deltas[n_layers - 1].slice_mut(s![..m, ..]))
+        .and(&p)
+        .and(&y)
+        .for_each(|d, &p, &t| *d = p - t);
+    let inv_m = F::one() / mf;
+    for i in (0..n_layers).rev() {
+        {
+            let (mut coef_grad, mut intercept_grad) = layout.layer_mut(grads, i);
+            let a_in = acts[i].slice(s![..m, ..]);
+            let delta = deltas[i].slice(s![..m, ..]);
+            gemm(inv_m, &a_in.t(), &delta, F::zero(), &mut coef_grad);
+            if alpha != 0.0 {
+                let scale = alpha_f * inv_m;
+                Zip::from(&mut coef_grad)
+                    .and(&layout.coef(params, i))
+                    .for_each(|g, &w| *g += scale * w);
+            }
+            intercept_grad.fill(F::zero());
+            for row in delta.rows() {
+                intercept_grad += &row;
+            }
+            intercept_grad.mapv_inplace(|v| v * inv_m);
+        }
+        if i > 0 {
+            let (lower, upper) = deltas.split_at_mut(i);
+            let delta = upper[0].slice(s![..m, ..]);
+            let mut prev = lower[i - 1].slice_mut(s![..m, ..]);
+            let coef = layout.coef(params, i);
+            gemm(F::one(), &delta, &coef.t(), F::zero(), &mut prev);
+            if activation != Activation::Identity {
+                Zip::from(&mut prev)
+                    .and(acts[i].slice(s![..m, ..]))
+                    .for_each(|d, &a| *d *= activation.derivative_from_output(a));
+            }
+        }
+    }
+    loss
+}
+
+/// Predicts the output activations for every row of `x`, in blocks so memory stays bounded.
+pub(crate) fn predict_outputs<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    x: ArrayView2<F>,
+) -> Array2<F> {
+    const BLOCK: usize = 4096;
+    let n = x.nrows();
+    let n_out = *layout.layer_units.last().unwrap_or(&1);
+    let mut result = Array2::zeros((n, n_out));
+    let block = BLOCK.min(n.max(1));
+    let mut hidden: Vec<Array2<F>> = layout.layer_units[1..]
+        .iter()
+        .map(|&u| Array2::zeros((block, u)))
+        .collect();
+    let mut start = 0;
+    while start < n {
+        let m = block.min(n - start);
+        let input = x.slice(s![start..start + m, ..]);
+        forward(layout, params, activation, out, input, &mut hidden, m);
+        result
+            .slice_mut(s![start..start + m, ..])
+            .assign(&hidden[hidden.len() - 1].slice(s![..m, ..]));
+        start += m;
+    }
+    result
+}
+
+/// Sum of a column-block reduction used by the L-BFGS objective: the full-batch loss and
+/// gradient, evaluated in batches of the workspace's capacity and combined exactly as one
+/// full batch would be.
+pub(crate) fn full_batch_loss_grad<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    x: &ArrayView2<F>,
+    y: &ArrayView2<F>,
+    ws: &mut Workspace<F>,
+    alpha: f64,
+    grad_out: &mut [F],
+) -> F {
+    let n = x.nrows();
+    let cap = ws.capacity();
+    let nf = F::from(n).unwrap_or_else(F::one);
+    grad_out.iter_mut().for_each(|g| *g = F::zero());
+    let mut loss = F::zero();
+    let mut start = 0;
+    while start < n {
+        let m = cap.min(n - start);
+        ws.gather_range(x, y, start, m);
+        let (first, rest) = ws.acts.split_at_mut(1);
+        forward(
+            layout,
+            params,
+            activation,
+            out,
+            first[0].view(),
+            rest,
+            m,
+        );
+        // Each block's loss/gradient is a mean over its rows; weight it by m/n. The L2 term is
+        // added once below for the whole batch.
+        let block_loss = backward(layout, params, activation, out, ws, m, 0.0);
+        let w = F::from(m).unwrap_or_else(F::one) / nf;
+        loss += block_loss * w;
+        for (g, &b) in grad_out.iter_mut().zip(ws.grads.iter()) {
+            *g += b * w;
+        }
+        start += m;
+    }
+    if alpha != 0.0 {
+        let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+        let coefs = layout.coefs_len();
+        let squares = params[..coefs].iter().fold(F::zero(), |acc, &w| acc + w * w);
+        loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / nf;
+        for (g, &w) in grad_out[..coefs].iter_mut().zip(&params[..coefs]) {
+            *g += alpha_f * w / nf;
+        }
+    }
+    loss
+}
+
+/// Row sums helper kept for callers that need the column means of a block.
+#[allow(dead_code)]
+pub(crate) fn column_sums<F: Float>(a: ArrayView2<F>) -> ndarray::Array1<F> {
+    a.sum_axis(Axis(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// Finite-difference check of the gradient for every hidden activation and output.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let x = array![[0.3, -1.2, 0.5], [1.1, 0.4, -0.7], [-0.2, 0.9, 1.5], [0.8, -0.3, 0.1]];
+        let y_reg = array![[0.5, -1.0], [1.5, 0.2], [-0.3, 0.7], [0.0, 1.1]];
+        let y_multi = array![[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]];
+        let y_pois = array![[1.0, 0.0], [2.0, 3.0], [0.0, 1.0], [4.0, 1.0]];
+        for activation in Activation::ALL {
+            for (out, y) in [
+                (OutActivation::Identity, &y_reg),
+                (OutActivation::Logistic, &y_multi),
+                (OutActivation::Softmax, &y_multi),
+                (OutActivation::Exp, &y_pois),
+            ] {
+                for alpha in [0.0, 0.3] {
+                    let layout = Layout::new(&[3, 4, 3, 2]);
+                    let mut rng = NumpyRng::new(5);
+                    let params: Vec<f64> = init_params_sklearn(&layout, activation, &mut rng);
+                    let mut ws = Workspace::new(&layout, 4);
+                    let mut grad = vec![0.0; layout.len()];
+                    let loss_at = |p: &[f64], ws: &mut Workspace<f64>, g: &mut [f64]| {
+                        full_batch_loss_grad(
+                            &layout,
+                            p,
+                            activation,
+                            out,
+                            &x.view(),
+                            &y.view(),
+                            ws,
+                            alpha,
+                            g,
+                        )
+                    };
+                    loss_at(&params, &mut ws, &mut grad);
+                    let mut scratch = vec![0.0; layout.len()];
+                    for k in 0..layout.len() {
+                        let h = 1e-6;
+                        let mut p = params.clone();
+                        p[k] += h;
+                        let up = loss_at(&p, &mut ws, &mut scratch);
+                        p[k] -= 2.0 * h;
+                        let down = loss_at(&p, &mut ws, &mut scratch);
+                        let numeric = (up - down) / (2.0 * h);
+                        // The multi-output squared loss averages over outputs while
+                        // scikit-learn's gradient does not: compare against its scaling.
+                        let scale = if out == OutActivation::Identity || out == OutActivation::Exp {
+                            2.0
+                        } else {
+                            1.0
+                        };
+                        let analytic = grad[k];
+                        let numeric_scaled = if k < layout.coefs_len() && alpha != 0.0 {
+                            // The L2 part is not divided by the outputs.
+                            let w = params[k];
+                            (numeric - alpha * w / 4.0) * scale + alpha * w / 4.0
+                        } else {
+                            numeric * scale
+                        };
+                        assert!(
+                            (numeric_scaled - analytic).abs() < 1e-6,
+                            "{activation:?} {out:?} alpha {alpha} param {k}: {numeric_scaled} vs {analytic}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! The training loops (scikit-learn's `_fit_stochastic` and `_fit_lbfgs`), shared by both
+//! estimators. Estimators turn their targets into a float matrix (one-hot or 0/1 for
+//! classifiers) and call [`train`].
+
+use std::time::Instant;
+
+use linfa::Float;
+use ndarray::{s, Array2, ArrayView2, Zip};
+
+use super::base::{Activation, OutActivation};
+use super::callbacks::{EpochLog, TrainingControl};
+use super::lbfgs;
+use super::network::{
+    backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs, Layout,
+    Workspace,
+};
+use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
+use super::stochastic_optimizers::Optimizer;
+use crate::error::{MlpTuneError, Result};
+use crate::model_selection::split::stratified_shuffle_split_with;
+use crate::random::NumpyRng;
+
+/// Everything a fit learns, plus what is needed to continue training exactly where it
+/// stopped.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(
+        serialize = "F: serde::Serialize",
+        deserialize = "F: serde::de::DeserializeOwned"
+    ))
+)]
+pub(crate) struct Trained<F> {
+    pub(crate) layout: Layout,
+    pub(crate) params: Vec<F>,
+    pub(crate) activation: Activation,
+    pub(crate) out: OutActivation,
+    pub(crate) n_iter: usize,
+    pub(crate) t: u64,
+    pub(crate) loss: f64,
+    pub(crate) best_loss: Option<f64>,
+    pub(crate) loss_curve: Vec<f64>,
+    pub(crate) validation_scores: Vec<f64>,
+    pub(crate) validation_loss_curve: Vec<f64>,
+    pub(crate) best_validation_score: Option<f64>,
+    pub(crate) best_validation_loss: Option<f64>,
+    no_improvement_count: usize,
+    optimizer: Option<Optimizer<F>>,
+    best_params: Option<Vec<F>>,
+    /// Row order of the last epoch and the training/validation rows, for continuation.
+    order: Vec<usize>,
+    train_rows: Vec<usize>,
+    validation_rows: Vec<usize>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    rng: Option<NumpyRng>,
+    pub(crate) stopped: bool,
+}
+
+/// How a call relates to earlier training.
+pub(crate) enum Start<F> {
+    /// Initialize the weights and train `max_iter` epochs (`fit`).
+    Fresh,
+    /// scikit-learn's `warm_start=True` refit: keep the weights and curves, new optimizer and
+    /// a fresh generator, up to `max_iter` more epochs.
+    WarmStart(Trained<F>),
+    /// scikit-learn's `partial_fit`: one epoch, optimizer kept, fresh generator per call.
+    Partial(Option<Trained<F>>),
+    /// Continue a run for more epochs as if it had never stopped (same generator stream,
+    /// optimizer, row order and stopping state): training 10 then 20 epochs equals 30 at once.
+    Continue(Trained<F>, usize),
+}
+
+/// The task's shape.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Task {
+    pub(crate) out: OutActivation,
+    pub(crate) classifier: bool,
+}
+
+/// Explicit held-out rows instead of the `validation_fraction` split.
+pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
+
+fn seed_of(config: &MlpConfig) -> u32 {
+    config.random_state.unwrap_or_else(rand::random)
+}
+
+/// Trains a network on `x` (rows) and `y` (float targets, one column per output).
+/// `strata` are class ids for the stratified early-stopping split of binary classifiers.
+pub(crate) fn train<F: Float>(
+    config: &MlpConfig,
+    task: Task,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    strata: Option<&[usize]>,
+    validation: Validation<'_, F>,
+    start: Start<F>,
+) -> Result<Trained<F>> {
+    let n_features = x.ncols();
+    let n_outputs = y.ncols();
+    let mut layer_units = vec![n_features];
+    layer_units.extend_from_slice(&config.hidden_layer_sizes);
+    layer_units.push(n_outputs);
+    let layout = Layout::new(&layer_units);
+
+    let (mut state, mut rng, epochs, incremental, continuing) = match start {
+        Start::Fresh | Start::Partial(None) => {
+            let partial = matches!(start, Start::Partial(None));
+            let mut rng = NumpyRng::new(seed_of(config));
+            let params = init_params_sklearn(&layout, config.activation, &mut rng);
+            let state = Trained {
+                layout: layout.clone(),
+                params,
+                activation: config.activation,
+                out: task.out,
+                n_iter: 0,
+                t: 0,
+                loss: f64::NAN,
+                best_loss: None,
+                loss_curve: Vec::new(),
+                validation_scores: Vec::new(),
+                validation_loss_curve: Vec::new(),
+                best_validation_score: None,
+                best_validation_loss: None,
+                no_improvement_count: 0,
+                optimizer: None,
+                best_params: None,
+                order: Vec::new(),
+                train_rows: Vec::new(),
+                validation_rows: Vec::new(),
+                rng: None,
+                stopped: false,
+            };
+            let epochs = if partial { 1 } else { config.max_iter };
+            (state, rng, epochs, partial, false)
+        }
+        Start::WarmStart(prev) => {
+            check_compatible(&prev, &layout, task)?;
+            let mut prev = prev;
+            prev.optimizer = None;
+            prev.stopped = false;
+            (prev, NumpyRng::new(seed_of(config)), config.max_iter, false, false)
+        }
+        Start::Partial(Some(prev)) => {
+            check_compatible(&prev, &layout, task)?;
+            (prev, NumpyRng::new(seed_of(config)), 1, true, false)
+        }
+        Start::Continue(prev, extra) => {
+            check_compatible(&prev, &layout, task)?;
+            let mut prev = prev;
+            let rng = prev
+                .rng
+                .take()
+                .unwrap_or_else(|| NumpyRng::new(seed_of(config)));
+            prev.stopped = false;
+            (prev, rng, extra, false, true)
+        }
+    };
+
+    if config.solver == Solver::Lbfgs {
+        if incremental {
+            return Err(MlpTuneError::InvalidParameter {
+                name: "solver".into(),
+                reason: "partial_fit is only available for the stochastic solvers (sgd, adam), not lbfgs".into(),
+            });
+        }
+        fit_lbfgs(config, &mut state, x, y, epochs)?;
+        return Ok(state);
+    }
+    if incremental && config.early_stopping {
+        return Err(MlpTuneError::InvalidParameter {
+            name: "early_stopping".into(),
+            reason: "partial_fit does not support early stopping".into(),
+        });
+    }
+    fit_stochastic(
+        config,
+        task,
+        &mut state,
+        &mut rng,
+        x,
+        y,
+        strata,
+        validation,
+        epochs,
+        incremental,
+        continuing,
+    )?;
+    state.rng = Some(rng);
+    Ok(state)
+}
+
+fn check_compatible<F>(prev: &Trained<F>, layout: &Layout, task: Task) -> Result<()> {
+    if prev.layout != *layout || prev.out != task.out {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "cannot continue training: the model has layers {:?}, the data and parameters ask for {:?}",
+            prev.layout.layer_units, layout.layer_units
+        )));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_stochastic<F: Float>(
+    config: &MlpConfig,
+    task: Task,
+    state: &mut Trained<F>,
+    rng: &mut NumpyRng,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    strata: Option<&[usize]>,
+    validation: Validation<'_, F>,
+    epochs: usize,
+    incremental: bool,
+    continuing: bool,
+) -> Result<()> {
+    let n_total = x.nrows();
+    let layout = state.layout.clone();
+    if state.optimizer.is_none() || !(incremental || continuing) {
+        state.optimizer = Some(match config.solver {
+            Solver::Sgd => Optimizer::sgd(
+                layout.len(),
+                config.learning_rate_init,
+                config.learning_rate,
+                config.momentum,
+                config.nesterovs_momentum,
+                config.power_t,
+            ),
+            _ => Optimizer::adam(
+                layout.len(),
+                config.learning_rate_init,
+                config.beta_1,
+                config.beta_2,
+                config.epsilon,
+            ),
+        });
+    }
+
+    // Training and held-out rows. A continued run keeps its split; otherwise the split is
+    // drawn from the generator right after initialization, as scikit-learn does.
+    let use_split = config.early_stopping && validation.is_none();
+    if !continuing || state.train_rows.is_empty() {
+        if use_split {
+            let n_val = (config.validation_fraction * n_total as f64).ceil() as usize;
+            if n_val < 2 || n_val >= n_total {
+                return Err(MlpTuneError::InvalidInput(format!(
+                    "early stopping needs at least 2 validation rows and 1 training row; validation_fraction {} of {} rows gives {}",
+                    config.validation_fraction, n_total, n_val
+                )));
+            }
+            let (train_rows, val_rows) = match (task.classifier && y.ncols() == 1, strata) {
+                (true, Some(classes)) => {
+                    stratified_shuffle_split_with(classes, n_total - n_val, n_val, rng)?
+                }
+                _ => {
+                    let perm = rng.permutation(n_total);
+                    (perm[n_val..].to_vec(), perm[..n_val].to_vec())
+                }
+            };
+            state.train_rows = train_rows;
+            state.validation_rows = val_rows;
+        } else {
+            state.train_rows = (0..n_total).collect();
+            state.validation_rows.clear();
+        }
+        state.order = (0..state.train_rows.len()).collect();
+        if !continuing && !incremental {
+            if use_split || validation.is_some() {
+                state.best_validation_score.get_or_insert(f64::NEG_INFINITY);
+            } else {
+                state.best_loss.get_or_insert(f64::INFINITY);
+            }
+        }
+    }
+    if incremental {
+        // partial_fit: every call starts from the natural order, as scikit-learn does.
+        state.order = (0..state.train_rows.len()).collect();
+        state.best_loss.get_or_insert(f64::INFINITY);
+    }
+    let n_train = state.train_rows.len();
+    if n_train == 0 {
+        return Err(MlpTuneError::InvalidInput("no training rows".into()));
+    }
+    let batch_size = match config.batch_size {
+        BatchSize::Auto => n_train.min(200),
+        BatchSize::Fixed(b) => b.clamp(1, n_train),
+    };
+
+    // Held-out data, gathered once.
+    let held_out: Option<(Array2<F>, Array2<F>)> = match validation {
+        Some((xv, yv)) => Some((xv.to_owned(), yv.to_owned())),
+        None if use_split => Some((
+            x.select(ndarray::Axis(0), &state.validation_rows),
+            y.select(ndarray::Axis(0), &state.validation_rows),
+        )),
+        None => None,
+    };
+    let monitor_validation = held_out.is_some();
+
+    let mut ws = Workspace::new(&layout, batch_size);
+    let mut perm: Vec<usize> = vec![0; n_train];
+    let mut next_order: Vec<usize> = vec![0; n_train];
+    let mut batch_rows: Vec<usize> = vec![0; batch_size];
+    let mut optimizer = state
+        .optimizer
+        .take()
+        .ok_or_else(|| MlpTuneError::InvalidInput("optimizer state missing".into()))?;
+
+    for _ in 0..epochs {
+        let started = Instant::now();
+        if config.shuffle {
+            for (i, p) in perm.iter_mut().enumerate() {
+                *p = i;
+            }
+            rng.shuffle(&mut perm);
+            for (dst, &p) in next_order.iter_mut().zip(perm.iter()) {
+                *dst = state.order[p];
+            }
+            std::mem::swap(&mut state.order, &mut next_order);
+        }
+        let mut accumulated = F::zero();
+        let mut start = 0;
+        while start < n_train {
+            let m = batch_size.min(n_train - start);
+            for (dst, &o) in batch_rows[..m]
+                .iter_mut()
+                .zip(&state.order[start..start + m])
+            {
+                *dst = state.train_rows[o];
+            }
+            ws.gather(&x, &y, &batch_rows[..m]);
+            {
+                let (first, rest) = ws.acts.split_at_mut(1);
+                forward(
+                    &layout,
+                    &state.params,
+                    state.activation,
+                    state.out,
+                    first[0].view(),
+                    rest,
+                    m,
+                );
+            }
+            let batch_loss = backward(
+                &layout,
+                &state.params,
+                state.activation,
+                state.out,
+                &mut ws,
+                m,
+                config.alpha,
+            );
+            accumulated += batch_loss * F::from(m).unwrap_or_else(F::one);
+            optimizer.update(&mut state.params, &ws.grads);
+            start += m;
+        }
+        state.n_iter += 1;
+        let loss = (accumulated / F::from(n_train).unwrap_or_else(F::one))
+            .to_f64()
+            .unwrap_or(f64::NAN);
+        state.t += n_train as u64;
+        state.loss = loss;
+        state.loss_curve.push(loss);
+        if !loss.is_finite() {
+            state.optimizer = Some(optimizer);
+            return Err(MlpTuneError::Diverged {
+                epoch: state.n_iter,
+            });
+        }
+
+        // Stopping counter: on the held-out score (or loss), else on the training loss.
+        let mut validation_score = None;
+        let mut validation_loss = None;
+        if let Some((xv, yv)) = &held_out {
+            let p = predict_outputs(&layout, &state.params, state.activation, state.out, xv.view());
+            let score = if task.classifier {
+                accuracy_from_outputs(yv.view(), p.view(), state.out)
+            } else {
+                r2_uniform(yv.view(), p.view())
+            };
+            let vloss = state.out.loss(yv.view(), p.view()).to_f64().unwrap_or(f64::NAN);
+            state.validation_scores.push(score);
+            state.validation_loss_curve.push(vloss);
+            validation_score = Some(score);
+            validation_loss = Some(vloss);
+        }
+        if config.early_stopping && monitor_validation {
+            let improved_by_tol;
+            let is_best;
+            match config.early_stopping_monitor {
+                EarlyStoppingMonitor::ValidationScore => {
+                    let best = state.best_validation_score.unwrap_or(f64::NEG_INFINITY);
+                    let score = validation_score.unwrap_or(f64::NAN);
+                    improved_by_tol = !(score < best + config.tol);
+                    is_best = score > best;
+                    if is_best {
+                        state.best_validation_score = Some(score);
+                    }
+                }
+                EarlyStoppingMonitor::ValidationLoss => {
+                    let best = state.best_validation_loss.unwrap_or(f64::INFINITY);
+                    let vloss = validation_loss.unwrap_or(f64::NAN);
+                    improved_by_tol = !(vloss > best - config.tol);
+                    is_best = vloss < best;
+                    if is_best {
+                        state.best_validation_loss = Some(vloss);
+                    }
+                    if let Some(score) = validation_score {
+                        let b = state.best_validation_score.unwrap_or(f64::NEG_INFINITY);
+                        if score > b {
+                            state.best_validation_score = Some(score);
+                        }
+                    }
+                }
+            }
+            if improved_by_tol {
+                state.no_improvement_count = 0;
+            } else {
+                state.no_improvement_count += 1;
+            }
+            if is_best {
+                match &mut state.best_params {
+                    Some(best) => best.copy_from_slice(&state.params),
+                    None => state.best_params = Some(state.params.clone()),
+                }
+            }
+        } else {
+            if let Some(score) = validation_score {
+                if score > state.best_validation_score.unwrap_or(f64::NEG_INFINITY) {
+                    state.best_validation_score = Some(score);
+                }
+            }
+            let best = state.best_loss.unwrap_or(f64::INFINITY);
+            if loss > best - config.tol {
+                state.no_improvement_count += 1;
+            } else {
+                state.no_improvement_count = 0;
+            }
+            if loss < best {
+                state.best_loss = Some(loss);
+            }
+        }
+        optimizer.iteration_ends(state.t);
+
+        let mut stop = false;
+        if state.no_improvement_count > config.n_iter_no_change {
+            if optimizer.trigger_stopping() {
+                stop = true;
+            } else {
+                state.no_improvement_count = 0;
+            }
+        }
+        if let Some(observer) = &config.observer {
+            let log = EpochLog {
+                epoch: state.n_iter,
+                loss,
+                validation_score,
+                validation_loss,
+                learning_rate: optimizer.learning_rate(),
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            if observer.0.on_epoch_end(&log) == TrainingControl::Stop {
+                stop = true;
+            }
+        }
+        if stop {
+            state.stopped = true;
+            break;
+        }
+        if incremental {
+            break;
+        }
+    }
+    state.optimizer = Some(optimizer);
+    if config.early_stopping && monitor_validation {
+        if let Some(best) = &state.best_params {
+            state.params.copy_from_slice(best);
+        }
+    }
+    if state.params.iter().any(|v| !v.is_finite()) {
+        return Err(MlpTuneError::Diverged {
+            epoch: state.n_iter,
+        });
+    }
+    Ok(())
+}
+
+fn fit_lbfgs<F: Float>(
+    config: &MlpConfig,
+    state: &mut Trained<F>,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    max_iter: usize,
+) -> Result<()> {
+    let layout = state.layout.clone();
+    // The full batch is evaluated in blocks so memory stays bounded on large data.
+    let mut ws = Workspace::new(&layout, x.nrows().min(8192));
+    let mut params_f = state.params.clone();
+    let mut grad_f = vec![F::zero(); layout.len()];
+    let mut x64: Vec<f64> = state
+        .params
+        .iter()
+        .map(|v| v.to_f64().unwrap_or(0.0))
+        .collect();
+    let activation = state.activation;
+    let out = state.out;
+    let result = lbfgs::minimize(
+        &mut x64,
+        |p, g| {
+            for (dst, &src) in params_f.iter_mut().zip(p) {
+                *dst = F::from(src).unwrap_or_else(F::zero);
+            }
+            let loss = full_batch_loss_grad(
+                &layout,
+                &params_f,
+                activation,
+                out,
+                &x,
+                &y,
+                &mut ws,
+                config.alpha,
+                &mut grad_f,
+            );
+            for (dst, &src) in g.iter_mut().zip(&grad_f) {
+                *dst = src.to_f64().unwrap_or(f64::NAN);
+            }
+            loss.to_f64().unwrap_or(f64::NAN)
+        },
+        max_iter,
+        config.max_fun,
+        config.tol,
+    );
+    for (dst, &src) in state.params.iter_mut().zip(&x64) {
+        *dst = F::from(src).unwrap_or_else(F::zero);
+    }
+    state.n_iter += result.n_iter;
+    state.loss = result.f;
+    state.loss_curve.push(result.f);
+    state.best_loss = Some(result.f);
+    if !result.f.is_finite() || state.params.iter().any(|v| !v.is_finite()) {
+        return Err(MlpTuneError::Diverged {
+            epoch: state.n_iter.max(1),
+        });
+    }
+    Ok(())
+}
+
+/// Accuracy of output activations against 0/1 targets (one-hot or per-label columns).
+pub(crate) fn accuracy_from_outputs<F: Float>(
+    y: ArrayView2<F>,
+    p: ArrayView2<F>,
+    out: OutActivation,
+) -> f64 {
+    let n = y.nrows();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let half = F::from(0.5).unwrap_or_else(F::zero);
+    let correct = y
+        .rows()
+        .into_iter()
+        .zip(p.rows())
+        .filter(|(yr, pr)| match out {
+            OutActivation::Softmax => argmax(pr.iter().copied()) == argmax(yr.iter().copied()),
+            _ => yr
+                .iter()
+                .zip(pr.iter())
+                .all(|(&t, &q)| (q > half) == (t > half)),
+        })
+        .count();
+    correct as f64 / n as f64
+}
+
+/// Index of the first maximum, as numpy's argmax.
+pub(crate) fn argmax<F: PartialOrd>(values: impl Iterator<Item = F>) -> usize {
+    let mut best: Option<F> = None;
+    let mut best_i = 0;
+    for (i, v) in values.enumerate() {
+        if best.as_ref().is_none_or(|b| v > *b) {
+            best = Some(v);
+            best_i = i;
+        }
+    }
+    best_i
+}
+
+/// R² averaged uniformly over outputs with scikit-learn's `force_finite` conventions.
+pub(crate) fn r2_uniform<F: Float>(y: ArrayView2<F>, p: ArrayView2<F>) -> f64 {
+    let n = y.nrows();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mut total = 0.0;
+    for j in 0..y.ncols() {
+        let yc = y.slice(s![.., j]);
+        let pc = p.slice(s![.., j]);
+        let mean = yc.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>() / n as f64;
+        let mut ss_res = 0.0;
+        let mut ss_tot = 0.0;
+        Zip::from(&yc).and(&pc).for_each(|&t, &q| {
+            let t = t.to_f64().unwrap_or(f64::NAN);
+            let q = q.to_f64().unwrap_or(f64::NAN);
+            ss_res += (t - q) * (t - q);
+            ss_tot += (t - mean) * (t - mean);
+        });
+        total += if !ss_res.is_finite() {
+            f64::NEG_INFINITY
+        } else if ss_tot == 0.0 {
+            if ss_res == 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        } else {
+            1.0 - ss_res / ss_tot
+        };
+    }
+    total / y.ncols() as f64
+}
+
+impl<F: Float> Trained<F> {
+    /// Output activations for every row of `x`.
+    pub(crate) fn predict(&self, x: ArrayView2<F>) -> Array2<F> {
+        predict_outputs(&self.layout, &self.params, self.activation, self.out, x)
+    }
+}

@@ -13,6 +13,7 @@
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 
 pub mod error;
+pub mod metrics;
 pub mod model_selection;
 pub mod neural_network;
 pub mod random;

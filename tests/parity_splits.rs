@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mlp_tune::model_selection::{
-    train_test_split_indices, CrossValidator, Fold, KFold, RepeatedKFold,
-    RepeatedStratifiedKFold, ShuffleSplit, Size, SplitInput, StratifiedKFold,
-    StratifiedShuffleSplit,
+    train_test_split_indices, CrossValidator, Fold, KFold, RepeatedKFold, RepeatedStratifiedKFold,
+    ShuffleSplit, Size, SplitInput, StratifiedKFold, StratifiedShuffleSplit,
 };
 use serde_json::Value;
 
@@ -211,7 +210,12 @@ fn splits_match_sklearn_exactly() {
             Err(e) => failures.push(format!("{id}: unexpected error {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(compared, 120, "every oracle case must be compared");
     assert_eq!(compared, cases.len());
     assert_eq!(errors_matched, 9);

@@ -138,7 +138,9 @@ fn check_not_more_splits_than_samples(n_splits: usize, n_samples: usize) -> Resu
 
 fn require_classes<'a>(input: &SplitInput<'a>, who: &str) -> Result<&'a [usize]> {
     let classes = input.classes.ok_or_else(|| {
-        MlpTuneError::Split(format!("{who} needs the class of every row (classes is none)"))
+        MlpTuneError::Split(format!(
+            "{who} needs the class of every row (classes is none)"
+        ))
     })?;
     if classes.len() != input.n_samples {
         return Err(MlpTuneError::Split(format!(
@@ -152,7 +154,9 @@ fn require_classes<'a>(input: &SplitInput<'a>, who: &str) -> Result<&'a [usize]>
 
 fn require_groups<'a>(input: &SplitInput<'a>, who: &str) -> Result<&'a [usize]> {
     let groups = input.groups.ok_or_else(|| {
-        MlpTuneError::Split(format!("{who} needs the group of every row (groups is none)"))
+        MlpTuneError::Split(format!(
+            "{who} needs the group of every row (groups is none)"
+        ))
     })?;
     if groups.len() != input.n_samples {
         return Err(MlpTuneError::Split(format!(
@@ -257,8 +261,10 @@ fn stratified_kfold_folds(
     }
     let mut fold_of = vec![0usize; classes.len()];
     for c in 0..n_classes {
-        let mut folds_for_class: Vec<usize> = (0..n_splits)
-            .flat_map(|f| std::iter::repeat_n(f, allocation[f][c]))
+        let mut folds_for_class: Vec<usize> = allocation
+            .iter()
+            .enumerate()
+            .flat_map(|(f, per_class)| std::iter::repeat_n(f, per_class[c]))
             .collect();
         if let Some(rng) = rng.as_deref_mut() {
             rng.shuffle(&mut folds_for_class);
@@ -760,15 +766,22 @@ impl CrossValidator for StratifiedShuffleSplit {
         let mut folds = Vec::with_capacity(self.n_splits);
         for _ in 0..self.n_splits {
             let n_i = approximate_mode(&class_counts, n_train, &mut rng);
-            let remaining: Vec<usize> = class_counts.iter().zip(&n_i).map(|(c, n)| c - n).collect();
+            let remaining: Vec<usize> = class_counts
+                .iter()
+                .zip(&n_i)
+                .map(|(c, n)| c.saturating_sub(*n))
+                .collect();
             let t_i = approximate_mode(&remaining, n_test, &mut rng);
             let mut train = Vec::with_capacity(n_train);
             let mut test = Vec::with_capacity(n_test);
             for c in 0..n_classes {
                 let perm = rng.permutation(class_counts[c]);
                 let members: Vec<usize> = perm.iter().map(|&p| class_indices[c][p]).collect();
-                train.extend_from_slice(&members[..n_i[c]]);
-                test.extend_from_slice(&members[n_i[c]..n_i[c] + t_i[c]]);
+                // clamped like numpy's `take(mode="clip")`, so float rounding can't panic
+                let a = n_i[c].min(members.len());
+                let b = (n_i[c] + t_i[c]).min(members.len());
+                train.extend_from_slice(&members[..a]);
+                test.extend_from_slice(&members[a..b]);
             }
             rng.shuffle(&mut train);
             rng.shuffle(&mut test);
@@ -1229,7 +1242,10 @@ mod tests {
         assert_eq!((folds[0].train.len(), folds[0].test.len()), (5, 3));
         assert_eq!(folds, cv.split(plain(11)).unwrap());
         // default test size 0.1 -> ceil(1.1) = 2
-        let d = ShuffleSplit::default().random_state(0).split(plain(11)).unwrap();
+        let d = ShuffleSplit::default()
+            .random_state(0)
+            .split(plain(11))
+            .unwrap();
         assert_eq!((d.len(), d[0].test.len(), d[0].train.len()), (10, 2, 9));
         for bad in [
             Size::Fraction(0.0),
@@ -1238,7 +1254,10 @@ mod tests {
             Size::Count(0),
             Size::Count(11),
         ] {
-            assert!(ShuffleSplit::new(2).test_size(bad).split(plain(11)).is_err());
+            assert!(ShuffleSplit::new(2)
+                .test_size(bad)
+                .split(plain(11))
+                .is_err());
         }
         assert!(ShuffleSplit::new(2)
             .test_size(Size::Fraction(0.6))
@@ -1261,7 +1280,10 @@ mod tests {
 
     #[test]
     fn repeated_kfold_differs_between_repeats() {
-        let folds = RepeatedKFold::new(3, 2).random_state(0).split(plain(12)).unwrap();
+        let folds = RepeatedKFold::new(3, 2)
+            .random_state(0)
+            .split(plain(12))
+            .unwrap();
         assert_eq!(folds.len(), 6);
         assert_partition(&folds[..3], 12);
         assert_partition(&folds[3..], 12);

@@ -1100,6 +1100,50 @@ pub fn train_test_split_indices(
     Ok((fold.train, fold.test))
 }
 
+/// A linfa dataset with one target per row.
+type Dataset1<F, T> = linfa::Dataset<F, T, ndarray::Ix1>;
+
+/// scikit-learn's `train_test_split` for a linfa dataset: `(train, test)` datasets holding
+/// the rows of [`train_test_split_indices`], in that (shuffled) order. Sample weights and
+/// feature names are carried over.
+///
+/// ```
+/// use linfa::Dataset;
+/// use mlp_tune::model_selection::{train_test_split, Size};
+/// use ndarray::{Array1, Array2};
+/// let ds = Dataset::new(Array2::<f64>::zeros((8, 2)), Array1::from_vec((0..8).collect()));
+/// let (train, test) = train_test_split(&ds, Size::Count(2), Some(0), None)?;
+/// assert_eq!((train.targets().len(), test.targets().len()), (6, 2));
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+pub fn train_test_split<F: Clone, T: Clone>(
+    dataset: &Dataset1<F, T>,
+    test_size: Size,
+    random_state: Option<u32>,
+    stratify: Option<&[usize]>,
+) -> Result<(Dataset1<F, T>, Dataset1<F, T>)> {
+    let n = dataset.records().nrows();
+    if dataset.targets().len() != n {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "dataset has {n} records but {} targets",
+            dataset.targets().len()
+        )));
+    }
+    let (train, test) = train_test_split_indices(n, test_size, random_state, stratify)?;
+    let take = |rows: &[usize]| {
+        let mut part = linfa::Dataset::new(
+            dataset.records().select(ndarray::Axis(0), rows),
+            dataset.targets().select(ndarray::Axis(0), rows),
+        )
+        .with_feature_names(dataset.feature_names().to_vec());
+        if let Some(w) = dataset.weights() {
+            part = part.with_weights(rows.iter().map(|&r| w[r]).collect());
+        }
+        part
+    };
+    Ok((take(&train), take(&test)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1322,5 +1366,19 @@ mod tests {
         assert_eq!((train.len(), test.len()), (6, 6));
         assert_eq!(test.iter().filter(|&&i| y[i] == 1).count(), 3);
         assert!(train_test_split_indices(12, Size::Fraction(1.5), None, None).is_err());
+    }
+
+    #[test]
+    fn train_test_split_dataset_follows_indices() {
+        let records = ndarray::Array2::from_shape_fn((10, 2), |(r, c)| (r * 10 + c) as f64);
+        let targets = ndarray::Array1::from_vec((0..10usize).collect());
+        let ds = linfa::Dataset::new(records, targets)
+            .with_weights(ndarray::Array1::from_shape_fn(10, |r| r as f32));
+        let (train, test) = train_test_split(&ds, Size::Fraction(0.25), Some(42), None).unwrap();
+        let (tr, te) = train_test_split_indices(10, Size::Fraction(0.25), Some(42), None).unwrap();
+        assert_eq!(train.targets().to_vec(), tr);
+        assert_eq!(test.targets().to_vec(), te);
+        assert_eq!(test.records()[[0, 1]], (te[0] * 10 + 1) as f64);
+        assert_eq!(test.weights().unwrap()[0], te[0] as f32);
     }
 }

@@ -763,7 +763,7 @@ impl CrossValidator for StratifiedShuffleSplit {
             class_indices[c].push(row);
         }
         let mut rng = make_rng(self.random_state);
-        let mut folds = Vec::with_capacity(self.n_splits);
+        let mut folds = Vec::new();
         for _ in 0..self.n_splits {
             let n_i = approximate_mode(&class_counts, n_train, &mut rng);
             let remaining: Vec<usize> = class_counts
@@ -863,14 +863,14 @@ impl RepeatedKFold {
 
 impl CrossValidator for RepeatedKFold {
     fn n_splits(&self) -> usize {
-        self.n_splits * self.n_repeats
+        self.n_splits.saturating_mul(self.n_repeats)
     }
     fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
         check_n_repeats(self.n_repeats)?;
         check_n_splits(self.n_splits)?;
         check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
         let mut rng = make_rng(self.random_state);
-        let mut folds = Vec::with_capacity(self.n_splits * self.n_repeats);
+        let mut folds = Vec::new();
         for _ in 0..self.n_repeats {
             folds.extend(kfold_folds(input.n_samples, self.n_splits, Some(&mut rng)));
         }
@@ -931,7 +931,7 @@ impl RepeatedStratifiedKFold {
 
 impl CrossValidator for RepeatedStratifiedKFold {
     fn n_splits(&self) -> usize {
-        self.n_splits * self.n_repeats
+        self.n_splits.saturating_mul(self.n_repeats)
     }
     fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
         check_n_repeats(self.n_repeats)?;
@@ -939,7 +939,7 @@ impl CrossValidator for RepeatedStratifiedKFold {
         let classes = require_classes(&input, "RepeatedStratifiedKFold")?;
         check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
         let mut rng = make_rng(self.random_state);
-        let mut folds = Vec::with_capacity(self.n_splits * self.n_repeats);
+        let mut folds = Vec::new();
         for _ in 0..self.n_repeats {
             folds.extend(stratified_kfold_folds(
                 classes,

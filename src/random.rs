@@ -48,10 +48,7 @@ impl NumpyRng {
                 .wrapping_mul(prev ^ (prev >> 30))
                 .wrapping_add(i as u32);
         }
-        NumpyRng {
-            state,
-            position: N,
-        }
+        NumpyRng { state, position: N }
     }
 
     fn twist(&mut self) {

@@ -24,7 +24,11 @@ fn weights_equal(
     for (b, e) in intercepts.iter().zip(ei) {
         let e = vector(e);
         assert_eq!(b.len(), e.len());
-        worst = worst.max(b.iter().zip(e.iter()).fold(0.0, |m, (x, y)| m.max((x - y).abs())));
+        worst = worst.max(
+            b.iter()
+                .zip(e.iter())
+                .fold(0.0, |m, (x, y)| m.max((x - y).abs())),
+        );
     }
     worst
 }
@@ -45,42 +49,43 @@ fn initial_weights_equal_scikit_learn() {
         let rows = 12;
         let x = Array2::from_shape_fn((rows, n_in), |(i, j)| ((i * 7 + j * 3) % 5) as f64 * 0.1);
         let estimator = config["estimator"].as_str().unwrap();
-        let (coefs, intercepts): (Vec<Array2<f64>>, Vec<Array1<f64>>) = if estimator.starts_with("MLPRegressor") {
-            let y = Array1::from_shape_fn(rows, |i| i as f64 * 0.01);
-            let model = MLPRegressor::params()
-                .hidden_layer_sizes(hidden)
-                .activation(activation)
-                .solver(Solver::Sgd)
-                .learning_rate_init(1e-300)
-                .momentum(0.0)
-                .alpha(0.0)
-                .max_iter(1)
-                .random_state(seed)
-                .fit(&Dataset::new(x, y))
-                .unwrap();
-            (
-                model.coefs().iter().map(|c| c.to_owned()).collect(),
-                model.intercepts().iter().map(|c| c.to_owned()).collect(),
-            )
-        } else {
-            let n_classes = if n_out == 1 { 2 } else { n_out };
-            let y = Array1::from_shape_fn(rows, |i| i % n_classes);
-            let model = MLPClassifier::params()
-                .hidden_layer_sizes(hidden)
-                .activation(activation)
-                .solver(Solver::Sgd)
-                .learning_rate_init(1e-300)
-                .momentum(0.0)
-                .alpha(0.0)
-                .max_iter(1)
-                .random_state(seed)
-                .fit(&Dataset::new(x, y))
-                .unwrap();
-            (
-                model.coefs().iter().map(|c| c.to_owned()).collect(),
-                model.intercepts().iter().map(|c| c.to_owned()).collect(),
-            )
-        };
+        let (coefs, intercepts): (Vec<Array2<f64>>, Vec<Array1<f64>>) =
+            if estimator.starts_with("MLPRegressor") {
+                let y = Array1::from_shape_fn(rows, |i| i as f64 * 0.01);
+                let model = MLPRegressor::params()
+                    .hidden_layer_sizes(hidden)
+                    .activation(activation)
+                    .solver(Solver::Sgd)
+                    .learning_rate_init(1e-300)
+                    .momentum(0.0)
+                    .alpha(0.0)
+                    .max_iter(1)
+                    .random_state(seed)
+                    .fit(&Dataset::new(x, y))
+                    .unwrap();
+                (
+                    model.coefs().iter().map(|c| c.to_owned()).collect(),
+                    model.intercepts().iter().map(|c| c.to_owned()).collect(),
+                )
+            } else {
+                let n_classes = if n_out == 1 { 2 } else { n_out };
+                let y = Array1::from_shape_fn(rows, |i| i % n_classes);
+                let model = MLPClassifier::params()
+                    .hidden_layer_sizes(hidden)
+                    .activation(activation)
+                    .solver(Solver::Sgd)
+                    .learning_rate_init(1e-300)
+                    .momentum(0.0)
+                    .alpha(0.0)
+                    .max_iter(1)
+                    .random_state(seed)
+                    .fit(&Dataset::new(x, y))
+                    .unwrap();
+                (
+                    model.coefs().iter().map(|c| c.to_owned()).collect(),
+                    model.intercepts().iter().map(|c| c.to_owned()).collect(),
+                )
+            };
         let cv: Vec<_> = coefs.iter().map(|c| c.view()).collect();
         let iv: Vec<_> = intercepts.iter().map(|c| c.view()).collect();
         let worst = weights_equal(&cv, &iv, config);
@@ -96,7 +101,10 @@ fn apply_params<P: SetParams>(mut params: P, sk: &Value, max_iter: usize) -> P {
         params.set_param(name, &param_value(value)).unwrap();
     }
     params
-        .set_param("max_iter", &mlp_tune::model_selection::param_space::ParamValue::Int(max_iter as i64))
+        .set_param(
+            "max_iter",
+            &mlp_tune::model_selection::param_space::ParamValue::Int(max_iter as i64),
+        )
         .unwrap();
     params
 }
@@ -119,11 +127,17 @@ fn one_epoch_weights_equal_scikit_learn() {
                 usize,
                 u64,
                 Array2<f64>,
-            ) = if case["estimator"].as_str().unwrap().starts_with("MLPRegressor") {
+            ) = if case["estimator"]
+                .as_str()
+                .unwrap()
+                .starts_with("MLPRegressor")
+            {
                 let y = vector(&case["y"]);
                 let params = apply_params(MLPRegressor::<f64>::params(), &case["params"], max_iter);
                 let model = params.fit(&Dataset::new(x.clone(), y)).unwrap();
-                let head = model.predict_outputs(&x.slice(ndarray::s![..5, ..])).unwrap();
+                let head = model
+                    .predict_outputs(&x.slice(ndarray::s![..5, ..]))
+                    .unwrap();
                 (
                     model.coefs().iter().map(|c| c.to_owned()).collect(),
                     model.intercepts().iter().map(|c| c.to_owned()).collect(),
@@ -134,11 +148,19 @@ fn one_epoch_weights_equal_scikit_learn() {
                 )
             } else {
                 let y: Array1<usize> = usizes(&case["y"]).into();
-                let params = apply_params(MLPClassifier::<f64, usize>::params(), &case["params"], max_iter);
+                let params = apply_params(
+                    MLPClassifier::<f64, usize>::params(),
+                    &case["params"],
+                    max_iter,
+                );
                 let model = params.fit(&Dataset::new(x.clone(), y)).unwrap();
                 if let Some(scores) = run.get("validation_scores_") {
                     let expected = vector(scores);
-                    assert_eq!(model.validation_scores(), expected.as_slice().unwrap(), "{name} {run_name}: validation scores");
+                    assert_eq!(
+                        model.validation_scores(),
+                        expected.as_slice().unwrap(),
+                        "{name} {run_name}: validation scores"
+                    );
                 }
                 let head = model.predict_proba(&x.slice(ndarray::s![..5, ..])).unwrap();
                 (
@@ -153,11 +175,17 @@ fn one_epoch_weights_equal_scikit_learn() {
             let cv: Vec<_> = coefs.iter().map(|c| c.view()).collect();
             let iv: Vec<_> = intercepts.iter().map(|c| c.view()).collect();
             let worst = weights_equal(&cv, &iv, &run["final_weights"]);
-            assert!(worst <= 1e-9, "{name} {run_name}: weights max |Δ| = {worst}");
+            assert!(
+                worst <= 1e-9,
+                "{name} {run_name}: weights max |Δ| = {worst}"
+            );
             let expected_curve = vector(&run["loss_curve_"]);
             assert_eq!(loss_curve.len(), expected_curve.len(), "{name} {run_name}");
             for (a, b) in loss_curve.iter().zip(expected_curve.iter()) {
-                assert!(((a - b) / b).abs() < 1e-12, "{name} {run_name}: loss {a} vs {b}");
+                assert!(
+                    ((a - b) / b).abs() < 1e-12,
+                    "{name} {run_name}: loss {a} vs {b}"
+                );
             }
             assert_eq!(n_iter as u64, run["n_iter_"].as_u64().unwrap());
             assert_eq!(t, run["t_"].as_u64().unwrap());
@@ -166,11 +194,16 @@ fn one_epoch_weights_equal_scikit_learn() {
                 .or_else(|| run.get("predict(X[:5])"))
                 .unwrap();
             let expected_head = match expected_head {
-                Value::Array(rows) if rows.first().is_some_and(|r| r.is_array()) => matrix(expected_head),
+                Value::Array(rows) if rows.first().is_some_and(|r| r.is_array()) => {
+                    matrix(expected_head)
+                }
                 other => vector(other).insert_axis(ndarray::Axis(1)),
             };
             let diff = max_abs_diff(&expected_head, &head.view());
-            assert!(diff < 1e-9, "{name} {run_name}: predictions differ by {diff}");
+            assert!(
+                diff < 1e-9,
+                "{name} {run_name}: predictions differ by {diff}"
+            );
         }
     }
 }

@@ -30,7 +30,10 @@ impl ParamValue {
         match self {
             ParamValue::Float(v) => Ok(*v),
             ParamValue::Int(v) => Ok(*v as f64),
-            other => Err(invalid_param(name, format!("expected a number, got {other}"))),
+            other => Err(invalid_param(
+                name,
+                format!("expected a number, got {other}"),
+            )),
         }
     }
 
@@ -38,9 +41,7 @@ impl ParamValue {
     pub fn as_usize(&self, name: &str) -> Result<usize> {
         match self {
             ParamValue::Int(v) if *v >= 0 => Ok(*v as usize),
-            ParamValue::Float(v) if *v >= 0.0 && v.fract() == 0.0 && *v < 9.0e15 => {
-                Ok(*v as usize)
-            }
+            ParamValue::Float(v) if *v >= 0.0 && v.fract() == 0.0 && *v < 9.0e15 => Ok(*v as usize),
             other => Err(invalid_param(
                 name,
                 format!("expected a non-negative integer, got {other}"),
@@ -52,7 +53,10 @@ impl ParamValue {
     pub fn as_bool(&self, name: &str) -> Result<bool> {
         match self {
             ParamValue::Bool(v) => Ok(*v),
-            other => Err(invalid_param(name, format!("expected true or false, got {other}"))),
+            other => Err(invalid_param(
+                name,
+                format!("expected true or false, got {other}"),
+            )),
         }
     }
 

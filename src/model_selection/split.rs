@@ -1,85 +1,1397 @@
-//! Cross-validation splitters (scikit-learn's `model_selection/_split.py`).
+//! Cross-validation splitters: scikit-learn's `model_selection/_split.py`.
+//!
+//! Every splitter gives the same folds as scikit-learn 1.9 for the same `random_state`,
+//! because all randomness comes from [`NumpyRng`], numpy's legacy `RandomState`, drawn in
+//! the order scikit-learn draws.
+//!
+//! Seeds follow scikit-learn's `check_random_state` for an integer: `random_state:
+//! Some(s)` starts a fresh generator at every [`CrossValidator::split`] call, so repeated
+//! calls give identical folds. `random_state: None` stands for numpy's global generator:
+//! a seed is drawn from [`rand::thread_rng`] at each call, so the folds differ per call
+//! (and are not reproducible), as in scikit-learn.
+//!
+//! ```
+//! use mlp_tune::model_selection::{CrossValidator, KFold, SplitInput};
+//! let folds = KFold::new(3).split(SplitInput { n_samples: 7, ..Default::default() })?;
+//! assert_eq!(folds[0].test, vec![0, 1, 2]);
+//! assert_eq!(folds[2].train, vec![0, 1, 2, 3, 4]);
+//! # Ok::<(), mlp_tune::MlpTuneError>(())
+//! ```
 
-use crate::error::{MlpTuneError, Result};
+use std::fmt;
+
+use crate::error::{invalid_param, MlpTuneError};
 use crate::random::NumpyRng;
+use crate::Result;
 
-/// scikit-learn's `_approximate_mode`: how many of `n_draws` each class gets, with ties in
-/// the remainders broken at random from `rng`.
-pub(crate) fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut NumpyRng) -> Vec<usize> {
-    let total: usize = counts.iter().sum();
-    let continuous: Vec<f64> = counts
+/// One train/test split: row indices into the dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// Rows to fit on.
+    pub train: Vec<usize>,
+    /// Rows to evaluate on.
+    pub test: Vec<usize>,
+}
+
+/// What a splitter may look at besides the number of rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SplitInput<'a> {
+    /// Number of rows of the dataset.
+    pub n_samples: usize,
+    /// class of each row, encoded 0..n_classes in SORTED label order (np.unique order); required by stratified splitters
+    pub classes: Option<&'a [usize]>,
+    /// group id of each row; required by GroupKFold
+    pub groups: Option<&'a [usize]>,
+}
+
+/// A cross-validation scheme (scikit-learn's CV splitters).
+pub trait CrossValidator: Send + Sync + std::fmt::Debug {
+    /// number of folds it yields
+    fn n_splits(&self) -> usize;
+    /// all folds, in scikit-learn's order; errors (typed, never panics) when the data can't be split as asked
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>>;
+    /// true when `split` needs `classes`
+    fn needs_classes(&self) -> bool {
+        false
+    }
+    /// true when `split` needs `groups`
+    fn needs_groups(&self) -> bool {
+        false
+    }
+    /// short description for fingerprints/logs, e.g. "KFold(n_splits=5, shuffle=true, random_state=Some(0))"
+    fn describe(&self) -> String {
+        format!("{:?}", self)
+    }
+}
+
+/// A train or test size: a fraction of the rows or an absolute count (scikit-learn's
+/// float vs int `test_size`/`train_size`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Size {
+    /// A fraction in the open interval `(0, 1)`; a test fraction rounds up, a train
+    /// fraction rounds down, as in scikit-learn.
+    Fraction(f64),
+    /// An absolute number of rows, in `1..n_samples`.
+    Count(usize),
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Size::Fraction(x) => write!(f, "{x}"),
+            Size::Count(c) => write!(f, "{c}"),
+        }
+    }
+}
+
+fn fmt_opt_size(size: Option<Size>) -> String {
+    size.map_or_else(|| "None".to_string(), |s| s.to_string())
+}
+
+// ----------------------------------------------------------------------------------------
+// shared helpers
+// ----------------------------------------------------------------------------------------
+
+/// `check_random_state`: an int seed restarts the stream; `None` plays numpy's global
+/// generator, which we can't share, so a fresh seed from the thread RNG stands in for it.
+fn make_rng(random_state: Option<u32>) -> NumpyRng {
+    match random_state {
+        Some(seed) => NumpyRng::new(seed),
+        None => NumpyRng::new(rand::Rng::gen(&mut rand::thread_rng())),
+    }
+}
+
+fn check_n_splits(n_splits: usize) -> Result<()> {
+    if n_splits < 2 {
+        return Err(invalid_param(
+            "n_splits",
+            format!(
+                "k-fold cross-validation requires at least one train/test split by setting \
+                 n_splits=2 or more, got n_splits={n_splits}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_shuffle_seed(shuffle: bool, random_state: Option<u32>) -> Result<()> {
+    // scikit-learn refuses this combination rather than silently ignoring the seed.
+    if !shuffle && random_state.is_some() {
+        return Err(invalid_param(
+            "random_state",
+            "setting a random_state has no effect since shuffle is false; leave random_state \
+             to None, or set shuffle=true",
+        ));
+    }
+    Ok(())
+}
+
+fn check_not_more_splits_than_samples(n_splits: usize, n_samples: usize) -> Result<()> {
+    if n_splits > n_samples {
+        return Err(MlpTuneError::Split(format!(
+            "cannot have number of splits n_splits={n_splits} greater than the number of \
+             samples: n_samples={n_samples}"
+        )));
+    }
+    Ok(())
+}
+
+fn require_classes<'a>(input: &SplitInput<'a>, who: &str) -> Result<&'a [usize]> {
+    let classes = input.classes.ok_or_else(|| {
+        MlpTuneError::Split(format!(
+            "{who} needs the class of every row (classes is none)"
+        ))
+    })?;
+    if classes.len() != input.n_samples {
+        return Err(MlpTuneError::Split(format!(
+            "classes has {} entries but n_samples={}",
+            classes.len(),
+            input.n_samples
+        )));
+    }
+    Ok(classes)
+}
+
+fn require_groups<'a>(input: &SplitInput<'a>, who: &str) -> Result<&'a [usize]> {
+    let groups = input.groups.ok_or_else(|| {
+        MlpTuneError::Split(format!(
+            "{who} needs the group of every row (groups is none)"
+        ))
+    })?;
+    if groups.len() != input.n_samples {
+        return Err(MlpTuneError::Split(format!(
+            "groups has {} entries but n_samples={}",
+            groups.len(),
+            input.n_samples
+        )));
+    }
+    Ok(groups)
+}
+
+/// `np.unique(codes, return_inverse=True)`: dense ranks in sorted code order, and the count
+/// of each rank. Re-densifying protects against codes with no rows.
+fn dense_sorted_codes(codes: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut distinct: Vec<usize> = codes.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let inverse: Vec<usize> = codes
+        .iter()
+        .map(|c| distinct.binary_search(c).unwrap_or(0))
+        .collect();
+    let mut counts = vec![0usize; distinct.len()];
+    for &c in &inverse {
+        counts[c] += 1;
+    }
+    (inverse, counts)
+}
+
+/// Turns a fold number per row into folds: test = rows of fold `i`, train = the rest, both
+/// ascending (scikit-learn builds them from boolean masks).
+fn folds_from_assignment(fold_of: &[usize], n_splits: usize) -> Vec<Fold> {
+    (0..n_splits)
+        .map(|f| {
+            let mut train = Vec::with_capacity(fold_of.len());
+            let mut test = Vec::new();
+            for (row, &g) in fold_of.iter().enumerate() {
+                if g == f {
+                    test.push(row);
+                } else {
+                    train.push(row);
+                }
+            }
+            Fold { train, test }
+        })
+        .collect()
+}
+
+/// `KFold._iter_test_indices` followed by the mask-based `split`.
+fn kfold_folds(n_samples: usize, n_splits: usize, rng: Option<&mut NumpyRng>) -> Vec<Fold> {
+    let mut indices: Vec<usize> = (0..n_samples).collect();
+    if let Some(rng) = rng {
+        rng.shuffle(&mut indices);
+    }
+    let mut fold_of = vec![0usize; n_samples];
+    let base = n_samples / n_splits;
+    let extra = n_samples % n_splits;
+    let mut start = 0;
+    for f in 0..n_splits {
+        let size = base + usize::from(f < extra);
+        for &row in &indices[start..start + size] {
+            fold_of[row] = f;
+        }
+        start += size;
+    }
+    folds_from_assignment(&fold_of, n_splits)
+}
+
+/// `StratifiedKFold._make_test_folds` followed by the mask-based `split`.
+fn stratified_kfold_folds(
+    classes: &[usize],
+    n_splits: usize,
+    mut rng: Option<&mut NumpyRng>,
+) -> Result<Vec<Fold>> {
+    // scikit-learn numbers classes by first appearance, not by sorted label; any bijective
+    // encoding of the labels gives the same first-appearance numbering.
+    let mut first_seen: std::collections::HashMap<usize, usize> = Default::default();
+    let encoded: Vec<usize> = classes
+        .iter()
+        .map(|&c| {
+            let next = first_seen.len();
+            *first_seen.entry(c).or_insert(next)
+        })
+        .collect();
+    let n_classes = first_seen.len();
+    let mut counts = vec![0usize; n_classes];
+    for &c in &encoded {
+        counts[c] += 1;
+    }
+    // scikit-learn only warns when *some* class is smaller than n_splits (those classes
+    // are then missing from some test folds); it refuses only when all of them are.
+    if counts.iter().all(|&c| c < n_splits) {
+        return Err(MlpTuneError::Split(format!(
+            "n_splits={n_splits} cannot be greater than the number of members in each class"
+        )));
+    }
+    let mut y_order = encoded.clone();
+    y_order.sort_unstable();
+    // allocation[i][c] = members of class c in y_order[i::n_splits]
+    let mut allocation = vec![vec![0usize; n_classes]; n_splits];
+    for (pos, &c) in y_order.iter().enumerate() {
+        allocation[pos % n_splits][c] += 1;
+    }
+    let mut fold_of = vec![0usize; classes.len()];
+    for c in 0..n_classes {
+        let mut folds_for_class: Vec<usize> = allocation
+            .iter()
+            .enumerate()
+            .flat_map(|(f, per_class)| std::iter::repeat_n(f, per_class[c]))
+            .collect();
+        if let Some(rng) = rng.as_deref_mut() {
+            rng.shuffle(&mut folds_for_class);
+        }
+        let mut next = folds_for_class.into_iter();
+        for (row, &rc) in encoded.iter().enumerate() {
+            if rc == c {
+                fold_of[row] = next.next().unwrap_or(0);
+            }
+        }
+    }
+    Ok(folds_from_assignment(&fold_of, n_splits))
+}
+
+/// scikit-learn's `_validate_shuffle_split`: `(n_train, n_test)`.
+fn validate_shuffle_split(
+    n_samples: usize,
+    test_size: Option<Size>,
+    train_size: Option<Size>,
+    default_test_size: Size,
+) -> Result<(usize, usize)> {
+    let test_size = if test_size.is_none() && train_size.is_none() {
+        Some(default_test_size)
+    } else {
+        test_size
+    };
+    let check = |name: &str, size: Option<Size>| -> Result<()> {
+        let bad = match size {
+            Some(Size::Count(c)) => c >= n_samples || c == 0,
+            Some(Size::Fraction(f)) => !(f > 0.0 && f < 1.0),
+            None => false,
+        };
+        if bad {
+            return Err(invalid_param(
+                name,
+                format!(
+                    "{name}={} should be either positive and smaller than the number of \
+                     samples {n_samples} or a float in the (0, 1) range",
+                    fmt_opt_size(size)
+                ),
+            ));
+        }
+        Ok(())
+    };
+    check("test_size", test_size)?;
+    check("train_size", train_size)?;
+    if let (Some(Size::Fraction(tr)), Some(Size::Fraction(te))) = (train_size, test_size) {
+        if tr + te > 1.0 {
+            return Err(invalid_param(
+                "test_size",
+                format!(
+                    "the sum of test_size and train_size = {}, should be in the (0, 1) range; \
+                     reduce test_size and/or train_size",
+                    tr + te
+                ),
+            ));
+        }
+    }
+    let resolve = |size: Size, round_up: bool| -> usize {
+        match size {
+            Size::Count(c) => c,
+            Size::Fraction(f) => {
+                let x = f * n_samples as f64;
+                (if round_up { x.ceil() } else { x.floor() }) as usize
+            }
+        }
+    };
+    let (n_train, n_test) = match (train_size, test_size) {
+        (None, Some(te)) => {
+            let n_test = resolve(te, true);
+            (n_samples.saturating_sub(n_test), n_test)
+        }
+        (Some(tr), None) => {
+            let n_train = resolve(tr, false);
+            (n_train, n_samples.saturating_sub(n_train))
+        }
+        (Some(tr), Some(te)) => (resolve(tr, false), resolve(te, true)),
+        // unreachable: a default test size was filled in above
+        (None, None) => (n_samples, 0),
+    };
+    if n_train + n_test > n_samples {
+        return Err(MlpTuneError::Split(format!(
+            "the sum of train_size and test_size = {}, should be smaller than the number of \
+             samples {n_samples}; reduce test_size and/or train_size",
+            n_train + n_test
+        )));
+    }
+    if n_train == 0 {
+        return Err(MlpTuneError::Split(format!(
+            "with n_samples={n_samples}, test_size={} and train_size={}, the resulting train \
+             set will be empty; adjust any of the aforementioned parameters",
+            fmt_opt_size(test_size),
+            fmt_opt_size(train_size)
+        )));
+    }
+    Ok((n_train, n_test))
+}
+
+/// scikit-learn's `_approximate_mode`: how many of `n_draws` each class gets, ties in the
+/// rounding broken at random.
+fn approximate_mode(class_counts: &[usize], n_draws: usize, rng: &mut NumpyRng) -> Vec<usize> {
+    let total: usize = class_counts.iter().sum();
+    // same operation order as numpy: counts / sum * n_draws
+    let continuous: Vec<f64> = class_counts
         .iter()
         .map(|&c| c as f64 / total as f64 * n_draws as f64)
         .collect();
-    let mut floored: Vec<usize> = continuous.iter().map(|c| c.floor() as usize).collect();
-    let mut need = n_draws.saturating_sub(floored.iter().sum());
+    let floored: Vec<f64> = continuous.iter().map(|x| x.floor()).collect();
+    let mut result: Vec<usize> = floored.iter().map(|&x| x as usize).collect();
+    let floored_sum: f64 = floored.iter().sum();
+    let mut need = (n_draws as f64 - floored_sum) as i64;
     if need > 0 {
         let remainder: Vec<f64> = continuous
             .iter()
             .zip(&floored)
-            .map(|(c, &f)| c - f as f64)
+            .map(|(c, f)| c - f)
             .collect();
         let mut values = remainder.clone();
-        values.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+        values.sort_by(|a, b| b.total_cmp(a));
         values.dedup();
         for value in values {
             let inds: Vec<usize> = (0..remainder.len())
                 .filter(|&i| remainder[i] == value)
                 .collect();
-            let add = inds.len().min(need);
+            let add_now = inds.len().min(need as usize);
+            // rng.choice(inds, add_now, replace=False) draws a full permutation
             let perm = rng.permutation(inds.len());
-            for &p in &perm[..add] {
-                floored[inds[p]] += 1;
+            for &p in &perm[..add_now] {
+                result[inds[p]] += 1;
             }
-            need -= add;
+            need -= add_now as i64;
             if need == 0 {
                 break;
             }
         }
     }
-    floored
+    result
 }
 
-/// One `StratifiedShuffleSplit` split drawn from an existing generator: `classes` are class
-/// ids in sorted label order. Returns `(train, test)`.
+// ----------------------------------------------------------------------------------------
+// KFold
+// ----------------------------------------------------------------------------------------
+
+/// K-fold cross-validation (scikit-learn's `KFold`): consecutive chunks of the (optionally
+/// shuffled) rows; the first `n_samples % n_splits` folds get one extra row. Train and test
+/// indices are returned sorted.
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, KFold, SplitInput};
+/// let cv = KFold::new(2).shuffle(true).random_state(0);
+/// let folds = cv.split(SplitInput { n_samples: 5, ..Default::default() })?;
+/// assert_eq!(folds.len(), 2);
+/// assert_eq!(folds[0].test.len(), 3);
+/// // an integer seed gives the same folds at every call
+/// assert_eq!(folds, cv.split(SplitInput { n_samples: 5, ..Default::default() })?);
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KFold {
+    /// Number of folds, at least 2 (default 5).
+    pub n_splits: usize,
+    /// Shuffle the rows once before cutting them into folds (default false).
+    pub shuffle: bool,
+    /// Seed of the shuffle; must be `None` when `shuffle` is false (as in scikit-learn).
+    pub random_state: Option<u32>,
+}
+
+impl Default for KFold {
+    fn default() -> Self {
+        KFold::new(5)
+    }
+}
+
+impl KFold {
+    /// `n_splits` folds, no shuffle.
+    pub fn new(n_splits: usize) -> Self {
+        KFold {
+            n_splits,
+            shuffle: false,
+            random_state: None,
+        }
+    }
+    /// Whether to shuffle the rows before splitting.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Seed of the shuffle.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+impl CrossValidator for KFold {
+    fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_n_splits(self.n_splits)?;
+        check_shuffle_seed(self.shuffle, self.random_state)?;
+        check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
+        let mut rng = self.shuffle.then(|| make_rng(self.random_state));
+        Ok(kfold_folds(input.n_samples, self.n_splits, rng.as_mut()))
+    }
+    fn describe(&self) -> String {
+        format!(
+            "KFold(n_splits={}, shuffle={}, random_state={:?})",
+            self.n_splits, self.shuffle, self.random_state
+        )
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// StratifiedKFold
+// ----------------------------------------------------------------------------------------
+
+/// Stratified K-fold (scikit-learn's `StratifiedKFold`): each fold keeps the class
+/// proportions as far as possible.
+///
+/// Needs [`SplitInput::classes`]. scikit-learn warns when the smallest class has fewer
+/// than `n_splits` members; this library can't print, so it proceeds silently in that case
+/// (those classes are then missing from some test folds) and only errors, as scikit-learn
+/// does, when *every* class has fewer than `n_splits` members.
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, SplitInput, StratifiedKFold};
+/// let y = [0, 0, 0, 1, 1, 1];
+/// let folds = StratifiedKFold::new(3).split(SplitInput {
+///     n_samples: 6,
+///     classes: Some(&y),
+///     groups: None,
+/// })?;
+/// assert_eq!(folds[0].test, vec![0, 3]);
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StratifiedKFold {
+    /// Number of folds, at least 2 (default 5).
+    pub n_splits: usize,
+    /// Shuffle each class's members before assigning them to folds (default false).
+    pub shuffle: bool,
+    /// Seed of the shuffle; must be `None` when `shuffle` is false (as in scikit-learn).
+    pub random_state: Option<u32>,
+}
+
+impl Default for StratifiedKFold {
+    fn default() -> Self {
+        StratifiedKFold::new(5)
+    }
+}
+
+impl StratifiedKFold {
+    /// `n_splits` folds, no shuffle.
+    pub fn new(n_splits: usize) -> Self {
+        StratifiedKFold {
+            n_splits,
+            shuffle: false,
+            random_state: None,
+        }
+    }
+    /// Whether to shuffle within classes before splitting.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Seed of the shuffle.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+impl CrossValidator for StratifiedKFold {
+    fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_n_splits(self.n_splits)?;
+        check_shuffle_seed(self.shuffle, self.random_state)?;
+        let classes = require_classes(&input, "StratifiedKFold")?;
+        check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
+        let mut rng = self.shuffle.then(|| make_rng(self.random_state));
+        stratified_kfold_folds(classes, self.n_splits, rng.as_mut())
+    }
+    fn needs_classes(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        format!(
+            "StratifiedKFold(n_splits={}, shuffle={}, random_state={:?})",
+            self.n_splits, self.shuffle, self.random_state
+        )
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// ShuffleSplit / StratifiedShuffleSplit
+// ----------------------------------------------------------------------------------------
+
+/// Random permutation cross-validation (scikit-learn's `ShuffleSplit`): `n_splits`
+/// independent random train/test splits. Indices come in permutation order (not sorted),
+/// and a row may be in neither set when `train_size + test_size < 1`.
+///
+/// `test_size` defaults to `Fraction(0.1)` when neither size is given; when only
+/// `train_size` is given, the test set is the rest.
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, ShuffleSplit, Size, SplitInput};
+/// let cv = ShuffleSplit::new(3).test_size(Size::Fraction(0.25)).random_state(0);
+/// let folds = cv.split(SplitInput { n_samples: 10, ..Default::default() })?;
+/// assert_eq!(folds.len(), 3);
+/// assert_eq!((folds[0].train.len(), folds[0].test.len()), (7, 3));
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShuffleSplit {
+    /// Number of re-shuffling and splitting iterations (default 10).
+    pub n_splits: usize,
+    /// Size of the test set (`None`: 0.1 if `train_size` is `None` too, else the rest).
+    pub test_size: Option<Size>,
+    /// Size of the train set (`None`: the rest).
+    pub train_size: Option<Size>,
+    /// Seed of the permutations.
+    pub random_state: Option<u32>,
+}
+
+impl Default for ShuffleSplit {
+    fn default() -> Self {
+        ShuffleSplit::new(10)
+    }
+}
+
+impl ShuffleSplit {
+    /// `n_splits` random splits with the default sizes.
+    pub fn new(n_splits: usize) -> Self {
+        ShuffleSplit {
+            n_splits,
+            test_size: None,
+            train_size: None,
+            random_state: None,
+        }
+    }
+    /// Size of the test set.
+    pub fn test_size(mut self, size: Size) -> Self {
+        self.test_size = Some(size);
+        self
+    }
+    /// Size of the train set.
+    pub fn train_size(mut self, size: Size) -> Self {
+        self.train_size = Some(size);
+        self
+    }
+    /// Seed of the permutations.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+fn check_shuffle_n_splits(n_splits: usize) -> Result<()> {
+    if n_splits == 0 {
+        return Err(invalid_param("n_splits", "must be at least 1, got 0"));
+    }
+    Ok(())
+}
+
+impl CrossValidator for ShuffleSplit {
+    fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_shuffle_n_splits(self.n_splits)?;
+        let n = input.n_samples;
+        let (n_train, n_test) =
+            validate_shuffle_split(n, self.test_size, self.train_size, Size::Fraction(0.1))?;
+        let mut rng = make_rng(self.random_state);
+        Ok((0..self.n_splits)
+            .map(|_| {
+                let perm = rng.permutation(n);
+                Fold {
+                    train: perm[n_test..n_test + n_train].to_vec(),
+                    test: perm[..n_test].to_vec(),
+                }
+            })
+            .collect())
+    }
+    fn describe(&self) -> String {
+        format!(
+            "ShuffleSplit(n_splits={}, test_size={}, train_size={}, random_state={:?})",
+            self.n_splits,
+            fmt_opt_size(self.test_size),
+            fmt_opt_size(self.train_size),
+            self.random_state
+        )
+    }
+}
+
+/// Stratified random splits (scikit-learn's `StratifiedShuffleSplit`): like
+/// [`ShuffleSplit`] but each split keeps the class proportions (rounding decided by
+/// scikit-learn's `_approximate_mode`, ties broken at random).
+///
+/// Needs [`SplitInput::classes`]. Errors when a class has fewer than 2 members, or when the
+/// train or test set would be smaller than the number of classes.
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, Size, SplitInput, StratifiedShuffleSplit};
+/// let y = [0, 0, 0, 0, 1, 1, 1, 1];
+/// let cv = StratifiedShuffleSplit::new(2).test_size(Size::Fraction(0.5)).random_state(0);
+/// let folds = cv.split(SplitInput { n_samples: 8, classes: Some(&y), groups: None })?;
+/// let test_ones = folds[0].test.iter().filter(|&&i| y[i] == 1).count();
+/// assert_eq!(test_ones, 2);
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StratifiedShuffleSplit {
+    /// Number of re-shuffling and splitting iterations (default 10).
+    pub n_splits: usize,
+    /// Size of the test set (`None`: 0.1 if `train_size` is `None` too, else the rest).
+    pub test_size: Option<Size>,
+    /// Size of the train set (`None`: the rest).
+    pub train_size: Option<Size>,
+    /// Seed of the permutations.
+    pub random_state: Option<u32>,
+}
+
+impl Default for StratifiedShuffleSplit {
+    fn default() -> Self {
+        StratifiedShuffleSplit::new(10)
+    }
+}
+
+impl StratifiedShuffleSplit {
+    /// `n_splits` stratified random splits with the default sizes.
+    pub fn new(n_splits: usize) -> Self {
+        StratifiedShuffleSplit {
+            n_splits,
+            test_size: None,
+            train_size: None,
+            random_state: None,
+        }
+    }
+    /// Size of the test set.
+    pub fn test_size(mut self, size: Size) -> Self {
+        self.test_size = Some(size);
+        self
+    }
+    /// Size of the train set.
+    pub fn train_size(mut self, size: Size) -> Self {
+        self.train_size = Some(size);
+        self
+    }
+    /// Seed of the permutations.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+/// One `StratifiedShuffleSplit` split drawn from an existing generator, returning
+/// `(train, test)`. The MLPs' early-stopping split calls it with their own generator, so the
+/// draws continue the fit's stream as in scikit-learn.
 pub(crate) fn stratified_shuffle_split_with(
     classes: &[usize],
     n_train: usize,
     n_test: usize,
     rng: &mut NumpyRng,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    let n_classes = classes.iter().copied().max().map_or(0, |m| m + 1);
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
-    for (i, &c) in classes.iter().enumerate() {
-        members[c].push(i);
-    }
-    members.retain(|m| !m.is_empty());
-    let counts: Vec<usize> = members.iter().map(|m| m.len()).collect();
-    if counts.iter().any(|&c| c < 2) {
+    let (y_indices, class_counts) = dense_sorted_codes(classes);
+    let n_classes = class_counts.len();
+    if class_counts.iter().any(|&c| c < 2) {
         return Err(MlpTuneError::Split(
-            "the least populated class has only 1 member, which is too few; the minimum number of members in any class cannot be less than 2".into(),
+            "the least populated class in y has only 1 member, which is too few; the \
+             minimum number of groups for any class cannot be less than 2"
+                .to_string(),
         ));
     }
-    if n_train < counts.len() || n_test < counts.len() {
+    if n_train < n_classes {
         return Err(MlpTuneError::Split(format!(
-            "the train size {n_train} and test size {n_test} should each be at least the number of classes {}",
-            counts.len()
+            "the train_size = {n_train} should be greater or equal to the number of \
+             classes = {n_classes}"
         )));
     }
-    let n_i = approximate_mode(&counts, n_train, rng);
-    let left: Vec<usize> = counts.iter().zip(&n_i).map(|(c, n)| c - n).collect();
-    let t_i = approximate_mode(&left, n_test, rng);
+    if n_test < n_classes {
+        return Err(MlpTuneError::Split(format!(
+            "the test_size = {n_test} should be greater or equal to the number of \
+             classes = {n_classes}"
+        )));
+    }
+    let mut class_indices: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
+    for (row, &c) in y_indices.iter().enumerate() {
+        class_indices[c].push(row);
+    }
+    let n_i = approximate_mode(&class_counts, n_train, rng);
+    let remaining: Vec<usize> = class_counts
+        .iter()
+        .zip(&n_i)
+        .map(|(c, n)| c.saturating_sub(*n))
+        .collect();
+    let t_i = approximate_mode(&remaining, n_test, rng);
     let mut train = Vec::with_capacity(n_train);
     let mut test = Vec::with_capacity(n_test);
-    for (k, class_members) in members.iter().enumerate() {
-        let perm = rng.permutation(class_members.len());
-        let shuffled: Vec<usize> = perm.iter().map(|&p| class_members[p]).collect();
-        train.extend_from_slice(&shuffled[..n_i[k]]);
-        test.extend_from_slice(&shuffled[n_i[k]..n_i[k] + t_i[k]]);
+    for c in 0..n_classes {
+        let perm = rng.permutation(class_counts[c]);
+        let members: Vec<usize> = perm.iter().map(|&p| class_indices[c][p]).collect();
+        // clamped like numpy's `take(mode="clip")`, so float rounding can't panic
+        let a = n_i[c].min(members.len());
+        let b = (n_i[c] + t_i[c]).min(members.len());
+        train.extend_from_slice(&members[..a]);
+        test.extend_from_slice(&members[a..b]);
     }
-    let p = rng.permutation(train.len());
-    let train: Vec<usize> = p.iter().map(|&i| train[i]).collect();
-    let p = rng.permutation(test.len());
-    let test: Vec<usize> = p.iter().map(|&i| test[i]).collect();
+    rng.shuffle(&mut train);
+    rng.shuffle(&mut test);
     Ok((train, test))
+}
+
+impl CrossValidator for StratifiedShuffleSplit {
+    fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_shuffle_n_splits(self.n_splits)?;
+        let classes = require_classes(&input, "StratifiedShuffleSplit")?;
+        let (n_train, n_test) = validate_shuffle_split(
+            input.n_samples,
+            self.test_size,
+            self.train_size,
+            Size::Fraction(0.1),
+        )?;
+        let mut rng = make_rng(self.random_state);
+        let mut folds = Vec::with_capacity(self.n_splits);
+        for _ in 0..self.n_splits {
+            let (train, test) = stratified_shuffle_split_with(classes, n_train, n_test, &mut rng)?;
+            folds.push(Fold { train, test });
+        }
+        Ok(folds)
+    }
+    fn needs_classes(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        format!(
+            "StratifiedShuffleSplit(n_splits={}, test_size={}, train_size={}, random_state={:?})",
+            self.n_splits,
+            fmt_opt_size(self.test_size),
+            fmt_opt_size(self.train_size),
+            self.random_state
+        )
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// RepeatedKFold / RepeatedStratifiedKFold
+// ----------------------------------------------------------------------------------------
+
+fn check_n_repeats(n_repeats: usize) -> Result<()> {
+    if n_repeats == 0 {
+        return Err(invalid_param(
+            "n_repeats",
+            "number of repetitions must be greater than 0",
+        ));
+    }
+    Ok(())
+}
+
+/// [`KFold`] with shuffling, repeated `n_repeats` times (scikit-learn's `RepeatedKFold`).
+/// The repeats draw consecutive shuffles from one generator, so they differ from each
+/// other while the whole sequence is reproducible for a given seed.
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, RepeatedKFold, SplitInput};
+/// let cv = RepeatedKFold::new(3, 2).random_state(0);
+/// let folds = cv.split(SplitInput { n_samples: 9, ..Default::default() })?;
+/// assert_eq!(folds.len(), 6);
+/// assert_eq!(cv.n_splits(), 6);
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatedKFold {
+    /// Folds per repeat, at least 2 (default 5).
+    pub n_splits: usize,
+    /// Number of repeats, at least 1 (default 10).
+    pub n_repeats: usize,
+    /// Seed of the generator shared by all repeats.
+    pub random_state: Option<u32>,
+}
+
+impl Default for RepeatedKFold {
+    fn default() -> Self {
+        RepeatedKFold::new(5, 10)
+    }
+}
+
+impl RepeatedKFold {
+    /// `n_repeats` shuffled `n_splits`-fold splits.
+    pub fn new(n_splits: usize, n_repeats: usize) -> Self {
+        RepeatedKFold {
+            n_splits,
+            n_repeats,
+            random_state: None,
+        }
+    }
+    /// Seed of the generator.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+impl CrossValidator for RepeatedKFold {
+    fn n_splits(&self) -> usize {
+        self.n_splits.saturating_mul(self.n_repeats)
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_n_repeats(self.n_repeats)?;
+        check_n_splits(self.n_splits)?;
+        check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
+        let mut rng = make_rng(self.random_state);
+        let mut folds = Vec::new();
+        for _ in 0..self.n_repeats {
+            folds.extend(kfold_folds(input.n_samples, self.n_splits, Some(&mut rng)));
+        }
+        Ok(folds)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "RepeatedKFold(n_splits={}, n_repeats={}, random_state={:?})",
+            self.n_splits, self.n_repeats, self.random_state
+        )
+    }
+}
+
+/// [`StratifiedKFold`] with shuffling, repeated `n_repeats` times (scikit-learn's
+/// `RepeatedStratifiedKFold`), one generator shared by the repeats. Needs
+/// [`SplitInput::classes`].
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, RepeatedStratifiedKFold, SplitInput};
+/// let y = [0, 1, 0, 1, 0, 1];
+/// let cv = RepeatedStratifiedKFold::new(3, 2).random_state(0);
+/// let folds = cv.split(SplitInput { n_samples: 6, classes: Some(&y), groups: None })?;
+/// assert_eq!(folds.len(), 6);
+/// assert!(folds.iter().all(|f| f.test.len() == 2));
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatedStratifiedKFold {
+    /// Folds per repeat, at least 2 (default 5).
+    pub n_splits: usize,
+    /// Number of repeats, at least 1 (default 10).
+    pub n_repeats: usize,
+    /// Seed of the generator shared by all repeats.
+    pub random_state: Option<u32>,
+}
+
+impl Default for RepeatedStratifiedKFold {
+    fn default() -> Self {
+        RepeatedStratifiedKFold::new(5, 10)
+    }
+}
+
+impl RepeatedStratifiedKFold {
+    /// `n_repeats` shuffled stratified `n_splits`-fold splits.
+    pub fn new(n_splits: usize, n_repeats: usize) -> Self {
+        RepeatedStratifiedKFold {
+            n_splits,
+            n_repeats,
+            random_state: None,
+        }
+    }
+    /// Seed of the generator.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = Some(seed);
+        self
+    }
+}
+
+impl CrossValidator for RepeatedStratifiedKFold {
+    fn n_splits(&self) -> usize {
+        self.n_splits.saturating_mul(self.n_repeats)
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_n_repeats(self.n_repeats)?;
+        check_n_splits(self.n_splits)?;
+        let classes = require_classes(&input, "RepeatedStratifiedKFold")?;
+        check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
+        let mut rng = make_rng(self.random_state);
+        let mut folds = Vec::new();
+        for _ in 0..self.n_repeats {
+            folds.extend(stratified_kfold_folds(
+                classes,
+                self.n_splits,
+                Some(&mut rng),
+            )?);
+        }
+        Ok(folds)
+    }
+    fn needs_classes(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        format!(
+            "RepeatedStratifiedKFold(n_splits={}, n_repeats={}, random_state={:?})",
+            self.n_splits, self.n_repeats, self.random_state
+        )
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// GroupKFold
+// ----------------------------------------------------------------------------------------
+
+/// K-fold with non-overlapping groups (scikit-learn's `GroupKFold`, its deterministic
+/// `shuffle=False` algorithm): groups are taken from largest to smallest and each goes to
+/// the fold with the fewest rows so far (the first such fold on ties), so every group is in
+/// exactly one test fold and the folds are about the same size.
+///
+/// Needs [`SplitInput::groups`] with at least `n_splits` distinct groups. Among groups of
+/// equal size the one with the larger id is placed first (what numpy's reversed `argsort`
+/// does for small arrays; numpy does not promise an order for ties in large ones).
+///
+/// ```
+/// use mlp_tune::model_selection::{CrossValidator, GroupKFold, SplitInput};
+/// let groups = [0, 0, 0, 1, 1, 2];
+/// let folds = GroupKFold::new(2).split(SplitInput {
+///     n_samples: 6,
+///     classes: None,
+///     groups: Some(&groups),
+/// })?;
+/// assert_eq!(folds[0].test, vec![0, 1, 2]);
+/// assert_eq!(folds[1].test, vec![3, 4, 5]);
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupKFold {
+    /// Number of folds, at least 2 (default 5).
+    pub n_splits: usize,
+}
+
+impl Default for GroupKFold {
+    fn default() -> Self {
+        GroupKFold::new(5)
+    }
+}
+
+impl GroupKFold {
+    /// `n_splits` group folds.
+    pub fn new(n_splits: usize) -> Self {
+        GroupKFold { n_splits }
+    }
+}
+
+impl CrossValidator for GroupKFold {
+    fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        check_n_splits(self.n_splits)?;
+        check_not_more_splits_than_samples(self.n_splits, input.n_samples)?;
+        let groups = require_groups(&input, "GroupKFold")?;
+        let (group_of, sizes) = dense_sorted_codes(groups);
+        let n_groups = sizes.len();
+        if self.n_splits > n_groups {
+            return Err(MlpTuneError::Split(format!(
+                "cannot have number of splits n_splits={} greater than the number of groups: \
+                 {n_groups}",
+                self.n_splits
+            )));
+        }
+        let mut order: Vec<usize> = (0..n_groups).collect();
+        order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(b.cmp(&a)));
+        let mut fold_weight = vec![0usize; self.n_splits];
+        let mut group_to_fold = vec![0usize; n_groups];
+        for g in order {
+            let mut lightest = 0;
+            for f in 1..self.n_splits {
+                if fold_weight[f] < fold_weight[lightest] {
+                    lightest = f;
+                }
+            }
+            fold_weight[lightest] += sizes[g];
+            group_to_fold[g] = lightest;
+        }
+        let fold_of: Vec<usize> = group_of.iter().map(|&g| group_to_fold[g]).collect();
+        Ok(folds_from_assignment(&fold_of, self.n_splits))
+    }
+    fn needs_groups(&self) -> bool {
+        true
+    }
+    fn describe(&self) -> String {
+        format!("GroupKFold(n_splits={})", self.n_splits)
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// train_test_split
+// ----------------------------------------------------------------------------------------
+
+/// Row indices `(train, test)` exactly as scikit-learn's
+/// `train_test_split(np.arange(n_samples), test_size=..., random_state=..., stratify=...)`
+/// returns them (shuffled order, not sorted).
+///
+/// `n_test = ceil(test_size * n_samples)` for a fraction, the train set is the rest; the
+/// split is the first one of [`ShuffleSplit`], or of [`StratifiedShuffleSplit`] when
+/// `stratify` (the class of each row, see [`SplitInput::classes`]) is given.
+///
+/// ```
+/// use mlp_tune::model_selection::{train_test_split_indices, Size};
+/// let (train, test) = train_test_split_indices(10, Size::Fraction(0.25), Some(42), None)?;
+/// assert_eq!((train.len(), test.len()), (7, 3));
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+pub fn train_test_split_indices(
+    n_samples: usize,
+    test_size: Size,
+    random_state: Option<u32>,
+    stratify: Option<&[usize]>,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let (n_train, n_test) =
+        validate_shuffle_split(n_samples, Some(test_size), None, Size::Fraction(0.25))?;
+    let input = SplitInput {
+        n_samples,
+        classes: stratify,
+        groups: None,
+    };
+    let folds = match stratify {
+        None => ShuffleSplit {
+            n_splits: 1,
+            test_size: Some(Size::Count(n_test)),
+            train_size: Some(Size::Count(n_train)),
+            random_state,
+        }
+        .split(input)?,
+        Some(_) => StratifiedShuffleSplit {
+            n_splits: 1,
+            test_size: Some(Size::Count(n_test)),
+            train_size: Some(Size::Count(n_train)),
+            random_state,
+        }
+        .split(input)?,
+    };
+    let fold = folds
+        .into_iter()
+        .next()
+        .ok_or_else(|| MlpTuneError::Split("no split was produced".to_string()))?;
+    Ok((fold.train, fold.test))
+}
+
+/// A linfa dataset with one target per row.
+type Dataset1<F, T> = linfa::Dataset<F, T, ndarray::Ix1>;
+
+/// scikit-learn's `train_test_split` for a linfa dataset: `(train, test)` datasets holding
+/// the rows of [`train_test_split_indices`], in that (shuffled) order. Sample weights and
+/// feature names are carried over.
+///
+/// ```
+/// use linfa::Dataset;
+/// use mlp_tune::model_selection::{train_test_split, Size};
+/// use ndarray::{Array1, Array2};
+/// let ds = Dataset::new(Array2::<f64>::zeros((8, 2)), Array1::from_vec((0..8).collect()));
+/// let (train, test) = train_test_split(&ds, Size::Count(2), Some(0), None)?;
+/// assert_eq!((train.targets().len(), test.targets().len()), (6, 2));
+/// # Ok::<(), mlp_tune::MlpTuneError>(())
+/// ```
+pub fn train_test_split<F: Clone, T: Clone>(
+    dataset: &Dataset1<F, T>,
+    test_size: Size,
+    random_state: Option<u32>,
+    stratify: Option<&[usize]>,
+) -> Result<(Dataset1<F, T>, Dataset1<F, T>)> {
+    let n = dataset.records().nrows();
+    if dataset.targets().len() != n {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "dataset has {n} records but {} targets",
+            dataset.targets().len()
+        )));
+    }
+    let (train, test) = train_test_split_indices(n, test_size, random_state, stratify)?;
+    let take = |rows: &[usize]| {
+        let mut part = linfa::Dataset::new(
+            dataset.records().select(ndarray::Axis(0), rows),
+            dataset.targets().select(ndarray::Axis(0), rows),
+        )
+        .with_feature_names(dataset.feature_names().to_vec());
+        if let Some(w) = dataset.weights() {
+            part = part.with_weights(rows.iter().map(|&r| w[r]).collect());
+        }
+        part
+    };
+    Ok((take(&train), take(&test)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(n: usize) -> SplitInput<'static> {
+        SplitInput {
+            n_samples: n,
+            ..Default::default()
+        }
+    }
+
+    fn assert_partition(folds: &[Fold], n: usize) {
+        let mut seen = vec![0usize; n];
+        for f in folds {
+            let mut all: Vec<usize> = f.train.iter().chain(&f.test).copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..n).collect::<Vec<_>>());
+            for &t in &f.test {
+                seen[t] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1));
+    }
+
+    #[test]
+    fn kfold_sizes_first_folds_larger() {
+        let folds = KFold::new(3).split(plain(11)).unwrap();
+        let sizes: Vec<usize> = folds.iter().map(|f| f.test.len()).collect();
+        assert_eq!(sizes, vec![4, 4, 3]);
+        assert_eq!(folds[1].test, vec![4, 5, 6, 7]);
+        assert_partition(&folds, 11);
+    }
+
+    #[test]
+    fn kfold_shuffled_is_sorted_and_deterministic() {
+        let cv = KFold::new(4).shuffle(true).random_state(7);
+        let a = cv.split(plain(23)).unwrap();
+        let b = cv.split(plain(23)).unwrap();
+        assert_eq!(a, b);
+        assert_partition(&a, 23);
+        for f in &a {
+            assert!(f.test.windows(2).all(|w| w[0] < w[1]));
+            assert!(f.train.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert_ne!(a, KFold::new(4).split(plain(23)).unwrap());
+    }
+
+    #[test]
+    fn kfold_seed_from_thread_rng_still_partitions() {
+        let folds = KFold::new(5).shuffle(true).split(plain(17)).unwrap();
+        assert_partition(&folds, 17);
+    }
+
+    #[test]
+    fn kfold_bad_parameters() {
+        assert!(matches!(
+            KFold::new(1).split(plain(10)),
+            Err(MlpTuneError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            KFold::new(11).split(plain(10)),
+            Err(MlpTuneError::Split(_))
+        ));
+        assert!(matches!(
+            KFold::new(3).random_state(0).split(plain(10)),
+            Err(MlpTuneError::InvalidParameter { .. })
+        ));
+        assert_eq!(
+            KFold::new(5).shuffle(true).random_state(0).describe(),
+            "KFold(n_splits=5, shuffle=true, random_state=Some(0))"
+        );
+    }
+
+    #[test]
+    fn stratified_errors() {
+        let y = [0, 0, 1, 1, 2, 2];
+        let input = SplitInput {
+            n_samples: 6,
+            classes: Some(&y),
+            groups: None,
+        };
+        // every class smaller than k
+        assert!(matches!(
+            StratifiedKFold::new(3).split(input),
+            Err(MlpTuneError::Split(_))
+        ));
+        // missing or mis-sized classes
+        assert!(StratifiedKFold::new(2).split(plain(6)).is_err());
+        let short = [0, 1];
+        let bad = SplitInput {
+            n_samples: 6,
+            classes: Some(&short),
+            groups: None,
+        };
+        assert!(StratifiedKFold::new(2).split(bad).is_err());
+        assert!(StratifiedShuffleSplit::new(2).split(bad).is_err());
+        // a singleton class
+        let y1 = [0, 0, 0, 1, 1, 1, 2];
+        let single = SplitInput {
+            n_samples: 7,
+            classes: Some(&y1),
+            groups: None,
+        };
+        assert!(StratifiedShuffleSplit::new(2)
+            .test_size(Size::Fraction(0.5))
+            .split(single)
+            .is_err());
+        // fewer test rows than classes
+        let y2 = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        let tiny = SplitInput {
+            n_samples: 12,
+            classes: Some(&y2),
+            groups: None,
+        };
+        assert!(StratifiedShuffleSplit::new(2)
+            .test_size(Size::Count(2))
+            .split(tiny)
+            .is_err());
+    }
+
+    #[test]
+    fn stratified_proceeds_when_only_some_classes_small() {
+        let y = [0, 0, 0, 0, 1, 1];
+        let input = SplitInput {
+            n_samples: 6,
+            classes: Some(&y),
+            groups: None,
+        };
+        let folds = StratifiedKFold::new(3).split(input).unwrap();
+        assert_partition(&folds, 6);
+    }
+
+    #[test]
+    fn shuffle_split_sizes_and_errors() {
+        let cv = ShuffleSplit::new(2)
+            .train_size(Size::Fraction(0.5))
+            .test_size(Size::Count(3))
+            .random_state(1);
+        let folds = cv.split(plain(11)).unwrap();
+        assert_eq!((folds[0].train.len(), folds[0].test.len()), (5, 3));
+        assert_eq!(folds, cv.split(plain(11)).unwrap());
+        // default test size 0.1 -> ceil(1.1) = 2
+        let d = ShuffleSplit::default()
+            .random_state(0)
+            .split(plain(11))
+            .unwrap();
+        assert_eq!((d.len(), d[0].test.len(), d[0].train.len()), (10, 2, 9));
+        for bad in [
+            Size::Fraction(0.0),
+            Size::Fraction(1.0),
+            Size::Fraction(f64::NAN),
+            Size::Count(0),
+            Size::Count(11),
+        ] {
+            assert!(ShuffleSplit::new(2)
+                .test_size(bad)
+                .split(plain(11))
+                .is_err());
+        }
+        assert!(ShuffleSplit::new(2)
+            .test_size(Size::Fraction(0.6))
+            .train_size(Size::Fraction(0.6))
+            .split(plain(11))
+            .is_err());
+        assert!(ShuffleSplit::new(2)
+            .test_size(Size::Count(6))
+            .train_size(Size::Count(6))
+            .split(plain(11))
+            .is_err());
+    }
+
+    #[test]
+    fn approximate_mode_sums() {
+        let mut rng = NumpyRng::new(0);
+        let got = approximate_mode(&[3, 5, 2], 7, &mut rng);
+        assert_eq!(got.iter().sum::<usize>(), 7);
+    }
+
+    #[test]
+    fn repeated_kfold_differs_between_repeats() {
+        let folds = RepeatedKFold::new(3, 2)
+            .random_state(0)
+            .split(plain(12))
+            .unwrap();
+        assert_eq!(folds.len(), 6);
+        assert_partition(&folds[..3], 12);
+        assert_partition(&folds[3..], 12);
+        assert_ne!(folds[..3], folds[3..]);
+        assert!(RepeatedKFold::new(3, 0).split(plain(12)).is_err());
+    }
+
+    #[test]
+    fn group_kfold_balances_and_errors() {
+        let groups = [5, 5, 5, 5, 1, 1, 1, 2, 2, 3];
+        let input = SplitInput {
+            n_samples: 10,
+            classes: None,
+            groups: Some(&groups),
+        };
+        let folds = GroupKFold::new(2).split(input).unwrap();
+        assert_partition(&folds, 10);
+        // sizes 4 (g5), 3 (g1), 2 (g2), 1 (g3): 4 -> f0, 3 -> f1, 2 -> f1, 1 -> f0
+        assert_eq!(folds[0].test, vec![0, 1, 2, 3, 9]);
+        assert_eq!(folds[1].test, vec![4, 5, 6, 7, 8]);
+        for f in &folds {
+            for &t in &f.test {
+                assert!(f.train.iter().all(|&r| groups[r] != groups[t]));
+            }
+        }
+        assert!(GroupKFold::new(5).split(input).is_err());
+        assert!(GroupKFold::new(2).split(plain(10)).is_err());
+        assert!(GroupKFold::new(2).needs_groups());
+    }
+
+    #[test]
+    fn train_test_split_stratified_keeps_counts() {
+        let y = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let (train, test) =
+            train_test_split_indices(12, Size::Fraction(0.5), Some(3), Some(&y)).unwrap();
+        assert_eq!((train.len(), test.len()), (6, 6));
+        assert_eq!(test.iter().filter(|&&i| y[i] == 1).count(), 3);
+        assert!(train_test_split_indices(12, Size::Fraction(1.5), None, None).is_err());
+    }
+
+    #[test]
+    fn train_test_split_dataset_follows_indices() {
+        let records = ndarray::Array2::from_shape_fn((10, 2), |(r, c)| (r * 10 + c) as f64);
+        let targets = ndarray::Array1::from_vec((0..10usize).collect());
+        let ds = linfa::Dataset::new(records, targets)
+            .with_weights(ndarray::Array1::from_shape_fn(10, |r| r as f32));
+        let (train, test) = train_test_split(&ds, Size::Fraction(0.25), Some(42), None).unwrap();
+        let (tr, te) = train_test_split_indices(10, Size::Fraction(0.25), Some(42), None).unwrap();
+        assert_eq!(train.targets().to_vec(), tr);
+        assert_eq!(test.targets().to_vec(), te);
+        assert_eq!(test.records()[[0, 1]], (te[0] * 10 + 1) as f64);
+        assert_eq!(test.weights().unwrap()[0], te[0] as f32);
+    }
 }

@@ -57,13 +57,11 @@ impl Activation {
         Activation::ALL
             .into_iter()
             .find(|a| a.name() == name)
-            .ok_or_else(|| {
-                MlpTuneError::InvalidParameter {
-                    name: "activation".into(),
-                    reason: format!(
-                        "unknown activation `{name}`; valid: identity, logistic, tanh, relu"
-                    ),
-                }
+            .ok_or_else(|| MlpTuneError::InvalidParameter {
+                name: "activation".into(),
+                reason: format!(
+                    "unknown activation `{name}`; valid: identity, logistic, tanh, relu"
+                ),
             })
     }
 

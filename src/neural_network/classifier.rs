@@ -161,20 +161,19 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     }
 
     /// Natural logarithm of [`predict_proba`](Self::predict_proba).
-    pub fn predict_log_proba<D: Data<Elem = F>>(
-        &self,
-        x: &ArrayBase<D, Ix2>,
-    ) -> Result<Array2<F>> {
+    pub fn predict_log_proba<D: Data<Elem = F>>(&self, x: &ArrayBase<D, Ix2>) -> Result<Array2<F>> {
         Ok(self.predict_proba(x)?.mapv(|v| v.ln()))
     }
 
     /// Class ids (indices into [`classes`](Self::classes)) of the predictions.
-    pub fn predict_class_ids<D: Data<Elem = F>>(&self, x: &ArrayBase<D, Ix2>) -> Result<Vec<usize>> {
+    pub fn predict_class_ids<D: Data<Elem = F>>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+    ) -> Result<Vec<usize>> {
         check_records(&x.view(), Some(self.n_features_in()))?;
         let p = self.trained.predict(x.view());
         let half = F::from(0.5).unwrap_or_else(F::zero);
-        Ok(p
-            .rows()
+        Ok(p.rows()
             .into_iter()
             .map(|row| {
                 if row.len() == 1 {
@@ -196,7 +195,11 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     }
 
     /// Mean accuracy on `(x, y)` (scikit-learn's `score`).
-    pub fn score<D: Data<Elem = F>>(&self, x: &ArrayBase<D, Ix2>, y: &ArrayView1<L>) -> Result<f64> {
+    pub fn score<D: Data<Elem = F>>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+        y: &ArrayView1<L>,
+    ) -> Result<f64> {
         let p = self.try_predict(x)?;
         if p.len() != y.len() {
             return Err(MlpTuneError::InvalidInput(format!(
@@ -330,7 +333,13 @@ impl<F: Float> MLPClassifierValidParams<F> {
 
     /// Fits with an explicit validation set (instead of `validation_fraction`): its accuracy
     /// and loss are recorded every epoch, and early stopping (when on) watches it.
-    pub fn fit_with_validation<L: Label, D: Data<Elem = F>, T: AsSingleTargets<Elem = L>, D2: Data<Elem = F>, T2: AsSingleTargets<Elem = L>>(
+    pub fn fit_with_validation<
+        L: Label,
+        D: Data<Elem = F>,
+        T: AsSingleTargets<Elem = L>,
+        D2: Data<Elem = F>,
+        T2: AsSingleTargets<Elem = L>,
+    >(
         &self,
         dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
         validation: &DatasetBase<ArrayBase<D2, Ix2>, T2>,
@@ -353,7 +362,12 @@ impl<F: Float> MLPClassifierValidParams<F> {
     ) -> Result<MLPClassifier<F, L>> {
         if self.config.warm_start {
             let classes = previous.classes.clone();
-            self.fit_start(dataset, Some(&classes), None, Start::WarmStart(previous.trained))
+            self.fit_start(
+                dataset,
+                Some(&classes),
+                None,
+                Start::WarmStart(previous.trained),
+            )
         } else {
             self.fit_start(dataset, None, None, Start::Fresh)
         }
@@ -386,7 +400,12 @@ impl<'a, F: Float, L: Label + 'a, D: Data<Elem = F>, T: AsSingleTargets<Elem = L
         match model {
             Some(m) => {
                 let classes = m.classes.clone();
-                self.fit_start(dataset, Some(&classes), None, Start::Partial(Some(m.trained)))
+                self.fit_start(
+                    dataset,
+                    Some(&classes),
+                    None,
+                    Start::Partial(Some(m.trained)),
+                )
             }
             None => self.fit_start(dataset, None, None, Start::Partial(None)),
         }

@@ -211,8 +211,19 @@ fn line_search(
             // Back off towards the start: the step overshot into overflow.
             if i > 0 && step_prev > 0.0 {
                 return zoom(
-                    step_prev, f_prev, dg_prev, step, f, dg, f0, dg0, &mut eval, x_new, g_new,
-                    &mut evaluations, budget,
+                    step_prev,
+                    f_prev,
+                    dg_prev,
+                    step,
+                    f,
+                    dg,
+                    f0,
+                    dg0,
+                    &mut eval,
+                    x_new,
+                    g_new,
+                    &mut evaluations,
+                    budget,
                 );
             }
             step *= 0.1;
@@ -227,8 +238,19 @@ fn line_search(
         }
         if f > f0 + C1 * step * dg0 || (i > 0 && f >= f_prev) {
             return zoom(
-                step_prev, f_prev, dg_prev, step, f, dg, f0, dg0, &mut eval, x_new, g_new,
-                &mut evaluations, budget,
+                step_prev,
+                f_prev,
+                dg_prev,
+                step,
+                f,
+                dg,
+                f0,
+                dg0,
+                &mut eval,
+                x_new,
+                g_new,
+                &mut evaluations,
+                budget,
             );
         }
         if dg.abs() <= -C2 * dg0 {
@@ -240,8 +262,19 @@ fn line_search(
         }
         if dg >= 0.0 {
             return zoom(
-                step, f, dg, step_prev, f_prev, dg_prev, f0, dg0, &mut eval, x_new, g_new,
-                &mut evaluations, budget,
+                step,
+                f,
+                dg,
+                step_prev,
+                f_prev,
+                dg_prev,
+                f0,
+                dg0,
+                &mut eval,
+                x_new,
+                g_new,
+                &mut evaluations,
+                budget,
             );
         }
         step_prev = step;
@@ -381,7 +414,10 @@ mod tests {
             15000,
             1e-10,
         );
-        assert!((x[0] - 1.0).abs() < 1e-4 && (x[1] - 1.0).abs() < 1e-4, "{x:?}");
+        assert!(
+            (x[0] - 1.0).abs() < 1e-4 && (x[1] - 1.0).abs() < 1e-4,
+            "{x:?}"
+        );
         assert!(result.f < 1e-8);
     }
 }

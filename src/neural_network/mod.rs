@@ -34,7 +34,10 @@ use crate::error::{MlpTuneError, Result};
 
 /// Rejects empty, featureless or non-finite records, and a feature count that differs from
 /// the fitted one.
-pub(crate) fn check_records<F: Float>(x: &ArrayView2<F>, expected_features: Option<usize>) -> Result<()> {
+pub(crate) fn check_records<F: Float>(
+    x: &ArrayView2<F>,
+    expected_features: Option<usize>,
+) -> Result<()> {
     if let Some(expected) = expected_features {
         if x.ncols() != expected {
             return Err(MlpTuneError::FeatureMismatch {
@@ -48,7 +51,9 @@ pub(crate) fn check_records<F: Float>(x: &ArrayView2<F>, expected_features: Opti
             return Err(MlpTuneError::InvalidInput("records have zero rows".into()));
         }
         if x.ncols() == 0 {
-            return Err(MlpTuneError::InvalidInput("records have zero features".into()));
+            return Err(MlpTuneError::InvalidInput(
+                "records have zero features".into(),
+            ));
         }
     }
     if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
@@ -194,7 +199,8 @@ macro_rules! impl_config_setters {
                 mut self,
                 observer: impl $crate::neural_network::TrainingObserver + 'static,
             ) -> Self {
-                self.0.config.observer = Some($crate::neural_network::ObserverHandle::new(observer));
+                self.0.config.observer =
+                    Some($crate::neural_network::ObserverHandle::new(observer));
                 self
             }
         }

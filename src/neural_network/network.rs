@@ -182,7 +182,13 @@ impl<F: Float> Workspace<F> {
     }
 
     /// Copies a contiguous block of rows into the batch buffers.
-    pub(crate) fn gather_range(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, start: usize, m: usize) {
+    pub(crate) fn gather_range(
+        &mut self,
+        x: &ArrayView2<F>,
+        y: &ArrayView2<F>,
+        start: usize,
+        m: usize,
+    ) {
         self.acts[0]
             .slice_mut(s![..m, ..])
             .assign(&x.slice(s![start..start + m, ..]));
@@ -229,7 +235,9 @@ pub(crate) fn forward<F: Float>(
             }
         } else {
             for mut row in a_out.rows_mut() {
-                Zip::from(&mut row).and(&intercept).for_each(|z, &b| *z += b);
+                Zip::from(&mut row)
+                    .and(&intercept)
+                    .for_each(|z, &b| *z += b);
             }
             out.apply_rows(a_out);
         }
@@ -360,15 +368,7 @@ pub(crate) fn full_batch_loss_grad<F: Float>(
         let m = cap.min(n - start);
         ws.gather_range(x, y, start, m);
         let (first, rest) = ws.acts.split_at_mut(1);
-        forward(
-            layout,
-            params,
-            activation,
-            out,
-            first[0].view(),
-            rest,
-            m,
-        );
+        forward(layout, params, activation, out, first[0].view(), rest, m);
         // Each block's loss/gradient is a mean over its rows; weight it by m/n. The L2 term is
         // added once below for the whole batch.
         let block_loss = backward(layout, params, activation, out, ws, m, 0.0);
@@ -382,7 +382,9 @@ pub(crate) fn full_batch_loss_grad<F: Float>(
     if alpha != 0.0 {
         let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
         let coefs = layout.coefs_len();
-        let squares = params[..coefs].iter().fold(F::zero(), |acc, &w| acc + w * w);
+        let squares = params[..coefs]
+            .iter()
+            .fold(F::zero(), |acc, &w| acc + w * w);
         loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / nf;
         for (g, &w) in grad_out[..coefs].iter_mut().zip(&params[..coefs]) {
             *g += alpha_f * w / nf;
@@ -405,7 +407,12 @@ mod tests {
     /// Finite-difference check of the gradient for every hidden activation and output.
     #[test]
     fn gradient_matches_finite_differences() {
-        let x = array![[0.3, -1.2, 0.5], [1.1, 0.4, -0.7], [-0.2, 0.9, 1.5], [0.8, -0.3, 0.1]];
+        let x = array![
+            [0.3, -1.2, 0.5],
+            [1.1, 0.4, -0.7],
+            [-0.2, 0.9, 1.5],
+            [0.8, -0.3, 0.1]
+        ];
         let y_reg = array![[0.5, -1.0], [1.5, 0.2], [-0.3, 0.7], [0.0, 1.1]];
         let y_multi = array![[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]];
         let y_pois = array![[1.0, 0.0], [2.0, 3.0], [0.0, 1.0], [4.0, 1.0]];

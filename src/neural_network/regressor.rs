@@ -267,7 +267,12 @@ impl<F: Float> MLPRegressorValidParams<F> {
 
     /// Fits with an explicit validation set (instead of `validation_fraction`): its R² and
     /// loss are recorded every epoch, and early stopping (when on) watches it.
-    pub fn fit_with_validation<D: Data<Elem = F>, T: AsTargets<Elem = F>, D2: Data<Elem = F>, T2: AsTargets<Elem = F>>(
+    pub fn fit_with_validation<
+        D: Data<Elem = F>,
+        T: AsTargets<Elem = F>,
+        D2: Data<Elem = F>,
+        T2: AsTargets<Elem = F>,
+    >(
         &self,
         dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
         validation: &DatasetBase<ArrayBase<D2, Ix2>, T2>,
@@ -307,7 +312,11 @@ fn targets_2d<F: Float, R: linfa::dataset::Records, T: AsTargets<Elem = F>>(
         .map_err(|e| MlpTuneError::InvalidInput(format!("targets: {e}")))
 }
 
-fn check_targets<F: Float>(x: &ArrayView2<F>, y: &ArrayView2<F>, loss: RegressionLoss) -> Result<()> {
+fn check_targets<F: Float>(
+    x: &ArrayView2<F>,
+    y: &ArrayView2<F>,
+    loss: RegressionLoss,
+) -> Result<()> {
     if y.nrows() != x.nrows() {
         return Err(MlpTuneError::InvalidInput(format!(
             "records have {} rows but targets have {}",
@@ -328,8 +337,8 @@ fn check_targets<F: Float>(x: &ArrayView2<F>, y: &ArrayView2<F>, loss: Regressio
     Ok(())
 }
 
-impl<F: Float, D: Data<Elem = F>, T: AsTargets<Elem = F>>
-    Fit<ArrayBase<D, Ix2>, T, MlpTuneError> for MLPRegressorValidParams<F>
+impl<F: Float, D: Data<Elem = F>, T: AsTargets<Elem = F>> Fit<ArrayBase<D, Ix2>, T, MlpTuneError>
+    for MLPRegressorValidParams<F>
 {
     type Object = MLPRegressor<F>;
 

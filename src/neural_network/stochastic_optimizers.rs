@@ -130,8 +130,8 @@ impl<F: Float> Optimizer<F> {
             } => {
                 *t += 1;
                 let ti = *t as i32;
-                *learning_rate = *learning_rate_init * (1.0 - beta_2.powi(ti)).sqrt()
-                    / (1.0 - beta_1.powi(ti));
+                *learning_rate =
+                    *learning_rate_init * (1.0 - beta_2.powi(ti)).sqrt() / (1.0 - beta_1.powi(ti));
                 let b1 = F::from(*beta_1).unwrap_or_else(F::zero);
                 let b2 = F::from(*beta_2).unwrap_or_else(F::zero);
                 let one = F::one();

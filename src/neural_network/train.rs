@@ -139,7 +139,13 @@ pub(crate) fn train<F: Float>(
             let mut prev = prev;
             prev.optimizer = None;
             prev.stopped = false;
-            (prev, NumpyRng::new(seed_of(config)), config.max_iter, false, false)
+            (
+                prev,
+                NumpyRng::new(seed_of(config)),
+                config.max_iter,
+                false,
+                false,
+            )
         }
         Start::Partial(Some(prev)) => {
             check_compatible(&prev, &layout, task)?;
@@ -372,13 +378,23 @@ fn fit_stochastic<F: Float>(
         let mut validation_score = None;
         let mut validation_loss = None;
         if let Some((xv, yv)) = &held_out {
-            let p = predict_outputs(&layout, &state.params, state.activation, state.out, xv.view());
+            let p = predict_outputs(
+                &layout,
+                &state.params,
+                state.activation,
+                state.out,
+                xv.view(),
+            );
             let score = if task.classifier {
                 accuracy_from_outputs(yv.view(), p.view(), state.out)
             } else {
                 r2_uniform(yv.view(), p.view())
             };
-            let vloss = state.out.loss(yv.view(), p.view()).to_f64().unwrap_or(f64::NAN);
+            let vloss = state
+                .out
+                .loss(yv.view(), p.view())
+                .to_f64()
+                .unwrap_or(f64::NAN);
             state.validation_scores.push(score);
             state.validation_loss_curve.push(vloss);
             validation_score = Some(score);

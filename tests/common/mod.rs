@@ -28,10 +28,18 @@ pub fn parity_path(file: &str) -> PathBuf {
 pub fn matrix(v: &Value) -> Array2<f64> {
     let rows = v.as_array().expect("matrix rows");
     let n = rows.len();
-    let k = rows.first().and_then(|r| r.as_array()).map_or(0, |r| r.len());
+    let k = rows
+        .first()
+        .and_then(|r| r.as_array())
+        .map_or(0, |r| r.len());
     let flat: Vec<f64> = rows
         .iter()
-        .flat_map(|r| r.as_array().expect("row").iter().map(|x| x.as_f64().expect("number")))
+        .flat_map(|r| {
+            r.as_array()
+                .expect("row")
+                .iter()
+                .map(|x| x.as_f64().expect("number"))
+        })
         .collect();
     Array2::from_shape_vec((n, k), flat).expect("rectangular matrix")
 }
@@ -59,7 +67,9 @@ pub fn param_value(v: &Value) -> ParamValue {
         Value::Number(n) if n.is_i64() => ParamValue::Int(n.as_i64().unwrap_or(0)),
         Value::Number(n) => ParamValue::Float(n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => ParamValue::Str(s.clone()),
-        Value::Array(items) => ParamValue::Ints(items.iter().map(|x| x.as_i64().unwrap_or(-1)).collect()),
+        Value::Array(items) => {
+            ParamValue::Ints(items.iter().map(|x| x.as_i64().unwrap_or(-1)).collect())
+        }
         Value::Null => ParamValue::None,
         Value::Object(_) => panic!("unexpected object parameter"),
     }
@@ -67,7 +77,9 @@ pub fn param_value(v: &Value) -> ParamValue {
 
 pub fn max_abs_diff(a: &Array2<f64>, b: &ndarray::ArrayView2<f64>) -> f64 {
     assert_eq!(a.dim(), b.dim(), "shapes differ");
-    a.iter().zip(b.iter()).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+    a.iter()
+        .zip(b.iter())
+        .fold(0.0, |m, (x, y)| m.max((x - y).abs()))
 }
 
 /// Reads a `x0..,y` CSV with a header (the parity folder's generated data sets).
@@ -76,12 +88,18 @@ pub fn read_xy_csv(path: &std::path::Path) -> (Array2<f64>, Vec<f64>) {
     let mut rows = Vec::new();
     let mut y = Vec::new();
     for line in text.lines().skip(1) {
-        let vals: Vec<f64> = line.split(',').map(|s| s.trim().parse().expect("number")).collect();
+        let vals: Vec<f64> = line
+            .split(',')
+            .map(|s| s.trim().parse().expect("number"))
+            .collect();
         let (last, head) = vals.split_last().expect("non-empty row");
         rows.push(head.to_vec());
         y.push(*last);
     }
     let k = rows[0].len();
     let flat: Vec<f64> = rows.into_iter().flatten().collect();
-    (Array2::from_shape_vec((y.len(), k), flat).expect("rectangular"), y)
+    (
+        Array2::from_shape_vec((y.len(), k), flat).expect("rectangular"),
+        y,
+    )
 }

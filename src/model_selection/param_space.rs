@@ -173,3 +173,251 @@ pub trait SetParams: Sized {
         Ok(self)
     }
 }
+
+/// A grid of values per parameter (scikit-learn's `ParameterGrid`): one map or a list of
+/// maps, each expanded with keys sorted and the last key varying fastest.
+///
+/// ```
+/// use mlp_tune::model_selection::param_space::{ParamGrid, ParamValue};
+/// let grid = ParamGrid::new()
+///     .add("b", [true, false])
+///     .add("a", [1, 2]);
+/// let candidates = grid.candidates().unwrap();
+/// assert_eq!(candidates.len(), 4);
+/// assert_eq!(candidates[1]["a"], ParamValue::Int(1));
+/// assert_eq!(candidates[1]["b"], ParamValue::Bool(false));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamGrid {
+    maps: Vec<BTreeMap<String, Vec<ParamValue>>>,
+}
+
+impl ParamGrid {
+    /// An empty grid; add parameters with [`add`](Self::add).
+    pub fn new() -> Self {
+        ParamGrid {
+            maps: vec![BTreeMap::new()],
+        }
+    }
+
+    /// Adds (or replaces) a parameter's values in the current map.
+    pub fn add<V: Into<ParamValue>>(mut self, name: &str, values: impl IntoIterator<Item = V>) -> Self {
+        if self.maps.is_empty() {
+            self.maps.push(BTreeMap::new());
+        }
+        let last = self.maps.len() - 1;
+        self.maps[last].insert(
+            name.to_string(),
+            values.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
+    /// Starts a new map (scikit-learn's list-of-dicts grids).
+    pub fn or(mut self) -> Self {
+        self.maps.push(BTreeMap::new());
+        self
+    }
+
+    /// All candidates in scikit-learn's order. An empty grid or an empty value list is an
+    /// error.
+    pub fn candidates(&self) -> Result<Vec<Candidate>> {
+        if self.maps.is_empty() || self.maps.iter().all(|m| m.is_empty()) {
+            return Err(crate::MlpTuneError::SearchSpace("the parameter grid is empty".into()));
+        }
+        let mut out = Vec::new();
+        for map in &self.maps {
+            if let Some((name, _)) = map.iter().find(|(_, v)| v.is_empty()) {
+                return Err(crate::MlpTuneError::SearchSpace(format!(
+                    "parameter `{name}` has an empty list of values"
+                )));
+            }
+            let keys: Vec<&String> = map.keys().collect();
+            let sizes: Vec<usize> = map.values().map(|v| v.len()).collect();
+            let total: usize = sizes.iter().product();
+            for mut flat in 0..total {
+                let mut candidate = Candidate::new();
+                for k in (0..keys.len()).rev() {
+                    let i = flat % sizes[k];
+                    flat /= sizes[k];
+                    candidate.insert(keys[k].clone(), map[keys[k]][i].clone());
+                }
+                out.push(candidate);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How one parameter is drawn in a randomized search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Distribution {
+    /// One of the values, uniformly.
+    List(Vec<ParamValue>),
+    /// scipy's `uniform(loc, scale)`: a real in `[loc, loc + scale)`.
+    Uniform {
+        /// Lower end.
+        loc: f64,
+        /// Width.
+        scale: f64,
+    },
+    /// scipy's `loguniform(a, b)` (= `reciprocal`): log-uniform in `[a, b)`.
+    LogUniform {
+        /// Lower end, > 0.
+        low: f64,
+        /// Upper end, > low.
+        high: f64,
+    },
+    /// scipy's `randint(low, high)`: an integer in `low..high` (high exclusive).
+    RandInt {
+        /// Smallest value.
+        low: i64,
+        /// One past the largest value.
+        high: i64,
+    },
+    /// Log-spaced integers in `low..high` (high exclusive): many small values, few large.
+    LogRandInt {
+        /// Smallest value, ≥ 1.
+        low: i64,
+        /// One past the largest value.
+        high: i64,
+    },
+}
+
+impl Distribution {
+    /// A uniform choice among values.
+    pub fn list<V: Into<ParamValue>>(values: impl IntoIterator<Item = V>) -> Self {
+        Distribution::List(values.into_iter().map(Into::into).collect())
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        let bad = |reason: String| Err(crate::MlpTuneError::SearchSpace(format!("`{name}`: {reason}")));
+        match *self {
+            Distribution::List(ref v) if v.is_empty() => bad("empty list of values".into()),
+            Distribution::Uniform { loc, scale } if !(loc.is_finite() && scale.is_finite() && scale > 0.0) => {
+                bad(format!("uniform needs finite loc and scale > 0, got ({loc}, {scale})"))
+            }
+            Distribution::LogUniform { low, high } if !(low > 0.0 && high > low && high.is_finite()) => {
+                bad(format!("loguniform needs 0 < low < high, got ({low}, {high})"))
+            }
+            Distribution::RandInt { low, high } if low >= high => {
+                bad(format!("randint needs low < high, got ({low}, {high})"))
+            }
+            Distribution::LogRandInt { low, high } if low < 1 || low >= high => {
+                bad(format!("log-spaced randint needs 1 <= low < high, got ({low}, {high})"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn sample(&self, rng: &mut crate::random::NumpyRng) -> ParamValue {
+        match self {
+            Distribution::List(values) => values[rng.randint(0, values.len() as i64) as usize].clone(),
+            Distribution::Uniform { loc, scale } => ParamValue::Float(loc + scale * rng.random_sample()),
+            Distribution::LogUniform { low, high } => {
+                let (a, b) = (low.ln(), high.ln());
+                ParamValue::Float((a + (b - a) * rng.random_sample()).exp())
+            }
+            Distribution::RandInt { low, high } => ParamValue::Int(rng.randint(*low, *high)),
+            Distribution::LogRandInt { low, high } => {
+                let (a, b) = ((*low as f64).ln(), (*high as f64).ln());
+                let v = (a + (b - a) * rng.random_sample()).exp().floor() as i64;
+                ParamValue::Int(v.clamp(*low, *high - 1))
+            }
+        }
+    }
+}
+
+/// Distributions per parameter (scikit-learn's `param_distributions`).
+///
+/// ```
+/// use mlp_tune::model_selection::param_space::{Distribution, ParamDistributions};
+/// let space = ParamDistributions::new()
+///     .add("n_hidden", Distribution::list([0, 1, 2, 3]))
+///     .add("n_neurons", Distribution::RandInt { low: 1, high: 100 })
+///     .add("learning_rate_init", Distribution::LogUniform { low: 3e-4, high: 3e-2 });
+/// let candidates = space.sample(10, 42).unwrap();
+/// assert_eq!(candidates.len(), 10);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamDistributions {
+    dists: BTreeMap<String, Distribution>,
+}
+
+impl ParamDistributions {
+    /// An empty space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a parameter's distribution.
+    pub fn add(mut self, name: &str, dist: Distribution) -> Self {
+        self.dists.insert(name.to_string(), dist);
+        self
+    }
+
+    /// Draws `n_iter` distinct candidates with `seed`. When every entry is a list the grid
+    /// is sampled without replacement (and capped at its size, as scikit-learn does); with
+    /// continuous distributions a repeated candidate is redrawn.
+    pub fn sample(&self, n_iter: usize, seed: u32) -> Result<Vec<Candidate>> {
+        if n_iter == 0 {
+            return Err(invalid_param("n_iter", "must be >= 1"));
+        }
+        if self.dists.is_empty() {
+            return Err(crate::MlpTuneError::SearchSpace("the parameter distributions are empty".into()));
+        }
+        for (name, d) in &self.dists {
+            d.validate(name)?;
+        }
+        let mut rng = crate::random::NumpyRng::new(seed);
+        let all_lists = self.dists.values().all(|d| matches!(d, Distribution::List(_)));
+        if all_lists {
+            let mut grid = ParamGrid::new();
+            for (name, d) in &self.dists {
+                if let Distribution::List(v) = d {
+                    grid = grid.add(name, v.clone());
+                }
+            }
+            let all = grid.candidates()?;
+            let perm = rng.permutation(all.len());
+            return Ok(perm.into_iter().take(n_iter).map(|i| all[i].clone()).collect());
+        }
+        let mut out: Vec<Candidate> = Vec::with_capacity(n_iter);
+        let mut attempts = 0;
+        while out.len() < n_iter && attempts < n_iter * 100 {
+            attempts += 1;
+            let candidate: Candidate = self
+                .dists
+                .iter()
+                .map(|(name, d)| (name.clone(), d.sample(&mut rng)))
+                .collect();
+            if !out.contains(&candidate) {
+                out.push(candidate);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Renders a candidate like scikit-learn prints `params`: `{'alpha': 0.01, 'n_hidden': 2}`.
+pub fn candidate_to_string(candidate: &Candidate) -> String {
+    let items: Vec<String> = candidate.iter().map(|(k, v)| format!("'{k}': {v}")).collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// A candidate as a JSON object.
+pub fn candidate_to_json(candidate: &Candidate) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in candidate {
+        let value = match v {
+            ParamValue::Bool(b) => serde_json::Value::Bool(*b),
+            ParamValue::Int(i) => serde_json::Value::from(*i),
+            ParamValue::Float(f) => serde_json::Value::from(*f),
+            ParamValue::Str(s) => serde_json::Value::from(s.clone()),
+            ParamValue::Ints(v) => serde_json::Value::from(v.clone()),
+            ParamValue::None => serde_json::Value::Null,
+        };
+        map.insert(k.clone(), value);
+    }
+    serde_json::Value::Object(map)
+}

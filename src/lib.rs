@@ -13,6 +13,7 @@
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 
 pub mod error;
+pub mod datasets;
 pub mod random;
 
 pub use error::{MlpTuneError, Result};

@@ -26,9 +26,9 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufReader, Read};
 #[cfg(feature = "download")]
 use std::io::Write;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -516,14 +516,19 @@ pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset<
 /// assert!(bad.unwrap_err().to_string().contains("line 3, column 1"));
 /// # Ok::<(), mlp_tune::MlpTuneError>(())
 /// ```
-pub fn read_csv<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset<f64, f64, Ix1>> {
+pub fn read_csv<R: Read>(mut reader: R, options: &CsvOptions) -> Result<Dataset<f64, f64, Ix1>> {
+    // Buffered whole so line numbers can be counted from byte offsets: the csv crate's
+    // own line count skips blank lines.
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    let mut lines = LineCounter::new(&bytes);
     let mut csv_reader = csv::ReaderBuilder::new()
         .has_headers(false)
         // Field counts are checked here so the error names the line and column.
         .flexible(true)
         .delimiter(options.delimiter)
         .trim(csv::Trim::All)
-        .from_reader(reader);
+        .from_reader(&bytes[..]);
 
     let mut names: Option<Vec<String>> = None;
     let mut ncols = 0;
@@ -537,9 +542,9 @@ pub fn read_csv<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset<f64,
         match csv_reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(e)),
+            Err(e) => return Err(csv_error(e, &mut lines)),
         }
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = lines.line_of(record.position());
         if first {
             first = false;
             ncols = record.len();
@@ -613,14 +618,54 @@ fn resolve_target(target: &TargetColumn, header: &[String], has_header: bool) ->
     }
 }
 
-fn csv_error(e: csv::Error) -> MlpTuneError {
+fn csv_error(e: csv::Error, lines: &mut LineCounter) -> MlpTuneError {
     match e.kind() {
         csv::ErrorKind::Utf8 { pos, err } => MlpTuneError::Parse {
-            line: pos.as_ref().map_or(0, |p| p.line() as usize),
+            line: lines.line_of(pos.as_ref()),
             column: err.field() + 1,
             reason: "invalid utf-8".to_string(),
         },
         _ => MlpTuneError::Io(e.to_string()),
+    }
+}
+
+/// Maps the byte offsets of csv records to 1-based line numbers, counting the blank
+/// lines the csv crate skips.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record starting at `position`; offsets must not decrease.
+    fn line_of(&mut self, position: Option<&csv::Position>) -> usize {
+        let target = position.map_or(self.offset, |p| {
+            usize::try_from(p.byte()).unwrap_or(usize::MAX)
+        });
+        let target = target.clamp(self.offset, self.bytes.len());
+        self.line += self.bytes[self.offset..target]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = target;
+        // A record's position is taken before the blank lines preceding it.
+        while let Some(&b) = self.bytes.get(self.offset) {
+            if b != b'\n' && b != b'\r' {
+                break;
+            }
+            self.line += usize::from(b == b'\n');
+            self.offset += 1;
+        }
+        self.line
     }
 }
 
@@ -775,7 +820,10 @@ pub fn california_housing_from(options: &FetchOptions) -> Result<Dataset<f64, f6
         }
     }
     if !options.download {
-        return Err(not_found_error(cache_dir.as_deref(), "downloading is disabled"));
+        return Err(not_found_error(
+            cache_dir.as_deref(),
+            "downloading is disabled",
+        ));
     }
     fetch_and_cache(options, cache_dir.as_deref())
 }
@@ -895,9 +943,8 @@ fn extract_member(archive: &[u8], member: &str) -> Result<String> {
 /// latitude, housingMedianAge, totalRooms, totalBedrooms, population, households,
 /// medianIncome, medianHouseValue), with the same floating-point operations.
 fn derive_california(raw: &str) -> Result<(Array2<f64>, Array1<f64>)> {
-    let table = parse_numeric(raw, 0, Some(',')).map_err(|e| {
-        MlpTuneError::Download(format!("malformed {ARCHIVE_MEMBER}: {e}"))
-    })?;
+    let table = parse_numeric(raw, 0, Some(','))
+        .map_err(|e| MlpTuneError::Download(format!("malformed {ARCHIVE_MEMBER}: {e}")))?;
     if table.ncols != 9 || table.nrows == 0 {
         return Err(MlpTuneError::Download(format!(
             "malformed {ARCHIVE_MEMBER}: expected rows of 9 columns, found {} rows of {}",
@@ -907,8 +954,9 @@ fn derive_california(raw: &str) -> Result<(Array2<f64>, Array1<f64>)> {
     let mut records = Vec::with_capacity(table.nrows * 8);
     let mut targets = Vec::with_capacity(table.nrows);
     for row in table.values.chunks(9) {
-        let [lon, lat, age, rooms, bedrooms, population, households, income, value] =
-            [row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]];
+        let [lon, lat, age, rooms, bedrooms, population, households, income, value] = [
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
+        ];
         records.extend_from_slice(&[
             income,
             age,
@@ -1109,16 +1157,19 @@ mod tests {
         let (x, y) =
             derive_california("-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0\n")
                 .unwrap();
-        assert_eq!(x.row(0).to_vec(), vec![
-            8.3252,
-            41.0,
-            880.0 / 126.0,
-            129.0 / 126.0,
-            322.0,
-            322.0 / 126.0,
-            37.88,
-            -122.23
-        ]);
+        assert_eq!(
+            x.row(0).to_vec(),
+            vec![
+                8.3252,
+                41.0,
+                880.0 / 126.0,
+                129.0 / 126.0,
+                322.0,
+                322.0 / 126.0,
+                37.88,
+                -122.23
+            ]
+        );
         assert_eq!(y[0], 4.526);
         assert!(derive_california("1,2,3\n").is_err());
         assert!(derive_california("").is_err());

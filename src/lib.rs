@@ -12,8 +12,8 @@
 //! - [`datasets`]: embedded toy sets and the California housing loader;
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 
-pub mod error;
 pub mod datasets;
+pub mod error;
 pub mod random;
 
 pub use error::{MlpTuneError, Result};

@@ -149,6 +149,7 @@ pub const CALIFORNIA_HOUSING_SHA256: &str =
     "aaa5c9a6afe2225cc2aed2723682ae403280c4a3695a2ddda4ffb5d8215ea681";
 
 /// Path of the raw data inside the archive.
+#[cfg(any(feature = "download", test))]
 const ARCHIVE_MEMBER: &str = "CaliforniaHousing/cal_housing.data";
 
 /// A safety cap on the download size (the real archive is about 0.4 MB).
@@ -942,6 +943,7 @@ fn extract_member(archive: &[u8], member: &str) -> Result<String> {
 /// Derives scikit-learn's features from `cal_housing.data` (columns longitude,
 /// latitude, housingMedianAge, totalRooms, totalBedrooms, population, households,
 /// medianIncome, medianHouseValue), with the same floating-point operations.
+#[cfg(any(feature = "download", test))]
 fn derive_california(raw: &str) -> Result<(Array2<f64>, Array1<f64>)> {
     let table = parse_numeric(raw, 0, Some(','))
         .map_err(|e| MlpTuneError::Download(format!("malformed {ARCHIVE_MEMBER}: {e}")))?;
@@ -1111,7 +1113,6 @@ fn train_test_split_rs42(rows: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     #[test]
     fn every_embedded_set_parses() {
@@ -1136,7 +1137,7 @@ mod tests {
     fn embedded_header_is_checked() {
         let gz = |text: &str| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(text.as_bytes()).unwrap();
+            std::io::Write::write_all(&mut enc, text.as_bytes()).unwrap();
             enc.finish().unwrap()
         };
         let ok = gz("2,1,a,b\n1.0,0\n2.0,1\n");

@@ -793,8 +793,10 @@ pub fn california_housing() -> Result<Dataset<f64, f64, Ix1>> {
 
 /// [`california_housing`] with explicit [`FetchOptions`].
 ///
-/// Writing the cache is best effort: when the cache directory cannot be written the
-/// downloaded data are still returned. The cache file is written to a temporary name
+/// Each step is tried in turn: a `$MLP_TUNE_DATA` without the file, or an empty
+/// cache, just moves on to the next one; a file that is present but malformed is an
+/// error. Writing the cache is best effort: when the cache directory cannot be
+/// written (or none is known) the downloaded data are still returned. The cache file is written to a temporary name
 /// and renamed, so it is never seen half-written.
 ///
 /// ```no_run

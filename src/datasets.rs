@@ -957,7 +957,7 @@ fn derive_california(raw: &str) -> Result<(Array2<f64>, Array1<f64>)> {
     }
     let mut records = Vec::with_capacity(table.nrows * 8);
     let mut targets = Vec::with_capacity(table.nrows);
-    for row in table.values.chunks(9) {
+    for (i, row) in table.values.chunks(9).enumerate() {
         let [lon, lat, age, rooms, bedrooms, population, households, income, value] = [
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
         ];
@@ -972,6 +972,13 @@ fn derive_california(raw: &str) -> Result<(Array2<f64>, Array1<f64>)> {
             lon,
         ]);
         targets.push(value / 100000.0);
+        // A zero household count would put `inf` in the cache, which then fails to load.
+        if records[records.len() - 8..].iter().any(|v| !v.is_finite()) {
+            return Err(MlpTuneError::Download(format!(
+                "malformed {ARCHIVE_MEMBER}: line {} has zero households",
+                i + 1
+            )));
+        }
     }
     let records = Array2::from_shape_vec((table.nrows, 8), records)
         .map_err(|e| MlpTuneError::InvalidInput(e.to_string()))?;
@@ -1175,6 +1182,7 @@ mod tests {
         );
         assert_eq!(y[0], 4.526);
         assert!(derive_california("1,2,3\n").is_err());
+        assert!(derive_california("1,2,3,4,5,6,0,8,9\n").is_err());
         assert!(derive_california("").is_err());
     }
 

@@ -12,6 +12,7 @@
 //! - [`datasets`]: embedded toy sets and the California housing loader;
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 
+pub mod datasets;
 pub mod error;
 pub mod metrics;
 pub mod model_selection;

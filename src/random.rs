@@ -174,18 +174,6 @@ impl rand::RngCore for NumpyRng {
     }
 }
 
-/// Seeds a task's generator from a search's seed and the task's coordinates, so every task
-/// draws the same numbers whatever thread runs it and in whatever order.
-pub(crate) fn derive_seed(base: u64, a: u64, b: u64) -> u32 {
-    // SplitMix64 finalizer over the mixed coordinates: cheap and well spread.
-    let mut z = base
-        .wrapping_add(a.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-        .wrapping_add(b.wrapping_mul(0xbf58_476d_1ce4_e5b9));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,33 @@
 //!   [`ShuffleSplit`], [`StratifiedShuffleSplit`], [`RepeatedKFold`],
 //!   [`RepeatedStratifiedKFold`], [`GroupKFold`]) behind the [`CrossValidator`] trait, and
 //!   [`train_test_split_indices`] / [`train_test_split`];
-//! - `_validation.py` (cross-validation scores) and `_search.py` (grid and randomized
-//!   searches) will live next to it.
+//! - [`validation`] (`_validation.py`): [`cross_validate`], [`cross_val_score`], the
+//!   [`Estimator`] trait any model plugs into ([`LinfaEstimator`] for linfa models,
+//!   [`Pipeline`] for a transformer + estimator);
+//! - [`search`] (`_search.py`): [`GridSearchCV`], [`RandomizedSearchCV`];
+//! - [`param_space`]: [`ParamGrid`], [`ParamDistributions`], [`ParamValue`];
+//! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name.
 
 pub mod param_space;
+pub mod scoring;
+pub mod search;
 pub mod split;
+pub mod validation;
 
+pub use param_space::{
+    Candidate, Distribution, ParamDistributions, ParamGrid, ParamValue, SetParams,
+};
+pub use scoring::{Scorer, ScorerKind};
+pub use search::{
+    by_name, CvResults, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
+    SearchCV, SearchObserver, SearchSpace,
+};
 pub use split::{
     train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, KFold,
     RepeatedKFold, RepeatedStratifiedKFold, ShuffleSplit, Size, SplitInput, StratifiedKFold,
     StratifiedShuffleSplit,
+};
+pub use validation::{
+    cross_val_score, cross_validate, CrossValidateOptions, CrossValidateResult, Cv, Estimator,
+    FittedPipeline, LinfaEstimator, Pipeline,
 };

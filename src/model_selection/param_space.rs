@@ -201,7 +201,11 @@ impl ParamGrid {
     }
 
     /// Adds (or replaces) a parameter's values in the current map.
-    pub fn add<V: Into<ParamValue>>(mut self, name: &str, values: impl IntoIterator<Item = V>) -> Self {
+    pub fn add<V: Into<ParamValue>>(
+        mut self,
+        name: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
         if self.maps.is_empty() {
             self.maps.push(BTreeMap::new());
         }
@@ -223,7 +227,9 @@ impl ParamGrid {
     /// error.
     pub fn candidates(&self) -> Result<Vec<Candidate>> {
         if self.maps.is_empty() || self.maps.iter().all(|m| m.is_empty()) {
-            return Err(crate::MlpTuneError::SearchSpace("the parameter grid is empty".into()));
+            return Err(crate::MlpTuneError::SearchSpace(
+                "the parameter grid is empty".into(),
+            ));
         }
         let mut out = Vec::new();
         for map in &self.maps {
@@ -291,29 +297,45 @@ impl Distribution {
     }
 
     fn validate(&self, name: &str) -> Result<()> {
-        let bad = |reason: String| Err(crate::MlpTuneError::SearchSpace(format!("`{name}`: {reason}")));
+        let bad = |reason: String| {
+            Err(crate::MlpTuneError::SearchSpace(format!(
+                "`{name}`: {reason}"
+            )))
+        };
         match *self {
             Distribution::List(ref v) if v.is_empty() => bad("empty list of values".into()),
-            Distribution::Uniform { loc, scale } if !(loc.is_finite() && scale.is_finite() && scale > 0.0) => {
-                bad(format!("uniform needs finite loc and scale > 0, got ({loc}, {scale})"))
+            Distribution::Uniform { loc, scale }
+                if !(loc.is_finite() && scale.is_finite() && scale > 0.0) =>
+            {
+                bad(format!(
+                    "uniform needs finite loc and scale > 0, got ({loc}, {scale})"
+                ))
             }
-            Distribution::LogUniform { low, high } if !(low > 0.0 && high > low && high.is_finite()) => {
-                bad(format!("loguniform needs 0 < low < high, got ({low}, {high})"))
+            Distribution::LogUniform { low, high }
+                if !(low > 0.0 && high > low && high.is_finite()) =>
+            {
+                bad(format!(
+                    "loguniform needs 0 < low < high, got ({low}, {high})"
+                ))
             }
             Distribution::RandInt { low, high } if low >= high => {
                 bad(format!("randint needs low < high, got ({low}, {high})"))
             }
-            Distribution::LogRandInt { low, high } if low < 1 || low >= high => {
-                bad(format!("log-spaced randint needs 1 <= low < high, got ({low}, {high})"))
-            }
+            Distribution::LogRandInt { low, high } if low < 1 || low >= high => bad(format!(
+                "log-spaced randint needs 1 <= low < high, got ({low}, {high})"
+            )),
             _ => Ok(()),
         }
     }
 
     fn sample(&self, rng: &mut crate::random::NumpyRng) -> ParamValue {
         match self {
-            Distribution::List(values) => values[rng.randint(0, values.len() as i64) as usize].clone(),
-            Distribution::Uniform { loc, scale } => ParamValue::Float(loc + scale * rng.random_sample()),
+            Distribution::List(values) => {
+                values[rng.randint(0, values.len() as i64) as usize].clone()
+            }
+            Distribution::Uniform { loc, scale } => {
+                ParamValue::Float(loc + scale * rng.random_sample())
+            }
             Distribution::LogUniform { low, high } => {
                 let (a, b) = (low.ln(), high.ln());
                 ParamValue::Float((a + (b - a) * rng.random_sample()).exp())
@@ -364,13 +386,18 @@ impl ParamDistributions {
             return Err(invalid_param("n_iter", "must be >= 1"));
         }
         if self.dists.is_empty() {
-            return Err(crate::MlpTuneError::SearchSpace("the parameter distributions are empty".into()));
+            return Err(crate::MlpTuneError::SearchSpace(
+                "the parameter distributions are empty".into(),
+            ));
         }
         for (name, d) in &self.dists {
             d.validate(name)?;
         }
         let mut rng = crate::random::NumpyRng::new(seed);
-        let all_lists = self.dists.values().all(|d| matches!(d, Distribution::List(_)));
+        let all_lists = self
+            .dists
+            .values()
+            .all(|d| matches!(d, Distribution::List(_)));
         if all_lists {
             let mut grid = ParamGrid::new();
             for (name, d) in &self.dists {
@@ -380,7 +407,11 @@ impl ParamDistributions {
             }
             let all = grid.candidates()?;
             let perm = rng.permutation(all.len());
-            return Ok(perm.into_iter().take(n_iter).map(|i| all[i].clone()).collect());
+            return Ok(perm
+                .into_iter()
+                .take(n_iter)
+                .map(|i| all[i].clone())
+                .collect());
         }
         let mut out: Vec<Candidate> = Vec::with_capacity(n_iter);
         let mut attempts = 0;
@@ -401,7 +432,10 @@ impl ParamDistributions {
 
 /// Renders a candidate like scikit-learn prints `params`: `{'alpha': 0.01, 'n_hidden': 2}`.
 pub fn candidate_to_string(candidate: &Candidate) -> String {
-    let items: Vec<String> = candidate.iter().map(|(k, v)| format!("'{k}': {v}")).collect();
+    let items: Vec<String> = candidate
+        .iter()
+        .map(|(k, v)| format!("'{k}': {v}"))
+        .collect();
     format!("{{{}}}", items.join(", "))
 }
 

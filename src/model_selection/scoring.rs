@@ -84,9 +84,15 @@ pub enum AverageKind {
 
 const NAMES: &[(&str, ScorerKind)] = &[
     ("neg_mean_squared_error", ScorerKind::NegMeanSquaredError),
-    ("neg_root_mean_squared_error", ScorerKind::NegRootMeanSquaredError),
+    (
+        "neg_root_mean_squared_error",
+        ScorerKind::NegRootMeanSquaredError,
+    ),
     ("neg_mean_absolute_error", ScorerKind::NegMeanAbsoluteError),
-    ("neg_median_absolute_error", ScorerKind::NegMedianAbsoluteError),
+    (
+        "neg_median_absolute_error",
+        ScorerKind::NegMedianAbsoluteError,
+    ),
     ("neg_max_error", ScorerKind::NegMaxError),
     ("r2", ScorerKind::R2),
     ("explained_variance", ScorerKind::ExplainedVariance),
@@ -99,7 +105,10 @@ const NAMES: &[(&str, ScorerKind)] = &[
     ("precision", ScorerKind::Precision(AverageKind::Binary)),
     ("precision_macro", ScorerKind::Precision(AverageKind::Macro)),
     ("precision_micro", ScorerKind::Precision(AverageKind::Micro)),
-    ("precision_weighted", ScorerKind::Precision(AverageKind::Weighted)),
+    (
+        "precision_weighted",
+        ScorerKind::Precision(AverageKind::Weighted),
+    ),
     ("recall", ScorerKind::Recall(AverageKind::Binary)),
     ("recall_macro", ScorerKind::Recall(AverageKind::Macro)),
     ("recall_micro", ScorerKind::Recall(AverageKind::Micro)),
@@ -226,9 +235,7 @@ macro_rules! impl_regression_target {
                 let p = y_pred.insert_axis(Axis(1));
                 Ok(match kind {
                     ScorerKind::NegMeanSquaredError => -metrics::mean_squared_error(t, p)?,
-                    ScorerKind::NegRootMeanSquaredError => {
-                        -metrics::root_mean_squared_error(t, p)?
-                    }
+                    ScorerKind::NegRootMeanSquaredError => -metrics::root_mean_squared_error(t, p)?,
                     ScorerKind::NegMeanAbsoluteError => -metrics::mean_absolute_error(t, p)?,
                     ScorerKind::NegMedianAbsoluteError => -metrics::median_absolute_error(t, p)?,
                     ScorerKind::NegMaxError => -metrics::max_error(t, p)?,

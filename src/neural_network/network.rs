@@ -3,8 +3,7 @@
 
 use linfa::Float;
 use ndarray::{
-    linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis,
-    Zip,
+    linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip,
 };
 
 use super::base::{Activation, OutActivation};
@@ -196,11 +195,6 @@ impl<F: Float> Workspace<F> {
             .slice_mut(s![..m, ..])
             .assign(&y.slice(s![start..start + m, ..]));
     }
-
-    /// The output layer's activations for the first `m` rows.
-    pub(crate) fn output(&self, m: usize) -> ArrayView2<'_, F> {
-        self.acts[self.acts.len() - 1].slice(s![..m, ..])
-    }
 }
 
 /// Forward pass over the first `m` rows of `input`, writing each layer's output to
@@ -391,12 +385,6 @@ pub(crate) fn full_batch_loss_grad<F: Float>(
         }
     }
     loss
-}
-
-/// Row sums helper kept for callers that need the column means of a block.
-#[allow(dead_code)]
-pub(crate) fn column_sums<F: Float>(a: ArrayView2<F>) -> ndarray::Array1<F> {
-    a.sum_axis(Axis(0))
 }
 
 #[cfg(test)]

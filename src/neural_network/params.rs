@@ -301,29 +301,32 @@ impl MlpConfig {
                 self.early_stopping_monitor = match value.as_str(name)? {
                     "validation_score" => EarlyStoppingMonitor::ValidationScore,
                     "validation_loss" => EarlyStoppingMonitor::ValidationLoss,
-                    other => return Err(invalid_param(
-                        name,
-                        format!(
+                    other => {
+                        return Err(invalid_param(
+                            name,
+                            format!(
                             "unknown monitor `{other}`; valid: validation_score, validation_loss"
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
             "epsilon" => self.epsilon = value.as_f64(name)?,
             "hidden_layer_sizes" => self.hidden_layer_sizes = value.as_usizes(name)?,
             "learning_rate" => {
-                self.learning_rate =
-                    match value.as_str(name)? {
-                        "constant" => LearningRate::Constant,
-                        "invscaling" => LearningRate::InvScaling,
-                        "adaptive" => LearningRate::Adaptive,
-                        other => return Err(invalid_param(
+                self.learning_rate = match value.as_str(name)? {
+                    "constant" => LearningRate::Constant,
+                    "invscaling" => LearningRate::InvScaling,
+                    "adaptive" => LearningRate::Adaptive,
+                    other => {
+                        return Err(invalid_param(
                             name,
                             format!(
                                 "unknown schedule `{other}`; valid: constant, invscaling, adaptive"
                             ),
-                        )),
+                        ))
                     }
+                }
             }
             "learning_rate_init" => self.learning_rate_init = value.as_f64(name)?,
             "max_fun" => self.max_fun = value.as_usize(name)?,

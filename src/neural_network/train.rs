@@ -553,6 +553,7 @@ fn fit_lbfgs<F: Float>(
     state.loss = result.f;
     state.loss_curve.push(result.f);
     state.best_loss = Some(result.f);
+    state.stopped = result.stop != lbfgs::LbfgsStop::MaxIter;
     if !result.f.is_finite() || state.params.iter().any(|v| !v.is_finite()) {
         return Err(MlpTuneError::Diverged {
             epoch: state.n_iter.max(1),

@@ -1,0 +1,831 @@
+//! `GridSearchCV` and `RandomizedSearchCV` (scikit-learn's `model_selection/_search.py`)
+//! over any [`Estimator`].
+//!
+//! **Parallelism rule.** A search runs its (candidate × fold) tasks on `n_jobs` rayon
+//! threads, one task per thread, and each fit inside runs single-threaded, so the machine is
+//! never oversubscribed. Results are collected by task index, so `cv_results` are bitwise
+//! identical for any `n_jobs`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
+use linfa::prelude::{Fit, ParamGuard, PredictInplace};
+use linfa::Float;
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
+
+use super::param_space::{
+    candidate_to_json, candidate_to_string, Candidate, ParamDistributions, ParamGrid, SetParams,
+};
+use super::scoring::{ScoreTarget, Scorer};
+use super::validation::{class_ids, fit_and_score, run_parallel, AsView2, Cv, Estimator};
+use crate::error::{MlpTuneError, Result};
+
+/// Progress of a search, delivered from worker threads. The library never prints; examples
+/// render these events.
+pub trait SearchObserver: Send + Sync {
+    /// The search is about to run `n_candidates × n_splits` fits.
+    fn on_search_start(&self, _n_candidates: usize, _n_splits: usize) {}
+    /// One (candidate, fold) fit finished.
+    fn on_fit_end(&self, _event: &FitEvent) {}
+    /// The best candidate was refitted on all rows.
+    fn on_refit_end(&self, _seconds: f64) {}
+}
+
+/// One finished (candidate, fold) fit.
+#[derive(Debug, Clone)]
+pub struct FitEvent {
+    /// Candidate index.
+    pub candidate: usize,
+    /// Fold index.
+    pub split: usize,
+    /// Test score of the first scorer (the error score when the fit failed).
+    pub score: f64,
+    /// Fit + score seconds.
+    pub seconds: f64,
+    /// The error, when the fit failed.
+    pub error: Option<String>,
+}
+
+/// Where the candidates come from.
+#[derive(Debug, Clone)]
+pub enum SearchSpace {
+    /// Every point of a grid.
+    Grid(ParamGrid),
+    /// `n_iter` draws from distributions.
+    Random {
+        /// The distributions.
+        distributions: ParamDistributions,
+        /// Number of candidates.
+        n_iter: usize,
+        /// Seed of the draws.
+        random_state: u32,
+    },
+}
+
+impl SearchSpace {
+    /// The candidates in evaluation order.
+    pub fn candidates(&self) -> Result<Vec<Candidate>> {
+        match self {
+            SearchSpace::Grid(grid) => grid.candidates(),
+            SearchSpace::Random {
+                distributions,
+                n_iter,
+                random_state,
+            } => distributions.sample(*n_iter, *random_state),
+        }
+    }
+}
+
+/// A cross-validated search: [`GridSearchCV::new`] or [`RandomizedSearchCV::new`] build
+/// one. `builder` turns a candidate into estimator params; for our MLPs use [`by_name`].
+///
+/// ```
+/// use linfa::prelude::*;
+/// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+/// use mlp_tune::neural_network::{MLPClassifier, Solver};
+///
+/// let data = mlp_tune::datasets::iris();
+/// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0);
+/// let grid = ParamGrid::new().add("hidden_layer_sizes", [[4usize], [8]]);
+/// let search = GridSearchCV::new(by_name(base), grid).cv(3).fit(&data).unwrap();
+/// assert_eq!(search.cv_results().params.len(), 2);
+/// let predictions = search.try_predict(data.records()).unwrap();
+/// assert_eq!(predictions.len(), 150);
+/// ```
+pub struct SearchCV<B, T> {
+    builder: B,
+    space: SearchSpace,
+    cv: Cv,
+    scorers: Vec<Scorer<T>>,
+    refit: Option<String>,
+    n_jobs: usize,
+    error_score: Option<f64>,
+    return_train_score: bool,
+    observer: Option<Arc<dyn SearchObserver>>,
+}
+
+impl<B, T> std::fmt::Debug for SearchCV<B, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchCV")
+            .field("space", &self.space)
+            .field("cv", &self.cv)
+            .field("scorers", &self.scorers)
+            .field("refit", &self.refit)
+            .field("n_jobs", &self.n_jobs)
+            .field("error_score", &self.error_score)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Exhaustive search over a [`ParamGrid`].
+pub struct GridSearchCV;
+
+impl GridSearchCV {
+    /// `GridSearchCV(estimator, param_grid)` with scikit-learn's defaults: `cv=5`, refit on
+    /// the (first) scorer, `error_score=NaN`, one thread.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<B, T>(builder: B, grid: ParamGrid) -> SearchCV<B, T> {
+        SearchCV::with_space(builder, SearchSpace::Grid(grid))
+    }
+}
+
+/// Randomized search over [`ParamDistributions`].
+pub struct RandomizedSearchCV;
+
+impl RandomizedSearchCV {
+    /// `RandomizedSearchCV(estimator, distributions, n_iter)`, seeded with `random_state`
+    /// 0 unless set with [`SearchCV::random_state`].
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<B, T>(
+        builder: B,
+        distributions: ParamDistributions,
+        n_iter: usize,
+    ) -> SearchCV<B, T> {
+        SearchCV::with_space(
+            builder,
+            SearchSpace::Random {
+                distributions,
+                n_iter,
+                random_state: 0,
+            },
+        )
+    }
+}
+
+/// A builder from candidates to params for estimators settable by name (our MLPs): the
+/// candidate's values are applied to a copy of `base`, then checked.
+pub fn by_name<P>(base: P) -> impl Fn(&Candidate) -> Result<P::Checked> + Send + Sync
+where
+    P: SetParams + ParamGuard + Clone + Send + Sync,
+    MlpTuneError: From<P::Error>,
+{
+    move |candidate: &Candidate| Ok(base.clone().with_candidate(candidate)?.check()?)
+}
+
+impl<B, T> SearchCV<B, T> {
+    fn with_space(builder: B, space: SearchSpace) -> Self {
+        SearchCV {
+            builder,
+            space,
+            cv: Cv::default(),
+            scorers: Vec::new(),
+            refit: Some(String::new()),
+            n_jobs: 1,
+            error_score: Some(f64::NAN),
+            return_train_score: false,
+            observer: None,
+        }
+    }
+
+    /// `cv=k` (stratified for classifiers).
+    pub fn cv(mut self, k: usize) -> Self {
+        self.cv = Cv::Folds(k);
+        self
+    }
+
+    /// Any splitter or fold count.
+    pub fn cv_with(mut self, cv: Cv) -> Self {
+        self.cv = cv;
+        self
+    }
+
+    /// One scorer by scikit-learn name (default: neg MSE for regressors, accuracy for
+    /// classifiers).
+    pub fn scoring(mut self, name: &str) -> Result<Self> {
+        self.scorers = vec![Scorer::from_name(name)?];
+        Ok(self)
+    }
+
+    /// Several scorers (multi-metric); refit uses the first unless
+    /// [`refit_metric`](Self::refit_metric) names another.
+    pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
+        self.scorers = scorers;
+        self
+    }
+
+    /// Refit the best candidate on all rows (default true).
+    pub fn refit(mut self, refit: bool) -> Self {
+        self.refit = if refit { Some(String::new()) } else { None };
+        self
+    }
+
+    /// Choose the best candidate (and refit) by this scorer's name.
+    pub fn refit_metric(mut self, name: &str) -> Self {
+        self.refit = Some(name.to_string());
+        self
+    }
+
+    /// Threads for the (candidate × fold) tasks (default 1). Results do not depend on it.
+    pub fn n_jobs(mut self, n_jobs: usize) -> Self {
+        self.n_jobs = n_jobs.max(1);
+        self
+    }
+
+    /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
+    pub fn error_score(mut self, value: Option<f64>) -> Self {
+        self.error_score = value;
+        self
+    }
+
+    /// Also score the training rows.
+    pub fn return_train_score(mut self, yes: bool) -> Self {
+        self.return_train_score = yes;
+        self
+    }
+
+    /// Seed of a randomized search's draws.
+    pub fn random_state(mut self, seed: u32) -> Self {
+        if let SearchSpace::Random { random_state, .. } = &mut self.space {
+            *random_state = seed;
+        }
+        self
+    }
+
+    /// Receives progress events.
+    pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The search space.
+    pub fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    /// Runs the search on a dataset.
+    pub fn fit<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+    ) -> Result<FittedSearch<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        let x = dataset.records.as_view2();
+        let y = dataset.as_single_targets();
+        if y.len() != x.nrows() {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "records have {} rows but targets have {}",
+                x.nrows(),
+                y.len()
+            )));
+        }
+        let candidates = self.space.candidates()?;
+        // Build every candidate's params up front: a bad name or value is an error of the
+        // search space, not a failing fit.
+        let estimators: Vec<E> = candidates
+            .iter()
+            .map(|c| (self.builder)(c))
+            .collect::<Result<_>>()?;
+        let classifier = estimators.first().is_some_and(|e| e.is_classifier());
+        let scorers: Vec<Scorer<T>> = if self.scorers.is_empty() {
+            vec![Scorer::from_name(if classifier {
+                "accuracy"
+            } else {
+                "neg_mean_squared_error"
+            })?]
+        } else {
+            self.scorers.clone()
+        };
+        let refit_index = match &self.refit {
+            Some(name) if !name.is_empty() => Some(
+                scorers
+                    .iter()
+                    .position(|s| s.name() == *name)
+                    .ok_or_else(|| {
+                        MlpTuneError::Scoring(format!(
+                            "refit metric `{name}` is not among the scorers"
+                        ))
+                    })?,
+            ),
+            Some(_) => Some(0),
+            None => None,
+        };
+        let classes = T::classes_of(y.view());
+        let ids = class_ids(y.view(), &classes);
+        let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
+        let n_splits = folds.len();
+        if let Some(observer) = &self.observer {
+            observer.on_search_start(candidates.len(), n_splits);
+        }
+        let tasks: Vec<(usize, usize)> = (0..candidates.len())
+            .flat_map(|c| (0..n_splits).map(move |s| (c, s)))
+            .collect();
+        let outcomes = run_parallel(self.n_jobs, &tasks, |&(c, s)| {
+            let result = fit_and_score(
+                &estimators[c],
+                x,
+                y.view(),
+                &folds[s],
+                &scorers,
+                &classes,
+                self.return_train_score,
+                self.error_score,
+            )
+            .map(|(outcome, _model)| outcome);
+            if let (Some(observer), Ok(o)) = (&self.observer, &result) {
+                observer.on_fit_end(&FitEvent {
+                    candidate: c,
+                    split: s,
+                    score: o.test_scores[0],
+                    seconds: o.fit_time + o.score_time,
+                    error: o.error.clone(),
+                });
+            }
+            result
+        })?;
+        let outcomes: Vec<_> = outcomes.into_iter().collect::<Result<_>>()?;
+
+        let mut results = CvResults {
+            params: candidates.clone(),
+            metrics: Vec::new(),
+            mean_fit_time: Vec::new(),
+            std_fit_time: Vec::new(),
+            mean_score_time: Vec::new(),
+            std_score_time: Vec::new(),
+            errors: vec![None; candidates.len()],
+        };
+        for (s, scorer) in scorers.iter().enumerate() {
+            let mut split_test = vec![Vec::with_capacity(n_splits); candidates.len()];
+            let mut split_train = vec![Vec::with_capacity(n_splits); candidates.len()];
+            for (&(c, _), o) in tasks.iter().zip(&outcomes) {
+                split_test[c].push(o.test_scores[s]);
+                if let Some(tr) = &o.train_scores {
+                    split_train[c].push(tr[s]);
+                }
+            }
+            let (mean_test, std_test): (Vec<f64>, Vec<f64>) =
+                split_test.iter().map(|v| mean_std(v)).unzip();
+            let rank_test = rank_min(&mean_test);
+            let train = if self.return_train_score {
+                let (m, sd): (Vec<f64>, Vec<f64>) = split_train.iter().map(|v| mean_std(v)).unzip();
+                Some(TrainScores {
+                    split: split_train,
+                    mean: m,
+                    std: sd,
+                })
+            } else {
+                None
+            };
+            results.metrics.push(MetricResults {
+                name: scorer.name(),
+                split_test,
+                mean_test,
+                std_test,
+                rank_test,
+                train,
+            });
+        }
+        for c in 0..candidates.len() {
+            let fit: Vec<f64> = tasks
+                .iter()
+                .zip(&outcomes)
+                .filter(|((ci, _), _)| *ci == c)
+                .map(|(_, o)| o.fit_time)
+                .collect();
+            let score: Vec<f64> = tasks
+                .iter()
+                .zip(&outcomes)
+                .filter(|((ci, _), _)| *ci == c)
+                .map(|(_, o)| o.score_time)
+                .collect();
+            let (mf, sf) = mean_std(&fit);
+            let (ms, ss) = mean_std(&score);
+            results.mean_fit_time.push(mf);
+            results.std_fit_time.push(sf);
+            results.mean_score_time.push(ms);
+            results.std_score_time.push(ss);
+            results.errors[c] = tasks
+                .iter()
+                .zip(&outcomes)
+                .filter(|((ci, _), _)| *ci == c)
+                .find_map(|(_, o)| o.error.clone());
+        }
+
+        let (best_index, best_score) = match refit_index {
+            Some(m) => {
+                let metric = &results.metrics[m];
+                let best = (0..candidates.len())
+                    .filter(|&c| metric.rank_test[c] == 1)
+                    .min()
+                    .unwrap_or(0);
+                (Some(best), Some(metric.mean_test[best]))
+            }
+            None => (None, None),
+        };
+        let mut refit_time = None;
+        let mut best_model = None;
+        let mut best_estimator = None;
+        if let Some(best) = best_index {
+            let estimator = (self.builder)(&candidates[best])?;
+            let started = Instant::now();
+            let model = estimator.fit_xy(x, y.view()).map_err(|e| {
+                MlpTuneError::FitFailed(format!("refit of the best candidate failed: {e}"))
+            })?;
+            let seconds = started.elapsed().as_secs_f64();
+            if let Some(observer) = &self.observer {
+                observer.on_refit_end(seconds);
+            }
+            refit_time = Some(seconds);
+            best_model = Some(model);
+            best_estimator = Some(estimator);
+        }
+        Ok(FittedSearch {
+            cv_results: results,
+            best_index,
+            best_score,
+            best_params: best_index.map(|b| candidates[b].clone()),
+            best_estimator,
+            best_model,
+            refit_time,
+            n_splits,
+            classes_len: classes.len(),
+        })
+    }
+}
+
+impl<F, T, B, E, D, TT> Fit<ArrayBase<D, Ix2>, TT, MlpTuneError> for SearchCV<B, T>
+where
+    F: Float,
+    T: ScoreTarget + PartialOrd,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+    D: Data<Elem = F>,
+    TT: AsSingleTargets<Elem = T>,
+{
+    type Object = FittedSearch<E, E::Model>;
+
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, TT>) -> Result<Self::Object> {
+        SearchCV::fit(self, dataset)
+    }
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// `rankdata(-means, method='min')`, NaN ranked last.
+fn rank_min(means: &[f64]) -> Vec<usize> {
+    means
+        .iter()
+        .map(|&m| {
+            if m.is_nan() {
+                means.iter().filter(|v| !v.is_nan()).count() + 1
+            } else {
+                1 + means.iter().filter(|&&o| !o.is_nan() && o > m).count()
+            }
+        })
+        .collect()
+}
+
+/// Train scores of one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainScores {
+    /// `split[candidate][fold]`.
+    pub split: Vec<Vec<f64>>,
+    /// Mean over folds.
+    pub mean: Vec<f64>,
+    /// Population std over folds.
+    pub std: Vec<f64>,
+}
+
+/// One metric's columns of `cv_results_`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricResults {
+    /// Scorer name (`test_<name>` columns in multi-metric scikit-learn).
+    pub name: String,
+    /// `split_test[candidate][fold]`.
+    pub split_test: Vec<Vec<f64>>,
+    /// `mean_test_score`.
+    pub mean_test: Vec<f64>,
+    /// `std_test_score` (population std, ddof 0).
+    pub std_test: Vec<f64>,
+    /// `rank_test_score` (1 = best; ties share the smaller rank).
+    pub rank_test: Vec<usize>,
+    /// Train scores when asked for.
+    pub train: Option<TrainScores>,
+}
+
+/// scikit-learn's `cv_results_`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CvResults {
+    /// `params`, in evaluation order.
+    pub params: Vec<Candidate>,
+    /// One entry per scorer.
+    pub metrics: Vec<MetricResults>,
+    /// `mean_fit_time` (seconds).
+    pub mean_fit_time: Vec<f64>,
+    /// `std_fit_time`.
+    pub std_fit_time: Vec<f64>,
+    /// `mean_score_time`.
+    pub mean_score_time: Vec<f64>,
+    /// `std_score_time`.
+    pub std_score_time: Vec<f64>,
+    /// The first error of each candidate's failed fits, if any.
+    pub errors: Vec<Option<String>>,
+}
+
+impl CvResults {
+    /// The first scorer's columns.
+    pub fn primary(&self) -> &MetricResults {
+        &self.metrics[0]
+    }
+
+    /// The table as CSV: one row per candidate, scikit-learn's column names.
+    pub fn to_csv(&self) -> String {
+        let mut header = vec![
+            "params".to_string(),
+            "mean_fit_time".into(),
+            "std_fit_time".into(),
+            "mean_score_time".into(),
+            "std_score_time".into(),
+        ];
+        let multi = self.metrics.len() > 1;
+        for m in &self.metrics {
+            let suffix = if multi {
+                m.name.clone()
+            } else {
+                "score".into()
+            };
+            for s in 0..m.split_test.first().map_or(0, |v| v.len()) {
+                header.push(format!("split{s}_test_{suffix}"));
+            }
+            header.push(format!("mean_test_{suffix}"));
+            header.push(format!("std_test_{suffix}"));
+            header.push(format!("rank_test_{suffix}"));
+            if m.train.is_some() {
+                header.push(format!("mean_train_{suffix}"));
+                header.push(format!("std_train_{suffix}"));
+            }
+        }
+        header.push("error".into());
+        let mut out = header.join(",");
+        out.push('\n');
+        for c in 0..self.params.len() {
+            let mut row = vec![
+                format!(
+                    "\"{}\"",
+                    candidate_to_string(&self.params[c]).replace('"', "\"\"")
+                ),
+                self.mean_fit_time[c].to_string(),
+                self.std_fit_time[c].to_string(),
+                self.mean_score_time[c].to_string(),
+                self.std_score_time[c].to_string(),
+            ];
+            for m in &self.metrics {
+                row.extend(m.split_test[c].iter().map(|v| v.to_string()));
+                row.push(m.mean_test[c].to_string());
+                row.push(m.std_test[c].to_string());
+                row.push(m.rank_test[c].to_string());
+                if let Some(t) = &m.train {
+                    row.push(t.mean[c].to_string());
+                    row.push(t.std[c].to_string());
+                }
+            }
+            row.push(format!(
+                "\"{}\"",
+                self.errors[c]
+                    .clone()
+                    .unwrap_or_default()
+                    .replace('"', "\"\"")
+            ));
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The table as JSON (column name → list), NaN written as null.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Value};
+        let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "params".into(),
+            Value::Array(self.params.iter().map(candidate_to_json).collect()),
+        );
+        map.insert(
+            "mean_fit_time".into(),
+            Value::Array(self.mean_fit_time.iter().map(|&v| num(v)).collect()),
+        );
+        map.insert(
+            "std_fit_time".into(),
+            Value::Array(self.std_fit_time.iter().map(|&v| num(v)).collect()),
+        );
+        map.insert(
+            "mean_score_time".into(),
+            Value::Array(self.mean_score_time.iter().map(|&v| num(v)).collect()),
+        );
+        map.insert(
+            "std_score_time".into(),
+            Value::Array(self.std_score_time.iter().map(|&v| num(v)).collect()),
+        );
+        let multi = self.metrics.len() > 1;
+        for m in &self.metrics {
+            let suffix = if multi {
+                m.name.clone()
+            } else {
+                "score".into()
+            };
+            let n_splits = m.split_test.first().map_or(0, |v| v.len());
+            for s in 0..n_splits {
+                map.insert(
+                    format!("split{s}_test_{suffix}"),
+                    Value::Array(m.split_test.iter().map(|v| num(v[s])).collect()),
+                );
+            }
+            map.insert(
+                format!("mean_test_{suffix}"),
+                Value::Array(m.mean_test.iter().map(|&v| num(v)).collect()),
+            );
+            map.insert(
+                format!("std_test_{suffix}"),
+                Value::Array(m.std_test.iter().map(|&v| num(v)).collect()),
+            );
+            map.insert(format!("rank_test_{suffix}"), json!(m.rank_test));
+            if let Some(t) = &m.train {
+                map.insert(
+                    format!("mean_train_{suffix}"),
+                    Value::Array(t.mean.iter().map(|&v| num(v)).collect()),
+                );
+                map.insert(
+                    format!("std_train_{suffix}"),
+                    Value::Array(t.std.iter().map(|&v| num(v)).collect()),
+                );
+            }
+        }
+        map.insert("error".into(), json!(self.errors));
+        Value::Object(map)
+    }
+}
+
+/// A finished search: results, the best candidate and (with refit) its model trained on
+/// all rows.
+#[derive(Debug, Clone)]
+pub struct FittedSearch<E, M> {
+    cv_results: CvResults,
+    best_index: Option<usize>,
+    best_score: Option<f64>,
+    best_params: Option<Candidate>,
+    best_estimator: Option<E>,
+    best_model: Option<M>,
+    refit_time: Option<f64>,
+    n_splits: usize,
+    classes_len: usize,
+}
+
+impl<E, M> FittedSearch<E, M> {
+    /// `cv_results_`.
+    pub fn cv_results(&self) -> &CvResults {
+        &self.cv_results
+    }
+    /// `best_index_` (none with `refit(false)`).
+    pub fn best_index(&self) -> Option<usize> {
+        self.best_index
+    }
+    /// `best_score_`: mean test score of the best candidate.
+    pub fn best_score(&self) -> Option<f64> {
+        self.best_score
+    }
+    /// `best_params_`.
+    pub fn best_params(&self) -> Option<&Candidate> {
+        self.best_params.as_ref()
+    }
+    /// `best_estimator_`'s params.
+    pub fn best_estimator(&self) -> Option<&E> {
+        self.best_estimator.as_ref()
+    }
+    /// `best_estimator_`'s fitted model (refit on all rows).
+    pub fn best_model(&self) -> Option<&M> {
+        self.best_model.as_ref()
+    }
+    /// `refit_time_` in seconds.
+    pub fn refit_time(&self) -> Option<f64> {
+        self.refit_time
+    }
+    /// `n_splits_`.
+    pub fn n_splits(&self) -> usize {
+        self.n_splits
+    }
+    /// Number of classes seen (0 for regression).
+    pub fn n_classes(&self) -> usize {
+        self.classes_len
+    }
+
+    fn refitted(&self) -> Result<(&E, &M)> {
+        match (&self.best_estimator, &self.best_model) {
+            (Some(e), Some(m)) => Ok((e, m)),
+            _ => Err(MlpTuneError::InvalidInput(
+                "this search ran with refit(false): there is no best estimator to predict with"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Predictions of the refitted best estimator.
+    pub fn try_predict<F: Float, T, D: Data<Elem = F>>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+    ) -> Result<Array1<T>>
+    where
+        E: Estimator<F, T, Model = M>,
+    {
+        let (e, m) = self.refitted()?;
+        e.predict_xy(m, x.view())
+    }
+
+    /// Class probabilities of the refitted best estimator.
+    pub fn predict_proba<F: Float, T, D: Data<Elem = F>>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+    ) -> Result<Array2<F>>
+    where
+        E: Estimator<F, T, Model = M>,
+    {
+        let (e, m) = self.refitted()?;
+        e.predict_proba_xy(m, x.view()).unwrap_or_else(|| {
+            Err(MlpTuneError::Scoring(
+                "the best estimator has no predict_proba".into(),
+            ))
+        })
+    }
+
+    /// Scores the refitted best estimator on `(x, y)` with a scorer.
+    pub fn score<F: Float, T: ScoreTarget, D: Data<Elem = F>>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+        y: ArrayView1<T>,
+        scorer: &Scorer<T>,
+        classes: &[T],
+    ) -> Result<f64>
+    where
+        E: Estimator<F, T, Model = M>,
+    {
+        let (e, m) = self.refitted()?;
+        let pred = e.predict_xy(m, x.view())?;
+        let proba = if scorer.needs_proba() {
+            e.predict_proba_xy(m, x.view()).transpose()?
+        } else {
+            None
+        };
+        T::score(
+            scorer,
+            y,
+            pred.view(),
+            proba.as_ref().map(|p| p.view()),
+            classes,
+        )
+    }
+}
+
+/// Predicts through the refitted best estimator. Errors cannot be reported through this
+/// trait, so the targets keep their defaults; use [`FittedSearch::try_predict`].
+impl<F, T, E, M, D> PredictInplace<ArrayBase<D, Ix2>, Array1<T>> for FittedSearch<E, M>
+where
+    F: Float,
+    T: Clone + Default,
+    E: Estimator<F, T, Model = M>,
+    D: Data<Elem = F>,
+{
+    fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<T>) {
+        if let Ok(p) = self.try_predict(x) {
+            if p.len() == y.len() {
+                y.assign(&p);
+            }
+        }
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<T> {
+        Array1::from_elem(x.nrows(), T::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_ties_share_the_smaller_rank_and_nan_is_last() {
+        assert_eq!(
+            rank_min(&[0.5, 0.9, 0.5, f64::NAN, 0.1]),
+            vec![2, 1, 2, 5, 4]
+        );
+    }
+
+    #[test]
+    fn std_is_population_std() {
+        let (m, s) = mean_std(&[1.0, 3.0]);
+        assert_eq!((m, s), (2.0, 1.0));
+    }
+}

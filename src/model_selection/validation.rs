@@ -1,0 +1,634 @@
+//! Cross-validation (scikit-learn's `model_selection/_validation.py`) and the
+//! [`Estimator`] abstraction that lets searches drive any linfa model.
+
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
+use linfa::prelude::{Fit, PredictInplace, Transformer};
+use linfa::Float;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use super::scoring::{ScoreTarget, Scorer};
+use super::split::{CrossValidator, Fold, KFold, SplitInput, StratifiedKFold};
+use crate::error::{MlpTuneError, Result};
+use crate::neural_network::{
+    MLPClassifier, MLPClassifierValidParams, MLPRegressor, MLPRegressorValidParams,
+};
+
+/// What a search needs from an estimator: fit on rows, predict rows, optionally give
+/// probabilities. Implemented by our MLPs, by [`LinfaEstimator`] (any linfa `Fit` +
+/// `PredictInplace` model) and by [`Pipeline`].
+pub trait Estimator<F: Float, T>: Send + Sync {
+    /// The fitted model.
+    type Model: Send + Sync;
+    /// Fits on `(x, y)`.
+    fn fit_xy(&self, x: ArrayView2<F>, y: ArrayView1<T>) -> Result<Self::Model>;
+    /// Predicts targets for `x`.
+    fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<T>>;
+    /// Class probabilities (columns in sorted class order), if the model has them.
+    fn predict_proba_xy(
+        &self,
+        _model: &Self::Model,
+        _x: ArrayView2<F>,
+    ) -> Option<Result<Array2<F>>> {
+        None
+    }
+    /// Whether it is a classifier (classifiers get stratified folds by default).
+    fn is_classifier(&self) -> bool;
+}
+
+impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
+    type Model = MLPRegressor<F>;
+
+    fn fit_xy(&self, x: ArrayView2<F>, y: ArrayView1<F>) -> Result<Self::Model> {
+        self.fit(&DatasetBase::new(x, y))
+    }
+
+    fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<F>> {
+        model.try_predict(&x)
+    }
+
+    fn is_classifier(&self) -> bool {
+        false
+    }
+}
+
+impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierValidParams<F> {
+    type Model = MLPClassifier<F, L>;
+
+    fn fit_xy(&self, x: ArrayView2<F>, y: ArrayView1<L>) -> Result<Self::Model> {
+        self.fit(&DatasetBase::new(x, y))
+    }
+
+    fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<L>> {
+        model.try_predict(&x)
+    }
+
+    fn predict_proba_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Option<Result<Array2<F>>> {
+        Some(model.predict_proba(&x))
+    }
+
+    fn is_classifier(&self) -> bool {
+        true
+    }
+}
+
+/// Any linfa estimator: params implementing `Fit` whose model implements `PredictInplace`.
+/// `E` is the error type of its `Fit` (linfa params may implement `Fit` for several).
+///
+/// ```
+/// use mlp_tune::model_selection::{cross_val_score, KFold, LinfaEstimator, Scorer};
+/// use linfa_linear::{LinearError, LinearRegression};
+/// let data = mlp_tune::datasets::diabetes();
+/// let model = LinfaEstimator::<_, LinearError<f64>>::regressor(LinearRegression::new());
+/// let scores = cross_val_score(&model, &data, &KFold::new(5), &Scorer::from_name("r2").unwrap()).unwrap();
+/// assert_eq!(scores.len(), 5);
+/// ```
+pub struct LinfaEstimator<P, E> {
+    params: P,
+    classifier: bool,
+    error: PhantomData<fn() -> E>,
+}
+
+impl<P: Clone, E> Clone for LinfaEstimator<P, E> {
+    fn clone(&self) -> Self {
+        LinfaEstimator {
+            params: self.params.clone(),
+            classifier: self.classifier,
+            error: PhantomData,
+        }
+    }
+}
+
+impl<P: std::fmt::Debug, E> std::fmt::Debug for LinfaEstimator<P, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinfaEstimator")
+            .field("params", &self.params)
+            .field("classifier", &self.classifier)
+            .finish()
+    }
+}
+
+impl<P, E> LinfaEstimator<P, E> {
+    /// Wraps regression params.
+    pub fn regressor(params: P) -> Self {
+        LinfaEstimator {
+            params,
+            classifier: false,
+            error: PhantomData,
+        }
+    }
+
+    /// Wraps classification params (stratified folds by default).
+    pub fn classifier(params: P) -> Self {
+        LinfaEstimator {
+            params,
+            classifier: true,
+            error: PhantomData,
+        }
+    }
+
+    /// The wrapped params.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+}
+
+impl<F, T, P, E> Estimator<F, T> for LinfaEstimator<P, E>
+where
+    F: Float,
+    T: Clone + Default + Send + Sync,
+    P: Fit<Array2<F>, Array1<T>, E> + Send + Sync,
+    P::Object: PredictInplace<Array2<F>, Array1<T>> + Send + Sync,
+    E: std::error::Error + From<linfa::Error>,
+{
+    type Model = P::Object;
+
+    fn fit_xy(&self, x: ArrayView2<F>, y: ArrayView1<T>) -> Result<Self::Model> {
+        let dataset = DatasetBase::new(x.to_owned(), y.to_owned());
+        self.params
+            .fit(&dataset)
+            .map_err(|e| MlpTuneError::FitFailed(e.to_string()))
+    }
+
+    fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<T>> {
+        let x = x.to_owned();
+        let mut y = model.default_target(&x);
+        model.predict_inplace(&x, &mut y);
+        Ok(y)
+    }
+
+    fn is_classifier(&self) -> bool {
+        self.classifier
+    }
+}
+
+/// A linfa transformer (e.g. linfa-preprocessing's standard scaler) fitted inside each fold
+/// before the estimator, so no statistics leak from validation rows. `SE` is the error type
+/// of the transformer's `Fit`.
+///
+/// ```
+/// use linfa_preprocessing::{linear_scaling::LinearScaler, PreprocessingError};
+/// use mlp_tune::model_selection::{cross_val_score, KFold, Pipeline, Scorer};
+/// use mlp_tune::neural_network::{MLPRegressor, Solver};
+/// use linfa::prelude::*;
+/// let data = mlp_tune::datasets::diabetes();
+/// let mlp = MLPRegressor::<f64>::params().solver(Solver::Lbfgs).max_iter(20).random_state(0).check().unwrap();
+/// let pipe = Pipeline::<_, _, PreprocessingError>::new(LinearScaler::standard(), mlp);
+/// let scores = cross_val_score(&pipe, &data, &KFold::new(3), &Scorer::from_name("r2").unwrap()).unwrap();
+/// assert_eq!(scores.len(), 3);
+/// ```
+pub struct Pipeline<S, E, SE> {
+    /// The transformer's params.
+    pub transformer: S,
+    /// The final estimator.
+    pub estimator: E,
+    error: PhantomData<fn() -> SE>,
+}
+
+impl<S: Clone, E: Clone, SE> Clone for Pipeline<S, E, SE> {
+    fn clone(&self) -> Self {
+        Pipeline::new(self.transformer.clone(), self.estimator.clone())
+    }
+}
+
+impl<S: std::fmt::Debug, E: std::fmt::Debug, SE> std::fmt::Debug for Pipeline<S, E, SE> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("transformer", &self.transformer)
+            .field("estimator", &self.estimator)
+            .finish()
+    }
+}
+
+impl<S, E, SE> Pipeline<S, E, SE> {
+    /// `make_pipeline(transformer, estimator)`.
+    pub fn new(transformer: S, estimator: E) -> Self {
+        Pipeline {
+            transformer,
+            estimator,
+            error: PhantomData,
+        }
+    }
+}
+
+/// A fitted [`Pipeline`].
+#[derive(Debug, Clone)]
+pub struct FittedPipeline<S, M> {
+    /// The fitted transformer.
+    pub transformer: S,
+    /// The fitted final model.
+    pub model: M,
+}
+
+impl<F, T, S, SE, E> Estimator<F, T> for Pipeline<S, E, SE>
+where
+    F: Float,
+    T: Send + Sync,
+    S: Fit<Array2<F>, Array1<F>, SE> + Send + Sync,
+    S::Object: Transformer<Array2<F>, Array2<F>> + Send + Sync,
+    SE: std::error::Error + From<linfa::Error>,
+    E: Estimator<F, T>,
+{
+    type Model = FittedPipeline<S::Object, E::Model>;
+
+    fn fit_xy(&self, x: ArrayView2<F>, y: ArrayView1<T>) -> Result<Self::Model> {
+        let dummy = Array1::zeros(x.nrows());
+        let transformer = self
+            .transformer
+            .fit(&DatasetBase::new(x.to_owned(), dummy))
+            .map_err(|e| MlpTuneError::FitFailed(e.to_string()))?;
+        let xt = transformer.transform(x.to_owned());
+        let model = self.estimator.fit_xy(xt.view(), y)?;
+        Ok(FittedPipeline { transformer, model })
+    }
+
+    fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<T>> {
+        let xt = model.transformer.transform(x.to_owned());
+        self.estimator.predict_xy(&model.model, xt.view())
+    }
+
+    fn predict_proba_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Option<Result<Array2<F>>> {
+        let xt = model.transformer.transform(x.to_owned());
+        self.estimator.predict_proba_xy(&model.model, xt.view())
+    }
+
+    fn is_classifier(&self) -> bool {
+        self.estimator.is_classifier()
+    }
+}
+
+/// The cross-validation scheme of a search: a number of folds (stratified for classifiers,
+/// plain unshuffled K-fold for regressors, as scikit-learn's `cv=k`) or any splitter.
+#[derive(Debug, Clone)]
+pub enum Cv {
+    /// `cv=k`.
+    Folds(usize),
+    /// Any splitter.
+    Splitter(std::sync::Arc<dyn CrossValidator>),
+}
+
+impl Default for Cv {
+    fn default() -> Self {
+        Cv::Folds(5)
+    }
+}
+
+impl Cv {
+    /// Wraps a splitter.
+    pub fn splitter(splitter: impl CrossValidator + 'static) -> Self {
+        Cv::Splitter(std::sync::Arc::new(splitter))
+    }
+
+    pub(crate) fn folds(
+        &self,
+        n_samples: usize,
+        classes: Option<&[usize]>,
+        classifier: bool,
+    ) -> Result<Vec<Fold>> {
+        let input = SplitInput {
+            n_samples,
+            classes,
+            groups: None,
+        };
+        match self {
+            Cv::Folds(k) if classifier => StratifiedKFold::new(*k).split(input),
+            Cv::Folds(k) => KFold::new(*k).split(input),
+            Cv::Splitter(s) => s.split(input),
+        }
+    }
+
+    /// A description for logs and fingerprints.
+    pub fn describe(&self, classifier: bool) -> String {
+        match self {
+            Cv::Folds(k) if classifier => format!("StratifiedKFold(n_splits={k})"),
+            Cv::Folds(k) => format!("KFold(n_splits={k})"),
+            Cv::Splitter(s) => s.describe(),
+        }
+    }
+}
+
+/// Class ids (sorted label order) when the targets are labels.
+pub(crate) fn class_ids<T: ScoreTarget + PartialOrd>(
+    y: ArrayView1<T>,
+    classes: &[T],
+) -> Option<Vec<usize>> {
+    if !T::is_label() {
+        return None;
+    }
+    Some(
+        y.iter()
+            .map(|v| {
+                classes
+                    .iter()
+                    .position(|c| c.partial_cmp(v) == Some(std::cmp::Ordering::Equal))
+                    .unwrap_or(0)
+            })
+            .collect(),
+    )
+}
+
+/// The outcome of one (candidate, fold) fit.
+#[derive(Debug, Clone)]
+pub(crate) struct FoldOutcome {
+    pub(crate) test_scores: Vec<f64>,
+    pub(crate) train_scores: Option<Vec<f64>>,
+    pub(crate) fit_time: f64,
+    pub(crate) score_time: f64,
+    pub(crate) error: Option<String>,
+}
+
+/// Fits on the fold's training rows and scores its test rows. Only this fold's rows are
+/// materialized; the dataset itself is shared.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_and_score<F, T, E>(
+    estimator: &E,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    fold: &Fold,
+    scorers: &[Scorer<T>],
+    classes: &[T],
+    return_train_score: bool,
+    error_score: Option<f64>,
+) -> Result<(FoldOutcome, Option<E::Model>)>
+where
+    F: Float,
+    T: ScoreTarget,
+    E: Estimator<F, T>,
+{
+    let x_train = x.select(Axis(0), &fold.train);
+    let y_train = y.select(Axis(0), &fold.train);
+    let started = Instant::now();
+    let fitted = estimator.fit_xy(x_train.view(), y_train.view());
+    let fit_time = started.elapsed().as_secs_f64();
+    let model = match fitted {
+        Ok(m) => m,
+        Err(e) => {
+            return match error_score {
+                Some(value) => Ok((
+                    FoldOutcome {
+                        test_scores: vec![value; scorers.len()],
+                        train_scores: return_train_score.then(|| vec![value; scorers.len()]),
+                        fit_time,
+                        score_time: 0.0,
+                        error: Some(e.to_string()),
+                    },
+                    None,
+                )),
+                None => Err(MlpTuneError::FitFailed(e.to_string())),
+            }
+        }
+    };
+    let started = Instant::now();
+    let x_test = x.select(Axis(0), &fold.test);
+    let y_test = y.select(Axis(0), &fold.test);
+    let test_scores = score_all(
+        estimator,
+        &model,
+        x_test.view(),
+        y_test.view(),
+        scorers,
+        classes,
+    );
+    let train_scores = if return_train_score {
+        Some(score_all(
+            estimator,
+            &model,
+            x_train.view(),
+            y_train.view(),
+            scorers,
+            classes,
+        ))
+    } else {
+        None
+    };
+    let score_time = started.elapsed().as_secs_f64();
+    let (test_scores, error) = match (test_scores, train_scores) {
+        (Ok(t), Some(Ok(tr))) => {
+            return Ok((
+                FoldOutcome {
+                    test_scores: t,
+                    train_scores: Some(tr),
+                    fit_time,
+                    score_time,
+                    error: None,
+                },
+                Some(model),
+            ))
+        }
+        (Ok(t), None) => (t, None),
+        (Err(e), _) | (_, Some(Err(e))) => match error_score {
+            Some(v) => (vec![v; scorers.len()], Some(e.to_string())),
+            None => return Err(e),
+        },
+    };
+    Ok((
+        FoldOutcome {
+            train_scores: if return_train_score {
+                Some(vec![error_score.unwrap_or(f64::NAN); scorers.len()])
+            } else {
+                None
+            },
+            test_scores,
+            fit_time,
+            score_time,
+            error: error.clone(),
+        },
+        if error.is_none() { Some(model) } else { None },
+    ))
+}
+
+fn score_all<F, T, E>(
+    estimator: &E,
+    model: &E::Model,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    scorers: &[Scorer<T>],
+    classes: &[T],
+) -> Result<Vec<f64>>
+where
+    F: Float,
+    T: ScoreTarget,
+    E: Estimator<F, T>,
+{
+    let pred = estimator.predict_xy(model, x)?;
+    let proba = if scorers.iter().any(|s| s.needs_proba()) {
+        match estimator.predict_proba_xy(model, x) {
+            Some(p) => Some(p?),
+            None => None,
+        }
+    } else {
+        None
+    };
+    scorers
+        .iter()
+        .map(|s| T::score(s, y, pred.view(), proba.as_ref().map(|p| p.view()), classes))
+        .collect()
+}
+
+/// Per-fold results of [`cross_validate`].
+#[derive(Debug, Clone)]
+pub struct CrossValidateResult<M> {
+    /// Scorer names, in the order of the score vectors.
+    pub scorer_names: Vec<String>,
+    /// `test_scores[s][fold]`.
+    pub test_scores: Vec<Vec<f64>>,
+    /// `train_scores[s][fold]` when asked for.
+    pub train_scores: Option<Vec<Vec<f64>>>,
+    /// Seconds to fit each fold.
+    pub fit_time: Vec<f64>,
+    /// Seconds to score each fold.
+    pub score_time: Vec<f64>,
+    /// The fitted model of each fold when asked for.
+    pub estimators: Option<Vec<M>>,
+}
+
+/// Options of [`cross_validate`].
+#[derive(Debug, Clone, Default)]
+pub struct CrossValidateOptions {
+    /// Also score the training rows.
+    pub return_train_score: bool,
+    /// Keep each fold's fitted model.
+    pub return_estimator: bool,
+    /// Threads (0 or 1 = sequential). Results do not depend on it.
+    pub n_jobs: usize,
+}
+
+fn run_pool<R: Send>(n_jobs: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
+    if n_jobs <= 1 {
+        return Ok(job());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_jobs)
+        .build()
+        .map_err(|e| MlpTuneError::InvalidParameter {
+            name: "n_jobs".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(pool.install(job))
+}
+
+pub(crate) fn run_parallel<I: Sync, R: Send>(
+    n_jobs: usize,
+    items: &[I],
+    f: impl Fn(&I) -> R + Sync + Send,
+) -> Result<Vec<R>> {
+    if n_jobs <= 1 {
+        return Ok(items.iter().map(f).collect());
+    }
+    run_pool(n_jobs, || items.par_iter().map(f).collect())
+}
+
+/// scikit-learn's `cross_validate`: per-fold test scores for several scorers, optional
+/// train scores, fit and score times and fitted models.
+pub fn cross_validate<F, T, E, R, TT>(
+    estimator: &E,
+    dataset: &DatasetBase<R, TT>,
+    cv: &dyn CrossValidator,
+    scorers: &[Scorer<T>],
+    options: &CrossValidateOptions,
+) -> Result<CrossValidateResult<E::Model>>
+where
+    F: Float,
+    T: ScoreTarget + PartialOrd,
+    E: Estimator<F, T>,
+    R: Records + AsView2<F>,
+    TT: linfa::dataset::AsSingleTargets<Elem = T>,
+{
+    let x = dataset.records.as_view2();
+    let y = dataset.as_single_targets();
+    if y.len() != x.nrows() {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "records have {} rows but targets have {}",
+            x.nrows(),
+            y.len()
+        )));
+    }
+    if scorers.is_empty() {
+        return Err(MlpTuneError::Scoring("no scorer given".into()));
+    }
+    let classes = T::classes_of(y.view());
+    let ids = class_ids(y.view(), &classes);
+    let folds = cv.split(SplitInput {
+        n_samples: x.nrows(),
+        classes: ids.as_deref(),
+        groups: None,
+    })?;
+    let outcomes = run_parallel(options.n_jobs, &folds, |fold| {
+        fit_and_score(
+            estimator,
+            x,
+            y.view(),
+            fold,
+            scorers,
+            &classes,
+            options.return_train_score,
+            None,
+        )
+    })?;
+    let mut result = CrossValidateResult {
+        scorer_names: scorers.iter().map(|s| s.name()).collect(),
+        test_scores: vec![Vec::new(); scorers.len()],
+        train_scores: options
+            .return_train_score
+            .then(|| vec![Vec::new(); scorers.len()]),
+        fit_time: Vec::new(),
+        score_time: Vec::new(),
+        estimators: options.return_estimator.then(Vec::new),
+    };
+    for outcome in outcomes {
+        let (o, model) = outcome?;
+        for (s, v) in o.test_scores.iter().enumerate() {
+            result.test_scores[s].push(*v);
+        }
+        if let (Some(train), Some(scores)) = (&mut result.train_scores, &o.train_scores) {
+            for (s, v) in scores.iter().enumerate() {
+                train[s].push(*v);
+            }
+        }
+        result.fit_time.push(o.fit_time);
+        result.score_time.push(o.score_time);
+        if let (Some(list), Some(m)) = (&mut result.estimators, model) {
+            list.push(m);
+        }
+    }
+    Ok(result)
+}
+
+/// scikit-learn's `cross_val_score`: one scorer's test score per fold.
+pub fn cross_val_score<F, T, E, R, TT>(
+    estimator: &E,
+    dataset: &DatasetBase<R, TT>,
+    cv: &dyn CrossValidator,
+    scorer: &Scorer<T>,
+) -> Result<Vec<f64>>
+where
+    F: Float,
+    T: ScoreTarget + PartialOrd,
+    E: Estimator<F, T>,
+    R: Records + AsView2<F>,
+    TT: linfa::dataset::AsSingleTargets<Elem = T>,
+{
+    let result = cross_validate(
+        estimator,
+        dataset,
+        cv,
+        std::slice::from_ref(scorer),
+        &CrossValidateOptions::default(),
+    )?;
+    Ok(result.test_scores.into_iter().next().unwrap_or_default())
+}
+
+/// Records viewable as a 2-D array (owned arrays and views).
+pub trait AsView2<F> {
+    /// The records as a view.
+    fn as_view2(&self) -> ArrayView2<'_, F>;
+}
+
+impl<F, S: ndarray::Data<Elem = F>> AsView2<F> for ndarray::ArrayBase<S, ndarray::Ix2> {
+    fn as_view2(&self) -> ArrayView2<'_, F> {
+        self.view()
+    }
+}

@@ -1,0 +1,108 @@
+//! Helpers shared by the examples: command-line flags, the textbook California split with
+//! standardization, and a progress printer for searches (the library itself never prints).
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use linfa::Dataset;
+use mlp_tune::datasets::{california_housing, california_textbook_split};
+use mlp_tune::model_selection::{FitEvent, SearchObserver};
+use ndarray::{Array1, Array2, Axis, Ix1};
+
+/// `--name value` from the command line, parsed, or `default`.
+pub fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Mean and population std of each column of `x` (scikit-learn's StandardScaler; a zero std
+/// becomes 1).
+pub fn standard_scaler(x: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
+    let mean = x.mean_axis(Axis(0)).expect("non-empty");
+    let std = x.std_axis(Axis(0), 0.0).mapv(|s| if s == 0.0 { 1.0 } else { s });
+    (mean, std)
+}
+
+pub fn transform(x: &Array2<f64>, stats: &(Array1<f64>, Array1<f64>)) -> Array2<f64> {
+    (x - &stats.0) / &stats.1
+}
+
+/// Géron's split (11610 train / 3870 valid / 5160 test), standardized with training-set
+/// statistics.
+pub struct California {
+    pub train: Dataset<f64, f64, Ix1>,
+    pub valid: Dataset<f64, f64, Ix1>,
+    pub test: Dataset<f64, f64, Ix1>,
+}
+
+pub fn california() -> California {
+    let data = match california_housing() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cannot load California housing: {e}");
+            eprintln!("set MLP_TUNE_DATA to a folder holding california_housing.csv, or allow the download");
+            std::process::exit(2);
+        }
+    };
+    let split = california_textbook_split(data.records.nrows()).expect("20640 rows split");
+    let pick = |rows: &[usize]| {
+        (
+            data.records.select(Axis(0), rows),
+            data.targets.select(Axis(0), rows),
+        )
+    };
+    let (xtr, ytr) = pick(&split.train);
+    let (xva, yva) = pick(&split.valid);
+    let (xte, yte) = pick(&split.test);
+    let stats = standard_scaler(&xtr);
+    California {
+        train: Dataset::new(transform(&xtr, &stats), ytr),
+        valid: Dataset::new(transform(&xva, &stats), yva),
+        test: Dataset::new(transform(&xte, &stats), yte),
+    }
+}
+
+pub fn mse(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    (a - b).mapv(|v| v * v).mean().unwrap_or(f64::NAN)
+}
+
+/// Prints one line per finished fit to stderr: `[done/total] candidate c fold s score (t s)`.
+#[derive(Default)]
+pub struct ProgressPrinter {
+    total: AtomicUsize,
+    done: AtomicUsize,
+    best: Mutex<f64>,
+}
+
+impl SearchObserver for ProgressPrinter {
+    fn on_search_start(&self, n_candidates: usize, n_splits: usize) {
+        self.total.store(n_candidates * n_splits, Ordering::SeqCst);
+        *self.best.lock().expect("lock") = f64::NEG_INFINITY;
+        eprintln!("fitting {n_splits} folds for each of {n_candidates} candidates, totalling {} fits", n_candidates * n_splits);
+    }
+
+    fn on_fit_end(&self, e: &FitEvent) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let total = self.total.load(Ordering::SeqCst);
+        let mut best = self.best.lock().expect("lock");
+        if e.score > *best {
+            *best = e.score;
+        }
+        match &e.error {
+            Some(err) => eprintln!("[{done:>3}/{total}] candidate {:>2} fold {} FAILED: {err}", e.candidate, e.split),
+            None => eprintln!(
+                "[{done:>3}/{total}] candidate {:>2} fold {} score {:>9.4} ({:.2} s) best so far {:.4}",
+                e.candidate, e.split, e.score, e.seconds, *best
+            ),
+        }
+    }
+
+    fn on_refit_end(&self, seconds: f64) {
+        eprintln!("refit of the best candidate: {seconds:.2} s");
+    }
+}

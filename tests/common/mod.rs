@@ -201,3 +201,10 @@ pub fn first_divergence(ours: &[f64], theirs: &[f64], rel: f64) -> Option<usize>
         .position(|(a, b)| ((a - b) / b).abs() > rel)
         .or_else(|| (ours.len() != theirs.len()).then(|| ours.len().min(theirs.len())))
 }
+
+/// Largest relative difference between two loss curves over their common epochs.
+pub fn max_rel_diff(ours: &[f64], theirs: &[f64]) -> f64 {
+    ours.iter()
+        .zip(theirs)
+        .fold(0.0, |m, (a, b)| m.max(((a - b) / b).abs()))
+}

@@ -18,7 +18,8 @@ use ndarray::{Array1, Array2, Axis};
 
 /// Reads `california_housing.csv`: one header line, 8 feature columns, then the target.
 fn read_california(path: &Path) -> Result<(Array2<f64>, Array1<f64>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut flat = Vec::new();
     let mut y = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -56,7 +57,9 @@ fn standardize(train: &Array2<f64>, others: &[&Array2<f64>]) -> (Array2<f64>, Ve
     let var = train
         .rows()
         .into_iter()
-        .fold(Array1::<f64>::zeros(train.ncols()), |acc, r| acc + (&r - &mean).mapv(|d| d * d))
+        .fold(Array1::<f64>::zeros(train.ncols()), |acc, r| {
+            acc + (&r - &mean).mapv(|d| d * d)
+        })
         / n;
     let std = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
     let scale = |x: &Array2<f64>| (x - &mean) / &std;
@@ -65,7 +68,9 @@ fn standardize(train: &Array2<f64>, others: &[&Array2<f64>]) -> (Array2<f64>, Ve
 
 fn main() -> ExitCode {
     let Some(dir) = std::env::var_os("MLP_TUNE_DATA").map(PathBuf::from) else {
-        eprintln!("MLP_TUNE_DATA is not set: point it at the directory holding california_housing.csv");
+        eprintln!(
+            "MLP_TUNE_DATA is not set: point it at the directory holding california_housing.csv"
+        );
         return ExitCode::from(2);
     };
     let (x, y) = match read_california(&dir.join("california_housing.csv")) {

@@ -20,7 +20,8 @@ const CLASS_NAMES: [&str; 3] = ["setosa", "versicolor", "virginica"];
 
 /// Reads scikit-learn's `iris.csv`: a `150,4,...` header, then 4 features and a class id.
 fn read_iris(path: &Path) -> Result<(Array2<f64>, Array1<usize>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut flat = Vec::new();
     let mut y = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -32,7 +33,11 @@ fn read_iris(path: &Path) -> Result<(Array2<f64>, Array1<usize>), String> {
         for f in &fields[..4] {
             flat.push(f.parse::<f64>().map_err(|e| bad(&e.to_string()))?);
         }
-        y.push(fields[4].parse::<usize>().map_err(|e| bad(&e.to_string()))?);
+        y.push(
+            fields[4]
+                .parse::<usize>()
+                .map_err(|e| bad(&e.to_string()))?,
+        );
     }
     let x = Array2::from_shape_vec((y.len(), 4), flat).map_err(|e| e.to_string())?;
     Ok((x, Array1::from(y)))
@@ -54,7 +59,9 @@ fn standardize(train: &Array2<f64>, other: &Array2<f64>) -> (Array2<f64>, Array2
     let var = train
         .rows()
         .into_iter()
-        .fold(Array1::<f64>::zeros(train.ncols()), |acc, r| acc + (&r - &mean).mapv(|d| d * d))
+        .fold(Array1::<f64>::zeros(train.ncols()), |acc, r| {
+            acc + (&r - &mean).mapv(|d| d * d)
+        })
         / n;
     let std = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
     ((train - &mean) / &std, (other - &mean) / &std)
@@ -99,7 +106,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (accuracy, predicted) = match (model.score(&x_valid, &y_valid.view()), model.try_predict(&x_valid)) {
+    let (accuracy, predicted) = match (
+        model.score(&x_valid, &y_valid.view()),
+        model.try_predict(&x_valid),
+    ) {
         (Ok(a), Ok(p)) => (a, p),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("prediction failed: {e}");

@@ -23,21 +23,79 @@ use ndarray::{Array1, Array2};
 type Setting = (&'static str, Solver, LearningRate, f64, bool, f64);
 
 const SETTINGS: [Setting; 7] = [
-    ("constant learning-rate", Solver::Sgd, LearningRate::Constant, 0.0, false, 0.2),
-    ("constant with momentum", Solver::Sgd, LearningRate::Constant, 0.9, false, 0.2),
-    ("constant with Nesterov's momentum", Solver::Sgd, LearningRate::Constant, 0.9, true, 0.2),
-    ("inv-scaling learning-rate", Solver::Sgd, LearningRate::InvScaling, 0.0, false, 0.2),
-    ("inv-scaling with momentum", Solver::Sgd, LearningRate::InvScaling, 0.9, false, 0.2),
-    ("inv-scaling with Nesterov's momentum", Solver::Sgd, LearningRate::InvScaling, 0.9, true, 0.2),
-    ("adam", Solver::Adam, LearningRate::Constant, 0.9, true, 0.01),
+    (
+        "constant learning-rate",
+        Solver::Sgd,
+        LearningRate::Constant,
+        0.0,
+        false,
+        0.2,
+    ),
+    (
+        "constant with momentum",
+        Solver::Sgd,
+        LearningRate::Constant,
+        0.9,
+        false,
+        0.2,
+    ),
+    (
+        "constant with Nesterov's momentum",
+        Solver::Sgd,
+        LearningRate::Constant,
+        0.9,
+        true,
+        0.2,
+    ),
+    (
+        "inv-scaling learning-rate",
+        Solver::Sgd,
+        LearningRate::InvScaling,
+        0.0,
+        false,
+        0.2,
+    ),
+    (
+        "inv-scaling with momentum",
+        Solver::Sgd,
+        LearningRate::InvScaling,
+        0.9,
+        false,
+        0.2,
+    ),
+    (
+        "inv-scaling with Nesterov's momentum",
+        Solver::Sgd,
+        LearningRate::InvScaling,
+        0.9,
+        true,
+        0.2,
+    ),
+    (
+        "adam",
+        Solver::Adam,
+        LearningRate::Constant,
+        0.9,
+        true,
+        0.01,
+    ),
 ];
 
 /// Comma-separated rows whose last column is an integer class; `skip` header lines.
-fn parse_labelled(text: &str, skip: usize, origin: &str) -> Result<(Array2<f64>, Array1<usize>), String> {
+fn parse_labelled(
+    text: &str,
+    skip: usize,
+    origin: &str,
+) -> Result<(Array2<f64>, Array1<usize>), String> {
     let mut flat = Vec::new();
     let mut y = Vec::new();
     let mut width = None;
-    for (i, line) in text.lines().enumerate().skip(skip).filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .skip(skip)
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let values: Vec<f64> = line
             .split(',')
             .map(|s| s.trim().parse::<f64>())
@@ -46,13 +104,20 @@ fn parse_labelled(text: &str, skip: usize, origin: &str) -> Result<(Array2<f64>,
         let Some((label, features)) = values.split_last() else {
             continue;
         };
-        if *width.get_or_insert(features.len()) != features.len() || *label < 0.0 || label.fract() != 0.0 {
-            return Err(format!("{origin}:{}: ragged row or non-integer class", i + 1));
+        if *width.get_or_insert(features.len()) != features.len()
+            || *label < 0.0
+            || label.fract() != 0.0
+        {
+            return Err(format!(
+                "{origin}:{}: ragged row or non-integer class",
+                i + 1
+            ));
         }
         flat.extend_from_slice(features);
         y.push(*label as usize);
     }
-    let x = Array2::from_shape_vec((y.len(), width.unwrap_or(0)), flat).map_err(|e| e.to_string())?;
+    let x =
+        Array2::from_shape_vec((y.len(), width.unwrap_or(0)), flat).map_err(|e| e.to_string())?;
     Ok((x, Array1::from(y)))
 }
 
@@ -117,7 +182,11 @@ fn main() -> ExitCode {
         };
         // The gallery stops digits early to keep the page fast; the others run to 400.
         let max_iter = if name == "digits" { 15 } else { 400 };
-        println!("\nlearning on data set {name} ({} rows, {} features)", x.nrows(), x.ncols());
+        println!(
+            "\nlearning on data set {name} ({} rows, {} features)",
+            x.nrows(),
+            x.ncols()
+        );
         let dataset = Dataset::new(x, y);
         for (label, solver, schedule, momentum, nesterov, lr) in SETTINGS {
             let fitted = MLPClassifier::params()

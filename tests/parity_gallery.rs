@@ -48,7 +48,16 @@ fn learning_strategies_match_scikit_learn() {
     let mut worst_curve: f64 = 0.0;
     println!(
         "{:<8} {:<38} {:>9} {:>9} {:>11} {:>11} {:>5} {:>5} {:>6} {:>9}",
-        "data", "setting", "score", "sk score", "loss", "sk loss", "iter", "sk", "split@", "max rel"
+        "data",
+        "setting",
+        "score",
+        "sk score",
+        "loss",
+        "sk loss",
+        "iter",
+        "sk",
+        "split@",
+        "max rel"
     );
     for (name, ds) in doc["datasets"].as_object().unwrap() {
         let (x, y) = learning_strategy_data(name);
@@ -57,8 +66,12 @@ fn learning_strategies_match_scikit_learn() {
         for cell in ds["results"].as_array().unwrap() {
             let label = cell["label"].as_str().unwrap();
             let mut params = MLPClassifier::<f64, usize>::params();
-            params.set_param("random_state", &ParamValue::Int(0)).unwrap();
-            params.set_param("max_iter", &ParamValue::Int(max_iter)).unwrap();
+            params
+                .set_param("random_state", &ParamValue::Int(0))
+                .unwrap();
+            params
+                .set_param("max_iter", &ParamValue::Int(max_iter))
+                .unwrap();
             for (k, v) in cell["params"].as_object().unwrap() {
                 params.set_param(k, &param_value(v)).unwrap();
             }
@@ -97,7 +110,10 @@ fn learning_strategies_match_scikit_learn() {
     println!(
         "{matching}/{total} cells equal to 4 decimals; differing: {differing:?}; largest relative loss-curve difference {worst_curve:.1e}"
     );
-    assert!(matching >= 26, "only {matching}/{total} cells match: {differing:?}");
+    assert!(
+        matching >= 26,
+        "only {matching}/{total} cells match: {differing:?}"
+    );
 }
 
 /// Géron, Hands-On ML 3rd ed. ch. 10: MLPRegressor([50, 50, 50]) on California housing.
@@ -143,7 +159,10 @@ fn geron_california_regressor_matches_scikit_learn() {
         pred.slice(ndarray::s![..3]).to_vec(),
         case["predict(X_valid[:3])"]
     );
-    assert!((rmse - sk_rmse).abs() / sk_rmse < 0.005, "RMSE {rmse} vs {sk_rmse}");
+    assert!(
+        (rmse - sk_rmse).abs() / sk_rmse < 0.005,
+        "RMSE {rmse} vs {sk_rmse}"
+    );
 }
 
 /// Géron, Hands-On ML 3rd ed. ch. 10: MLPClassifier([5]) on iris, valid accuracy 1.0.
@@ -221,9 +240,14 @@ fn docstring_classifier_matches_scikit_learn() {
         .max_iter(300)
         .fit(&Dataset::new(x_train, y_train))
         .unwrap();
-    let proba = model.predict_proba(&x_test.slice(ndarray::s![..1, ..])).unwrap();
+    let proba = model
+        .predict_proba(&x_test.slice(ndarray::s![..1, ..]))
+        .unwrap();
     let sk_proba = matrix(&case["predict_proba(X_test[:1])"]);
-    let predicted: Vec<usize> = model.try_predict(&x_test.slice(ndarray::s![..5, ..])).unwrap().to_vec();
+    let predicted: Vec<usize> = model
+        .try_predict(&x_test.slice(ndarray::s![..5, ..]))
+        .unwrap()
+        .to_vec();
     let score = model.score(&x_test, &y_test.view()).unwrap();
     let sk_curve = vector(&case["loss_curve_"]);
     let split = first_divergence(model.loss_curve(), sk_curve.as_slice().unwrap(), 1e-9);
@@ -261,7 +285,9 @@ fn docstring_regressor_matches_scikit_learn() {
     let y_test = Array1::from(y_test).insert_axis(Axis(1));
     let score = model.score(&x_test, &y_test.view()).unwrap();
     let sk_score = case["score(X_test, y_test)"].as_f64().unwrap();
-    let head = model.try_predict(&x_test.slice(ndarray::s![..2, ..])).unwrap();
+    let head = model
+        .try_predict(&x_test.slice(ndarray::s![..2, ..]))
+        .unwrap();
     let sk_head = vector(&case["predict(X_test[:2])"]);
     let sk_curve = vector(&case["loss_curve_"]);
     let split = first_divergence(model.loss_curve(), sk_curve.as_slice().unwrap(), 1e-9);
@@ -274,7 +300,10 @@ fn docstring_regressor_matches_scikit_learn() {
         split.map(|e| e + 1),
         max_rel_diff(model.loss_curve(), sk_curve.as_slice().unwrap())
     );
-    assert!((score - sk_score).abs() < 5e-6, "score {score} vs {sk_score}");
+    assert!(
+        (score - sk_score).abs() < 5e-6,
+        "score {score} vs {sk_score}"
+    );
     for (a, b) in head.iter().zip(sk_head.iter()) {
         // The docstring prints two decimals; 1e-3 relative is far tighter than that.
         assert!(((a - b) / b).abs() < 1e-3, "predict {a} vs {b}");

@@ -85,7 +85,6 @@ pub fn read_xy_csv(path: &std::path::Path) -> (Array2<f64>, Vec<f64>) {
     let flat: Vec<f64> = rows.into_iter().flatten().collect();
     (Array2::from_shape_vec((y.len(), k), flat).expect("rectangular"), y)
 }
-
 /// `$MLP_TUNE_DATA/<file>` (the real data sets, ../shared/datasets).
 pub fn data_path(file: &str) -> PathBuf {
     let dir = std::env::var("MLP_TUNE_DATA")
@@ -97,7 +96,11 @@ pub fn data_path(file: &str) -> PathBuf {
 fn parse_rows(text: &str) -> Vec<Vec<f64>> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(|s| s.trim().parse().expect("number")).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|s| s.trim().parse().expect("number"))
+                .collect()
+        })
         .collect()
 }
 
@@ -128,7 +131,9 @@ pub fn load_digits() -> (Array2<f64>, Vec<usize>) {
     use std::io::Read;
     let file = std::fs::File::open(data_path("digits.csv.gz")).expect("digits.csv.gz readable");
     let mut text = String::new();
-    flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("valid gzip");
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .expect("valid gzip");
     features_and_labels(parse_rows(&text))
 }
 
@@ -139,7 +144,8 @@ pub fn load_california() -> (Array2<f64>, Vec<f64>) {
 
 /// The `row` column of california_housing_split_rs42.csv for `subset`, in `position` order.
 pub fn california_split_rows(subset: &str) -> Vec<usize> {
-    let text = std::fs::read_to_string(data_path("california_housing_split_rs42.csv")).expect("split csv readable");
+    let text = std::fs::read_to_string(data_path("california_housing_split_rs42.csv"))
+        .expect("split csv readable");
     let mut rows: Vec<(usize, usize)> = text
         .lines()
         .skip(1)
@@ -179,13 +185,19 @@ pub fn standard_scaler_fit(x: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
     let var = x
         .rows()
         .into_iter()
-        .fold(Array1::<f64>::zeros(x.ncols()), |acc, r| acc + (&r - &mean).mapv(|d| d * d))
+        .fold(Array1::<f64>::zeros(x.ncols()), |acc, r| {
+            acc + (&r - &mean).mapv(|d| d * d)
+        })
         / n;
     let std = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
     (mean, std)
 }
 
-pub fn standard_scaler_apply(x: &Array2<f64>, mean: &Array1<f64>, std: &Array1<f64>) -> Array2<f64> {
+pub fn standard_scaler_apply(
+    x: &Array2<f64>,
+    mean: &Array1<f64>,
+    std: &Array1<f64>,
+) -> Array2<f64> {
     (x - mean) / std
 }
 

@@ -103,3 +103,138 @@ pub fn read_xy_csv(path: &std::path::Path) -> (Array2<f64>, Vec<f64>) {
         y,
     )
 }
+/// `$MLP_TUNE_DATA/<file>` (the real data sets, ../shared/datasets).
+pub fn data_path(file: &str) -> PathBuf {
+    let dir = std::env::var("MLP_TUNE_DATA")
+        .expect("set MLP_TUNE_DATA to the datasets directory (../shared/datasets)");
+    PathBuf::from(dir).join(file)
+}
+
+/// Parses comma-separated numbers, one row per non-empty line.
+fn parse_rows(text: &str) -> Vec<Vec<f64>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|s| s.trim().parse().expect("number"))
+                .collect()
+        })
+        .collect()
+}
+
+/// Splits rows whose last column is an integer class label.
+fn features_and_labels(rows: Vec<Vec<f64>>) -> (Array2<f64>, Vec<usize>) {
+    let n = rows.len();
+    let k = rows[0].len() - 1;
+    let mut x = Array2::zeros((n, k));
+    let mut y = Vec::with_capacity(n);
+    for (i, row) in rows.iter().enumerate() {
+        for j in 0..k {
+            x[[i, j]] = row[j];
+        }
+        y.push(row[k] as usize);
+    }
+    (x, y)
+}
+
+/// iris.csv: scikit-learn's header line (`150,4,setosa,...`), then 4 features and a class.
+pub fn load_iris() -> (Array2<f64>, Vec<usize>) {
+    let text = std::fs::read_to_string(data_path("iris.csv")).expect("iris.csv readable");
+    let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    features_and_labels(parse_rows(&body))
+}
+
+/// digits.csv.gz: no header, 64 pixels then the class.
+pub fn load_digits() -> (Array2<f64>, Vec<usize>) {
+    use std::io::Read;
+    let file = std::fs::File::open(data_path("digits.csv.gz")).expect("digits.csv.gz readable");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .expect("valid gzip");
+    features_and_labels(parse_rows(&text))
+}
+
+/// california_housing.csv: header, 8 features, target.
+pub fn load_california() -> (Array2<f64>, Vec<f64>) {
+    read_xy_csv(&data_path("california_housing.csv"))
+}
+
+/// The `row` column of california_housing_split_rs42.csv for `subset`, in `position` order.
+pub fn california_split_rows(subset: &str) -> Vec<usize> {
+    let text = std::fs::read_to_string(data_path("california_housing_split_rs42.csv"))
+        .expect("split csv readable");
+    let mut rows: Vec<(usize, usize)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut it = l.split(',');
+            let s = it.next()?;
+            let pos = it.next()?.trim().parse().ok()?;
+            let row = it.next()?.trim().parse().ok()?;
+            (s == subset).then_some((pos, row))
+        })
+        .collect();
+    rows.sort_unstable();
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// scikit-learn's MinMaxScaler fitted and applied on the same rows: `x * scale + min` with
+/// `scale = 1 / (max - min)` (1 for a constant column) and `min = -min * scale`, computed in
+/// that order so the bits match.
+pub fn min_max_scale(x: &Array2<f64>) -> Array2<f64> {
+    let mut out = x.clone();
+    for mut col in out.columns_mut() {
+        let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let range = hi - lo;
+        let scale = if range == 0.0 { 1.0 } else { 1.0 / range };
+        let min = -lo * scale;
+        col.mapv_inplace(|v| v * scale + min);
+    }
+    out
+}
+
+/// scikit-learn's StandardScaler statistics: column means and population std (ddof 0),
+/// a zero std replaced by 1.
+pub fn standard_scaler_fit(x: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
+    let n = x.nrows() as f64;
+    let mean = x.sum_axis(ndarray::Axis(0)) / n;
+    let var = x
+        .rows()
+        .into_iter()
+        .fold(Array1::<f64>::zeros(x.ncols()), |acc, r| {
+            acc + (&r - &mean).mapv(|d| d * d)
+        })
+        / n;
+    let std = var.mapv(|v| if v == 0.0 { 1.0 } else { v.sqrt() });
+    (mean, std)
+}
+
+pub fn standard_scaler_apply(
+    x: &Array2<f64>,
+    mean: &Array1<f64>,
+    std: &Array1<f64>,
+) -> Array2<f64> {
+    (x - mean) / std
+}
+
+/// Rows of `x` in the order of `idx`.
+pub fn take_rows(x: &Array2<f64>, idx: &[usize]) -> Array2<f64> {
+    x.select(ndarray::Axis(0), idx)
+}
+
+/// Index of the first epoch where two loss curves differ by more than `rel` (relative).
+pub fn first_divergence(ours: &[f64], theirs: &[f64], rel: f64) -> Option<usize> {
+    ours.iter()
+        .zip(theirs)
+        .position(|(a, b)| ((a - b) / b).abs() > rel)
+        .or_else(|| (ours.len() != theirs.len()).then(|| ours.len().min(theirs.len())))
+}
+
+/// Largest relative difference between two loss curves over their common epochs.
+pub fn max_rel_diff(ours: &[f64], theirs: &[f64]) -> f64 {
+    ours.iter()
+        .zip(theirs)
+        .fold(0.0, |m, (a, b)| m.max(((a - b) / b).abs()))
+}

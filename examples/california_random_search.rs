@@ -26,13 +26,21 @@ fn main() {
 
     // The textbook space. Keras minimizes the MSE while scikit-learn (and we) minimize half
     // of it, so a Keras learning rate lr corresponds to 2·lr here: the textbook's
-    // reciprocal(3e-4, 3e-2) becomes loguniform(6e-4, 6e-2).
+    // reciprocal(3e-4, 3e-2) becomes loguniform(6e-4, 6e-2). The textbook's Keras SGD has
+    // no momentum, so neither has ours.
     let space = ParamDistributions::new()
         .add("n_hidden", Distribution::list([0, 1, 2, 3]))
         .add("n_neurons", Distribution::RandInt { low: 1, high: 100 })
-        .add("learning_rate_init", Distribution::LogUniform { low: 6e-4, high: 6e-2 });
+        .add(
+            "learning_rate_init",
+            Distribution::LogUniform {
+                low: 6e-4,
+                high: 6e-2,
+            },
+        );
     let base = MLPRegressor::<f64>::params()
         .solver(Solver::Sgd)
+        .momentum(0.0)
         .batch_size(32)
         .max_iter(100)
         .early_stopping(true)
@@ -40,8 +48,12 @@ fn main() {
         .n_iter_no_change(10)
         .random_state(seed);
 
-    println!("California housing, textbook split: {} train / {} valid / {} test rows",
-        data.train.records.nrows(), data.valid.records.nrows(), data.test.records.nrows());
+    println!(
+        "California housing, textbook split: {} train / {} valid / {} test rows",
+        data.train.records.nrows(),
+        data.valid.records.nrows(),
+        data.test.records.nrows()
+    );
     println!("RandomizedSearchCV: n_iter {n_iter}, cv 3, scoring neg_mean_squared_error, {n_jobs} threads, seed {seed}");
     println!("(learning rates are 2x Keras's: our squared loss is half the MSE Keras minimizes)");
 
@@ -74,7 +86,9 @@ fn main() {
     }
     let best_params = search.best_params().expect("refit is on");
     let best_score = search.best_score().expect("refit is on");
-    let prediction = search.try_predict(&data.test.records).expect("refitted model predicts");
+    let prediction = search
+        .try_predict(&data.test.records)
+        .expect("refitted model predicts");
     let test_mse = mse(&prediction, &data.test.targets);
     println!("\nbest score (neg MSE, 3-fold CV): {best_score:.4}   (textbook/Keras: -0.3204; scikit-learn analog: -0.3079)");
     println!("test MSE of the refitted best model: {test_mse:.4}   (textbook/Keras: 0.3029; scikit-learn analog: 0.2876)");

@@ -113,6 +113,7 @@ fn apply_params<P: SetParams>(mut params: P, sk: &Value, max_iter: usize) -> P {
 /// Nesterov, adam, a regressor and early stopping on a binary classifier).
 #[test]
 #[ignore = "needs MLP_TUNE_PARITY"]
+#[allow(clippy::type_complexity)]
 fn one_epoch_weights_equal_scikit_learn() {
     let doc = parity_json("mlp_one_epoch.json");
     for case in doc["cases"].as_array().unwrap() {

@@ -24,7 +24,9 @@ pub fn flag<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// becomes 1).
 pub fn standard_scaler(x: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
     let mean = x.mean_axis(Axis(0)).expect("non-empty");
-    let std = x.std_axis(Axis(0), 0.0).mapv(|s| if s == 0.0 { 1.0 } else { s });
+    let std = x
+        .std_axis(Axis(0), 0.0)
+        .mapv(|s| if s == 0.0 { 1.0 } else { s });
     (mean, std)
 }
 
@@ -83,7 +85,10 @@ impl SearchObserver for ProgressPrinter {
     fn on_search_start(&self, n_candidates: usize, n_splits: usize) {
         self.total.store(n_candidates * n_splits, Ordering::SeqCst);
         *self.best.lock().expect("lock") = f64::NEG_INFINITY;
-        eprintln!("fitting {n_splits} folds for each of {n_candidates} candidates, totalling {} fits", n_candidates * n_splits);
+        eprintln!(
+            "fitting {n_splits} folds for each of {n_candidates} candidates, totalling {} fits",
+            n_candidates * n_splits
+        );
     }
 
     fn on_fit_end(&self, e: &FitEvent) {

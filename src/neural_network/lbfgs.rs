@@ -52,7 +52,7 @@ pub(crate) fn minimize(
     let mut s_hist: Vec<Vec<f64>> = Vec::with_capacity(HISTORY);
     let mut y_hist: Vec<Vec<f64>> = Vec::with_capacity(HISTORY);
     let mut rho_hist: Vec<f64> = Vec::with_capacity(HISTORY);
-    let mut alpha = vec![0.0; HISTORY];
+    let mut alpha = [0.0; HISTORY];
     let mut d = vec![0.0; n];
     let mut x_new = vec![0.0; n];
     let mut g_new = vec![0.0; n];

@@ -341,6 +341,7 @@ pub(crate) fn predict_outputs<F: Float>(
 /// Sum of a column-block reduction used by the L-BFGS objective: the full-batch loss and
 /// gradient, evaluated in batches of the workspace's capacity and combined exactly as one
 /// full batch would be.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn full_batch_loss_grad<F: Float>(
     layout: &Layout,
     params: &[F],

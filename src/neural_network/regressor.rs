@@ -306,7 +306,7 @@ fn targets_2d<F: Float, R: linfa::dataset::Records, T: AsTargets<Elem = F>>(
 ) -> Result<Array2<F>> {
     let t = dataset.as_targets();
     let n = t.shape().first().copied().unwrap_or(0);
-    let k = if n == 0 { 1 } else { t.len() / n };
+    let k = t.len().checked_div(n).unwrap_or(1);
     let flat: Vec<F> = t.iter().copied().collect();
     Array2::from_shape_vec((n, k), flat)
         .map_err(|e| MlpTuneError::InvalidInput(format!("targets: {e}")))

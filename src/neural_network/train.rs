@@ -2,6 +2,7 @@
 //! estimators. Estimators turn their targets into a float matrix (one-hot or 0/1 for
 //! classifiers) and call [`train`].
 
+use std::cmp::Ordering;
 use std::time::Instant;
 
 use linfa::Float;
@@ -58,6 +59,7 @@ pub(crate) struct Trained<F> {
 }
 
 /// How a call relates to earlier training.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Start<F> {
     /// Initialize the weights and train `max_iter` epochs (`fit`).
     Fresh,
@@ -407,7 +409,9 @@ fn fit_stochastic<F: Float>(
                 EarlyStoppingMonitor::ValidationScore => {
                     let best = state.best_validation_score.unwrap_or(f64::NEG_INFINITY);
                     let score = validation_score.unwrap_or(f64::NAN);
-                    improved_by_tol = !(score < best + config.tol);
+                    // NaN counts as no worse, as in scikit-learn's `score < best + tol` test.
+                    improved_by_tol =
+                        score.partial_cmp(&(best + config.tol)) != Some(Ordering::Less);
                     is_best = score > best;
                     if is_best {
                         state.best_validation_score = Some(score);
@@ -416,7 +420,8 @@ fn fit_stochastic<F: Float>(
                 EarlyStoppingMonitor::ValidationLoss => {
                     let best = state.best_validation_loss.unwrap_or(f64::INFINITY);
                     let vloss = validation_loss.unwrap_or(f64::NAN);
-                    improved_by_tol = !(vloss > best - config.tol);
+                    improved_by_tol =
+                        vloss.partial_cmp(&(best - config.tol)) != Some(Ordering::Greater);
                     is_best = vloss < best;
                     if is_best {
                         state.best_validation_loss = Some(vloss);

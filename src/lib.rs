@@ -24,5 +24,13 @@ pub use error::{MlpTuneError, Result};
 /// The names most programs need.
 pub mod prelude {
     pub use crate::error::{MlpTuneError, Result};
+    pub use crate::model_selection::{
+        by_name, cross_val_score, cross_validate, Cv, Distribution, Estimator, GridSearchCV, KFold,
+        LinfaEstimator, ParamDistributions, ParamGrid, ParamValue, Pipeline, RandomizedSearchCV,
+        Scorer, SetParams, StratifiedKFold,
+    };
+    pub use crate::neural_network::{
+        Activation, LearningRate, MLPClassifier, MLPRegressor, MlpConfig, Solver,
+    };
     pub use crate::random::NumpyRng;
 }

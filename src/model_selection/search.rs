@@ -18,7 +18,9 @@ use super::param_space::{
     candidate_to_json, candidate_to_string, Candidate, ParamDistributions, ParamGrid, SetParams,
 };
 use super::scoring::{ScoreTarget, Scorer};
-use super::validation::{class_ids, fit_and_score, run_parallel, AsView2, Cv, Estimator};
+use super::validation::{
+    class_ids, dataset_views, fit_and_score, run_parallel, AsView2, Cv, Estimator,
+};
 use crate::error::{MlpTuneError, Result};
 
 /// Progress of a search, delivered from worker threads. The library never prints; examples
@@ -266,15 +268,7 @@ impl<B, T> SearchCV<B, T> {
         R: Records + AsView2<F>,
         TT: AsSingleTargets<Elem = T>,
     {
-        let x = dataset.records.as_view2();
-        let y = dataset.as_single_targets();
-        if y.len() != x.nrows() {
-            return Err(MlpTuneError::InvalidInput(format!(
-                "records have {} rows but targets have {}",
-                x.nrows(),
-                y.len()
-            )));
-        }
+        let (x, y) = dataset_views(dataset)?;
         let candidates = self.space.candidates()?;
         // Build every candidate's params up front: a bad name or value is an error of the
         // search space, not a failing fit.

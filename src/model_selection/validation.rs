@@ -537,15 +537,7 @@ where
     R: Records + AsView2<F>,
     TT: linfa::dataset::AsSingleTargets<Elem = T>,
 {
-    let x = dataset.records.as_view2();
-    let y = dataset.as_single_targets();
-    if y.len() != x.nrows() {
-        return Err(MlpTuneError::InvalidInput(format!(
-            "records have {} rows but targets have {}",
-            x.nrows(),
-            y.len()
-        )));
-    }
+    let (x, y) = dataset_views(dataset)?;
     if scorers.is_empty() {
         return Err(MlpTuneError::Scoring("no scorer given".into()));
     }
@@ -619,6 +611,26 @@ where
         &CrossValidateOptions::default(),
     )?;
     Ok(result.test_scores.into_iter().next().unwrap_or_default())
+}
+
+/// The records and single targets of a dataset as views, checked to have as many rows.
+pub(crate) fn dataset_views<'a, F, T, R, TT>(
+    dataset: &'a DatasetBase<R, TT>,
+) -> Result<(ArrayView2<'a, F>, ArrayView1<'a, T>)>
+where
+    R: Records + AsView2<F>,
+    TT: AsSingleTargets<Elem = T>,
+{
+    let x = dataset.records.as_view2();
+    let y = dataset.as_single_targets();
+    if y.len() != x.nrows() {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "records have {} rows but targets have {}",
+            x.nrows(),
+            y.len()
+        )));
+    }
+    Ok((x, y))
 }
 
 /// Records viewable as a 2-D array (owned arrays and views).

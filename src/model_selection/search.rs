@@ -375,30 +375,17 @@ impl<B, T> SearchCV<B, T> {
                 train,
             });
         }
-        for c in 0..candidates.len() {
-            let fit: Vec<f64> = tasks
-                .iter()
-                .zip(&outcomes)
-                .filter(|((ci, _), _)| *ci == c)
-                .map(|(_, o)| o.fit_time)
-                .collect();
-            let score: Vec<f64> = tasks
-                .iter()
-                .zip(&outcomes)
-                .filter(|((ci, _), _)| *ci == c)
-                .map(|(_, o)| o.score_time)
-                .collect();
+        // Tasks are candidate-major, so each candidate's folds are one contiguous chunk.
+        for (c, folds_of_candidate) in outcomes.chunks(n_splits.max(1)).enumerate() {
+            let fit: Vec<f64> = folds_of_candidate.iter().map(|o| o.fit_time).collect();
+            let score: Vec<f64> = folds_of_candidate.iter().map(|o| o.score_time).collect();
             let (mf, sf) = mean_std(&fit);
             let (ms, ss) = mean_std(&score);
             results.mean_fit_time.push(mf);
             results.std_fit_time.push(sf);
             results.mean_score_time.push(ms);
             results.std_score_time.push(ss);
-            results.errors[c] = tasks
-                .iter()
-                .zip(&outcomes)
-                .filter(|((ci, _), _)| *ci == c)
-                .find_map(|(_, o)| o.error.clone());
+            results.errors[c] = folds_of_candidate.iter().find_map(|o| o.error.clone());
         }
 
         let (best_index, best_score) = match refit_index {

@@ -363,23 +363,22 @@ where
     let started = Instant::now();
     let fitted = estimator.fit_xy(x_train.view(), y_train.view());
     let fit_time = started.elapsed().as_secs_f64();
+    let failed = |error: MlpTuneError, score_time: f64| match error_score {
+        Some(value) => Ok((
+            FoldOutcome {
+                test_scores: vec![value; scorers.len()],
+                train_scores: return_train_score.then(|| vec![value; scorers.len()]),
+                fit_time,
+                score_time,
+                error: Some(error.to_string()),
+            },
+            None,
+        )),
+        None => Err(error),
+    };
     let model = match fitted {
         Ok(m) => m,
-        Err(e) => {
-            return match error_score {
-                Some(value) => Ok((
-                    FoldOutcome {
-                        test_scores: vec![value; scorers.len()],
-                        train_scores: return_train_score.then(|| vec![value; scorers.len()]),
-                        fit_time,
-                        score_time: 0.0,
-                        error: Some(e.to_string()),
-                    },
-                    None,
-                )),
-                None => Err(MlpTuneError::FitFailed(e.to_string())),
-            }
-        }
+        Err(e) => return failed(MlpTuneError::FitFailed(e.to_string()), 0.0),
     };
     let started = Instant::now();
     let x_test = x.select(Axis(0), &fold.test);
@@ -405,39 +404,19 @@ where
         None
     };
     let score_time = started.elapsed().as_secs_f64();
-    let (test_scores, error) = match (test_scores, train_scores) {
-        (Ok(t), Some(Ok(tr))) => {
-            return Ok((
-                FoldOutcome {
-                    test_scores: t,
-                    train_scores: Some(tr),
-                    fit_time,
-                    score_time,
-                    error: None,
-                },
-                Some(model),
-            ))
-        }
-        (Ok(t), None) => (t, None),
-        (Err(e), _) | (_, Some(Err(e))) => match error_score {
-            Some(v) => (vec![v; scorers.len()], Some(e.to_string())),
-            None => return Err(e),
-        },
-    };
-    Ok((
-        FoldOutcome {
-            train_scores: if return_train_score {
-                Some(vec![error_score.unwrap_or(f64::NAN); scorers.len()])
-            } else {
-                None
+    match test_scores.and_then(|t| Ok((t, train_scores.transpose()?))) {
+        Ok((test_scores, train_scores)) => Ok((
+            FoldOutcome {
+                test_scores,
+                train_scores,
+                fit_time,
+                score_time,
+                error: None,
             },
-            test_scores,
-            fit_time,
-            score_time,
-            error: error.clone(),
-        },
-        if error.is_none() { Some(model) } else { None },
-    ))
+            Some(model),
+        )),
+        Err(e) => failed(e, score_time),
+    }
 }
 
 fn score_all<F, T, E>(

@@ -34,3 +34,8 @@ pub mod prelude {
     };
     pub use crate::random::NumpyRng;
 }
+
+/// The README's code, compiled and run as a doc test so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

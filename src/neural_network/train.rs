@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::time::Instant;
 
 use linfa::Float;
-use ndarray::{s, Array2, ArrayView2, Zip};
+use ndarray::{s, Array2, ArrayView2, CowArray, Ix2, Zip};
 
 use super::base::{Activation, OutActivation};
 use super::callbacks::{EpochLog, TrainingControl};
@@ -295,11 +295,12 @@ fn fit_stochastic<F: Float>(
     };
 
     // Held-out data, gathered once.
-    let held_out: Option<(Array2<F>, Array2<F>)> = match validation {
-        Some((xv, yv)) => Some((xv.to_owned(), yv.to_owned())),
+    // An explicit validation set is borrowed; a split's rows are gathered once per fit.
+    let held_out: Option<(CowArray<F, Ix2>, CowArray<F, Ix2>)> = match validation {
+        Some((xv, yv)) => Some((xv.into(), yv.into())),
         None if use_split => Some((
-            x.select(ndarray::Axis(0), &state.validation_rows),
-            y.select(ndarray::Axis(0), &state.validation_rows),
+            x.select(ndarray::Axis(0), &state.validation_rows).into(),
+            y.select(ndarray::Axis(0), &state.validation_rows).into(),
         )),
         None => None,
     };

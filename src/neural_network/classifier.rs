@@ -19,7 +19,7 @@ use crate::model_selection::param_space::{ParamValue, SetParams};
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MLPClassifierValidParams<F> {
-    config: MlpConfig,
+    pub(super) config: MlpConfig,
     #[cfg_attr(feature = "serde", serde(skip))]
     marker: PhantomData<F>,
 }

@@ -1,0 +1,89 @@
+//! Save → load round trips (the `serde` feature): parameters and fitted models come back
+//! equal and predict identically.
+#![cfg(feature = "serde")]
+
+use linfa::prelude::*;
+use mlp_tune::neural_network::{
+    MLPClassifier, MLPClassifierValidParams, MLPMultilabelClassifier, MLPRegressor,
+    MLPRegressorValidParams, Solver,
+};
+use ndarray::{Array2, Axis};
+
+fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+    let text = serde_json::to_string(value).expect("serializes");
+    serde_json::from_str(&text).expect("deserializes")
+}
+
+#[test]
+fn regressor_predicts_identically_after_a_round_trip() {
+    let data = mlp_tune::datasets::diabetes();
+    let params = MLPRegressor::params()
+        .hidden_layer_sizes(&[16, 8])
+        .learning_rate_init(0.01)
+        .max_iter(20)
+        .random_state(5)
+        .check()
+        .unwrap();
+    let loaded_params: MLPRegressorValidParams<f64> = round_trip(&params);
+    assert_eq!(loaded_params, params);
+
+    let model = params.fit(&data).unwrap();
+    let loaded: MLPRegressor<f64> = round_trip(&model);
+    assert_eq!(
+        loaded.predict(data.records()),
+        model.predict(data.records())
+    );
+    assert_eq!(loaded.loss_curve(), model.loss_curve());
+    assert_eq!(loaded.n_iter(), model.n_iter());
+}
+
+#[test]
+fn classifier_with_string_labels_in_f32_round_trips() {
+    let iris = mlp_tune::datasets::iris();
+    let x = iris.records().mapv(|v| v as f32);
+    let names = mlp_tune::datasets::IRIS_CLASS_NAMES;
+    let y = iris.targets().mapv(|c| names[c].to_string());
+    let data = Dataset::new(x.clone(), y);
+    let params = MLPClassifier::params()
+        .hidden_layer_sizes(&[8])
+        .solver(Solver::Lbfgs)
+        .max_iter(300)
+        .random_state(1)
+        .check()
+        .unwrap();
+    let loaded_params: MLPClassifierValidParams<f32> = round_trip(&params);
+    assert_eq!(loaded_params, params);
+    let model = params.fit(&data).unwrap();
+    let loaded: MLPClassifier<f32, String> = round_trip(&model);
+    assert_eq!(loaded.classes(), model.classes());
+    assert_eq!(
+        loaded.predict_proba(&x).unwrap(),
+        model.predict_proba(&x).unwrap()
+    );
+    assert_eq!(loaded.predict(&x), model.predict(&x));
+}
+
+#[test]
+fn multilabel_classifier_round_trips() {
+    let iris = mlp_tune::datasets::iris();
+    let x = iris.records().clone();
+    let mut y = Array2::from_elem((x.nrows(), 2), false);
+    for (i, row) in x.axis_iter(Axis(0)).enumerate() {
+        y[[i, 0]] = row[0] > 5.8;
+        y[[i, 1]] = row[3] > 1.3;
+    }
+    let model = MLPClassifier::<f64, usize>::params()
+        .hidden_layer_sizes(&[5])
+        .max_iter(50)
+        .random_state(2)
+        .check()
+        .unwrap()
+        .multilabel()
+        .fit(&Dataset::new(x.clone(), y))
+        .unwrap();
+    let loaded: MLPMultilabelClassifier<f64> = round_trip(&model);
+    assert_eq!(
+        loaded.predict_proba(&x).unwrap(),
+        model.predict_proba(&x).unwrap()
+    );
+}

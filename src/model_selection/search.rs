@@ -388,7 +388,10 @@ impl<B, T> SearchCV<B, T> {
             results.errors[c] = folds_of_candidate.iter().find_map(|o| o.error.clone());
         }
 
-        let (best_index, best_score) = match refit_index {
+        // As scikit-learn: the best candidate is known whenever the metric is unambiguous
+        // (refit on a named metric, or a single metric), refit or not.
+        let best_metric = refit_index.or(if scorers.len() == 1 { Some(0) } else { None });
+        let (best_index, best_score) = match best_metric {
             Some(m) => {
                 let metric = &results.metrics[m];
                 let best = (0..candidates.len())
@@ -402,7 +405,7 @@ impl<B, T> SearchCV<B, T> {
         let mut refit_time = None;
         let mut best_model = None;
         let mut best_estimator = None;
-        if let Some(best) = best_index {
+        if let (Some(best), Some(_)) = (best_index, refit_index) {
             let estimator = (self.builder)(&candidates[best])?;
             let started = Instant::now();
             let model = estimator.fit_xy(x, y.view()).map_err(|e| {
@@ -671,7 +674,7 @@ impl<E, M> FittedSearch<E, M> {
     pub fn cv_results(&self) -> &CvResults {
         &self.cv_results
     }
-    /// `best_index_` (none with `refit(false)`).
+    /// `best_index_` (none with several metrics and `refit(false)`, as in scikit-learn).
     pub fn best_index(&self) -> Option<usize> {
         self.best_index
     }

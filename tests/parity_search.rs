@@ -264,12 +264,15 @@ fn multi_metric_search_refits_on_the_named_metric() {
     assert_eq!(proba.dim(), (150, 3));
 }
 
+/// Every fit a probe saw: its candidate and training rows, in call order.
+type FitCalls = std::sync::Arc<std::sync::Mutex<Vec<(Candidate, Vec<usize>)>>>;
+
 /// scikit-learn's probe estimators of `param_grid.json`: fitting records the candidate and
 /// its training rows; the score is a function of the candidate alone.
 struct Probe {
     candidate: Candidate,
     score: f64,
-    calls: std::sync::Arc<std::sync::Mutex<Vec<(Candidate, Vec<usize>)>>>,
+    calls: FitCalls,
 }
 
 impl mlp_tune::model_selection::Estimator<f64, f64> for Probe {
@@ -314,7 +317,7 @@ fn grid_search_on_probe_estimators_equals_scikit_learn() {
         ("GridSearchCV_list", "grid_list_of_dicts"),
     ] {
         let case = &doc[key];
-        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let calls = FitCalls::default();
         let recorder = calls.clone();
         let builder = move |c: &Candidate| -> mlp_tune::Result<Probe> {
             let score = match c.get("a") {

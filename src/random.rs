@@ -27,6 +27,8 @@ const LOWER_MASK: u32 = 0x7fff_ffff;
 pub struct NumpyRng {
     state: Box<[u32; N]>,
     position: usize,
+    /// The second value of the last polar Box-Muller pair (numpy's `has_gauss`/`gauss`).
+    gauss: Option<f64>,
 }
 
 impl std::fmt::Debug for NumpyRng {
@@ -48,7 +50,11 @@ impl NumpyRng {
                 .wrapping_mul(prev ^ (prev >> 30))
                 .wrapping_add(i as u32);
         }
-        NumpyRng { state, position: N }
+        NumpyRng {
+            state,
+            position: N,
+            gauss: None,
+        }
     }
 
     fn twist(&mut self) {
@@ -138,6 +144,29 @@ impl NumpyRng {
         p
     }
 
+    /// `standard_normal()`: numpy's legacy polar Box-Muller (`legacy_gauss`), which draws
+    /// pairs and hands out the cached second value on the next call.
+    pub fn standard_normal(&mut self) -> f64 {
+        if let Some(g) = self.gauss.take() {
+            return g;
+        }
+        loop {
+            let x1 = 2.0 * self.random_sample() - 1.0;
+            let x2 = 2.0 * self.random_sample() - 1.0;
+            let r2 = x1 * x1 + x2 * x2;
+            if r2 < 1.0 && r2 != 0.0 {
+                let f = (-2.0 * r2.ln() / r2).sqrt();
+                self.gauss = Some(f * x1);
+                return f * x2;
+            }
+        }
+    }
+
+    /// `normal(loc, scale)`.
+    pub fn normal(&mut self, loc: f64, scale: f64) -> f64 {
+        loc + scale * self.standard_normal()
+    }
+
     /// `randint(low, high)`: a uniform integer in `low..high` (`high` exclusive).
     ///
     /// Returns `low` when the range is empty or a single value.
@@ -186,6 +215,20 @@ mod tests {
         // np.random.RandomState(42).permutation(10)
         let mut rng = NumpyRng::new(42);
         assert_eq!(rng.permutation(10), vec![8, 1, 5, 0, 7, 2, 9, 4, 3, 6]);
+    }
+
+    #[test]
+    fn standard_normal_is_numpys_legacy_gauss() {
+        // np.random.RandomState(0).standard_normal(3)
+        let mut rng = NumpyRng::new(0);
+        let expected = [
+            1.764_052_345_967_664,
+            0.400_157_208_367_223_2,
+            0.978_737_984_105_739_2,
+        ];
+        for e in expected {
+            assert!((rng.standard_normal() - e).abs() < 1e-15);
+        }
     }
 
     #[test]

@@ -634,3 +634,35 @@ fn california_split_matches_scikit_learn() {
     let (_, _, test) = s.subsets(&d).unwrap();
     assert_eq!(&test.targets().to_vec()[..3], [0.477, 0.458, 5.00001]);
 }
+
+/// `make_moons(noise=0.3, random_state=0)` and `make_circles(noise=0.2, factor=0.5,
+/// random_state=1)` equal scikit-learn's output in `$MLP_TUNE_PARITY`.
+#[test]
+#[ignore = "needs MLP_TUNE_PARITY"]
+fn sample_generators_equal_scikit_learn() {
+    let parity = PathBuf::from(std::env::var("MLP_TUNE_PARITY").expect("MLP_TUNE_PARITY"));
+    let options = CsvOptions::default();
+    let cases = [
+        (
+            "make_moons_noise0.3_rs0.csv",
+            datasets::make_moons(100, 0.3, 0).unwrap(),
+        ),
+        (
+            "make_circles_noise0.2_factor0.5_rs1.csv",
+            datasets::make_circles(100, 0.2, 0.5, 1).unwrap(),
+        ),
+    ];
+    for (file, ours) in cases {
+        let theirs = datasets::load_csv(parity.join(file), &options).unwrap();
+        assert_eq!(ours.records().dim(), theirs.records().dim(), "{file}");
+        let worst = ours
+            .records()
+            .iter()
+            .zip(theirs.records().iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{file}: {worst}");
+        let labels: Vec<usize> = theirs.targets().iter().map(|&v| v as usize).collect();
+        assert_eq!(ours.targets().to_vec(), labels, "{file}");
+    }
+}

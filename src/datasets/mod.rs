@@ -39,12 +39,15 @@ use ndarray::{Array1, Array2, Axis, Ix1};
 use crate::error::{MlpTuneError, Result};
 use crate::random::NumpyRng;
 
-const DIGITS_GZ: &[u8] = include_bytes!("../datasets/digits.csv.gz");
-const IRIS_GZ: &[u8] = include_bytes!("../datasets/iris.csv.gz");
-const BREAST_CANCER_GZ: &[u8] = include_bytes!("../datasets/breast_cancer.csv.gz");
-const WINE_GZ: &[u8] = include_bytes!("../datasets/wine_data.csv.gz");
-const DIABETES_DATA_GZ: &[u8] = include_bytes!("../datasets/diabetes_data_raw.csv.gz");
-const DIABETES_TARGET_GZ: &[u8] = include_bytes!("../datasets/diabetes_target.csv.gz");
+mod samples_generator;
+pub use samples_generator::{make_circles, make_classification_2d, make_moons};
+
+const DIGITS_GZ: &[u8] = include_bytes!("../../datasets/digits.csv.gz");
+const IRIS_GZ: &[u8] = include_bytes!("../../datasets/iris.csv.gz");
+const BREAST_CANCER_GZ: &[u8] = include_bytes!("../../datasets/breast_cancer.csv.gz");
+const WINE_GZ: &[u8] = include_bytes!("../../datasets/wine_data.csv.gz");
+const DIABETES_DATA_GZ: &[u8] = include_bytes!("../../datasets/diabetes_data_raw.csv.gz");
+const DIABETES_TARGET_GZ: &[u8] = include_bytes!("../../datasets/diabetes_target.csv.gz");
 
 /// Feature names of [`iris`], as scikit-learn's `load_iris().feature_names`.
 pub const IRIS_FEATURE_NAMES: [&str; 4] = [

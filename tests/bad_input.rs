@@ -161,3 +161,39 @@ fn continued_training_equals_one_go() {
     assert_eq!(once.loss_curve(), rest.loss_curve());
     assert_eq!(once.try_predict(&x).unwrap(), rest.try_predict(&x).unwrap());
 }
+
+/// A loss that turns non-finite is an error naming the epoch; with early stopping, as in
+/// scikit-learn, the best weights seen so far are kept instead and the divergence recorded.
+#[test]
+fn divergence_is_an_error_unless_early_stopping_has_best_weights() {
+    let d = mlp_tune::datasets::diabetes();
+    let x = d.records();
+    let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
+    let std = x.std_axis(ndarray::Axis(0), 0.0);
+    let data = Dataset::new((x - &mean) / &std, d.targets().mapv(|v| v / 100.0));
+    // Momentum 0.95 with this step blows up in the second epoch.
+    let params = |early_stopping: bool, max_iter: usize| {
+        MLPRegressor::params()
+            .solver(Solver::Sgd)
+            .learning_rate_init(0.24)
+            .momentum(0.95)
+            .batch_size(16)
+            .hidden_layer_sizes(&[50, 50])
+            .early_stopping(early_stopping)
+            .max_iter(max_iter)
+            .random_state(0)
+    };
+    match params(false, 100).fit(&data) {
+        // Without the validation split the whole data trains, and it blows up in epoch 1.
+        Err(MlpTuneError::Diverged { epoch }) => assert_eq!(epoch, 1),
+        other => panic!("expected a divergence error, got {other:?}"),
+    }
+    let kept = params(true, 100).fit(&data).unwrap();
+    assert_eq!(kept.diverged_epoch(), Some(2));
+    assert!(kept.stopped_early());
+    let after_one_epoch = params(true, 1).fit(&data).unwrap();
+    assert_eq!(after_one_epoch.diverged_epoch(), None);
+    let p = kept.try_predict(data.records()).unwrap();
+    assert!(p.iter().all(|v| v.is_finite()));
+    assert_eq!(p, after_one_epoch.try_predict(data.records()).unwrap());
+}

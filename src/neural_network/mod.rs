@@ -273,7 +273,15 @@ macro_rules! impl_fitted_accessors {
             pub fn out_activation(&self) -> $crate::neural_network::OutActivation {
                 self.trained.out
             }
-            /// Whether training stopped before `max_iter` (stopping rule or observer).
+            /// The epoch whose training loss became non-finite, when early stopping
+            /// restored the best weights instead of failing (scikit-learn keeps training
+            /// through the NaNs and restores them too); `None` otherwise.
+            pub fn diverged_epoch(&self) -> Option<usize> {
+                self.trained.diverged_epoch
+            }
+
+            /// Whether training stopped before `max_iter` (no improvement, a callback, or a
+            /// divergence handled by early stopping).
             pub fn stopped_early(&self) -> bool {
                 self.trained.stopped
             }

@@ -56,6 +56,10 @@ pub(crate) struct Trained<F> {
     #[cfg_attr(feature = "serde", serde(skip))]
     rng: Option<NumpyRng>,
     pub(crate) stopped: bool,
+    /// The epoch whose loss became non-finite, when early stopping fell back on the best
+    /// weights instead of failing.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) diverged_epoch: Option<usize>,
 }
 
 /// How a call relates to earlier training.
@@ -132,6 +136,7 @@ pub(crate) fn train<F: Float>(
                 validation_rows: Vec::new(),
                 rng: None,
                 stopped: false,
+                diverged_epoch: None,
             };
             let epochs = if partial { 1 } else { config.max_iter };
             (state, rng, epochs, partial, false)
@@ -371,6 +376,15 @@ fn fit_stochastic<F: Float>(
         state.loss = loss;
         state.loss_curve.push(loss);
         if !loss.is_finite() {
+            // With early stopping on held-out rows, scikit-learn trains on through the NaNs
+            // and then restores the best weights; a non-finite loss never recovers, so stop
+            // here and restore them (below) with the same result. Without a snapshot to
+            // fall back on, divergence is an error.
+            if config.early_stopping && monitor_validation && state.best_params.is_some() {
+                state.diverged_epoch = Some(state.n_iter);
+                state.stopped = true;
+                break;
+            }
             state.optimizer = Some(optimizer);
             return Err(MlpTuneError::Diverged {
                 epoch: state.n_iter,

@@ -42,7 +42,8 @@ pub struct California {
     pub test: Dataset<f64, f64, Ix1>,
 }
 
-pub fn california() -> California {
+/// Géron's split of the raw features (for pipelines that scale inside each fold).
+pub fn california_raw() -> California {
     let data = match california_housing() {
         Ok(d) => d,
         Err(e) => {
@@ -53,19 +54,27 @@ pub fn california() -> California {
     };
     let split = california_textbook_split(data.records.nrows()).expect("20640 rows split");
     let pick = |rows: &[usize]| {
-        (
+        Dataset::new(
             data.records.select(Axis(0), rows),
             data.targets.select(Axis(0), rows),
         )
     };
-    let (xtr, ytr) = pick(&split.train);
-    let (xva, yva) = pick(&split.valid);
-    let (xte, yte) = pick(&split.test);
-    let stats = standard_scaler(&xtr);
     California {
-        train: Dataset::new(transform(&xtr, &stats), ytr),
-        valid: Dataset::new(transform(&xva, &stats), yva),
-        test: Dataset::new(transform(&xte, &stats), yte),
+        train: pick(&split.train),
+        valid: pick(&split.valid),
+        test: pick(&split.test),
+    }
+}
+
+/// Géron's split, standardized with training-set statistics.
+pub fn california() -> California {
+    let raw = california_raw();
+    let stats = standard_scaler(&raw.train.records);
+    let scale = |d: Dataset<f64, f64, Ix1>| Dataset::new(transform(&d.records, &stats), d.targets);
+    California {
+        train: scale(raw.train),
+        valid: scale(raw.valid),
+        test: scale(raw.test),
     }
 }
 

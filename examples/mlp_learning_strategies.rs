@@ -2,17 +2,11 @@
 //! MLPClassifier" (`plot_mlp_training_curves.py`): 7 solver settings on iris, digits and two
 //! toy sets, each scaled to [0, 1] with MinMaxScaler on the whole set.
 //!
-//! ```text
-//! MLP_TUNE_DATA=/path/to/datasets MLP_TUNE_PARITY=/path/to/parity \
-//!     cargo run --release --example mlp_learning_strategies
-//! ```
+//! `cargo run --release --example mlp_learning_strategies`
 //!
-//! iris and digits come from `MLP_TUNE_DATA`; the circles and moons samples (scikit-learn's
-//! `make_circles`/`make_moons` output) from `MLP_TUNE_PARITY`. The last output line is a
-//! JSON object `{"table": [{"dataset", "setting", "score", "loss"}, ...]}`.
+//! Needs no files: iris and digits are embedded, circles and moons generated. The last
+//! output line is a JSON object `{"table": [{"dataset", "setting", "score", "loss"}, ...]}`.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use linfa::prelude::*;
@@ -81,59 +75,6 @@ const SETTINGS: [Setting; 7] = [
     ),
 ];
 
-/// Comma-separated rows whose last column is an integer class; `skip` header lines.
-fn parse_labelled(
-    text: &str,
-    skip: usize,
-    origin: &str,
-) -> Result<(Array2<f64>, Array1<usize>), String> {
-    let mut flat = Vec::new();
-    let mut y = Vec::new();
-    let mut width = None;
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .skip(skip)
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let values: Vec<f64> = line
-            .split(',')
-            .map(|s| s.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{origin}:{}: {e}", i + 1))?;
-        let Some((label, features)) = values.split_last() else {
-            continue;
-        };
-        if *width.get_or_insert(features.len()) != features.len()
-            || *label < 0.0
-            || label.fract() != 0.0
-        {
-            return Err(format!(
-                "{origin}:{}: ragged row or non-integer class",
-                i + 1
-            ));
-        }
-        flat.extend_from_slice(features);
-        y.push(*label as usize);
-    }
-    let x =
-        Array2::from_shape_vec((y.len(), width.unwrap_or(0)), flat).map_err(|e| e.to_string())?;
-    Ok((x, Array1::from(y)))
-}
-
-fn read_text(path: &Path) -> Result<String, String> {
-    let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(path).map_err(err)?)
-            .read_to_string(&mut text)
-            .map_err(err)?;
-        Ok(text)
-    } else {
-        std::fs::read_to_string(path).map_err(err)
-    }
-}
-
 /// scikit-learn's MinMaxScaler, fitted on the rows it transforms: `x * scale + min` with
 /// `scale = 1 / (max - min)` (1 for a constant column) and `min = -min * scale`, in that
 /// order so the floats match scikit-learn's bit for bit.
@@ -148,32 +89,24 @@ fn min_max_scale(mut x: Array2<f64>) -> Array2<f64> {
     x
 }
 
-fn load(name: &str, data: &Path, parity: &Path) -> Result<(Array2<f64>, Array1<usize>), String> {
-    let (path, skip) = match name {
-        "iris" => (data.join("iris.csv"), 1),
-        "digits" => (data.join("digits.csv.gz"), 0),
-        "circles" => (parity.join("make_circles_noise0.2_factor0.5_rs1.csv"), 1),
-        _ => (parity.join("make_moons_noise0.3_rs0.csv"), 1),
+/// The four data sets, each min-max scaled on all its rows as the gallery does: iris and
+/// digits embedded in the crate, circles and moons from the generators (equal to
+/// scikit-learn's `make_circles(noise=0.2, factor=0.5, random_state=1)` and
+/// `make_moons(noise=0.3, random_state=0)`).
+fn load(name: &str) -> mlp_tune::Result<(Array2<f64>, Array1<usize>)> {
+    let data = match name {
+        "iris" => mlp_tune::datasets::iris(),
+        "digits" => mlp_tune::datasets::digits(),
+        "circles" => mlp_tune::datasets::make_circles(100, 0.2, 0.5, 1)?,
+        _ => mlp_tune::datasets::make_moons(100, 0.3, 0)?,
     };
-    let (x, y) = parse_labelled(&read_text(&path)?, skip, &path.display().to_string())?;
-    Ok((min_max_scale(x), y))
+    Ok((min_max_scale(data.records), data.targets))
 }
 
 fn main() -> ExitCode {
-    let (Some(data), Some(parity)) = (
-        std::env::var_os("MLP_TUNE_DATA").map(PathBuf::from),
-        std::env::var_os("MLP_TUNE_PARITY").map(PathBuf::from),
-    ) else {
-        eprintln!(
-            "set MLP_TUNE_DATA (directory with iris.csv, digits.csv.gz) and MLP_TUNE_PARITY \
-             (directory with the make_circles/make_moons CSVs)"
-        );
-        return ExitCode::from(2);
-    };
-
     let mut table = Vec::new();
     for name in ["iris", "digits", "circles", "moons"] {
-        let (x, y) = match load(name, &data, &parity) {
+        let (x, y) = match load(name) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("{e}");

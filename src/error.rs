@@ -62,6 +62,10 @@ pub enum MlpTuneError {
     /// A search fit failed and `error_score` was set to raise, or the refit failed.
     #[error("fit failed: {0}")]
     FitFailed(String),
+    /// A search journal cannot be used: missing directory, unreadable, damaged, or written
+    /// by a different search.
+    #[error("journal {0}")]
+    Journal(String),
 }
 
 impl From<std::io::Error> for MlpTuneError {

@@ -10,8 +10,11 @@
 //!   [`Pipeline`] for a transformer + estimator);
 //! - [`search`] (`_search.py`): [`GridSearchCV`], [`RandomizedSearchCV`];
 //! - [`param_space`]: [`ParamGrid`], [`ParamDistributions`], [`ParamValue`];
-//! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name.
+//! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name;
+//! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
+//!   resumes where it was.
 
+mod journal;
 pub mod param_space;
 pub mod scoring;
 pub mod search;

@@ -193,7 +193,7 @@ impl<T> Scorer<T> {
 }
 
 /// Target types a scorer can evaluate: floats (regression) and labels (classification).
-pub trait ScoreTarget: Clone + Send + Sync + 'static {
+pub trait ScoreTarget: Clone + Send + Sync + std::fmt::Debug + 'static {
     /// Scores predictions. `classes` are the sorted distinct labels of the whole dataset
     /// (classification); `proba` has one column per class in that order.
     fn score<F: Float>(

@@ -14,6 +14,7 @@ use linfa::prelude::{Fit, ParamGuard, PredictInplace};
 use linfa::Float;
 use ndarray::{Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
 
+use super::journal::{Fingerprint, Journal};
 use super::param_space::{
     candidate_to_json, candidate_to_string, Candidate, ParamDistributions, ParamGrid, SetParams,
 };
@@ -105,6 +106,7 @@ pub struct SearchCV<B, T> {
     error_score: Option<f64>,
     return_train_score: bool,
     observer: Option<Arc<dyn SearchObserver>>,
+    journal: Option<std::path::PathBuf>,
 }
 
 impl<B, T> std::fmt::Debug for SearchCV<B, T> {
@@ -116,6 +118,7 @@ impl<B, T> std::fmt::Debug for SearchCV<B, T> {
             .field("refit", &self.refit)
             .field("n_jobs", &self.n_jobs)
             .field("error_score", &self.error_score)
+            .field("journal", &self.journal)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +180,7 @@ impl<B, T> SearchCV<B, T> {
             error_score: Some(f64::NAN),
             return_train_score: false,
             observer: None,
+            journal: None,
         }
     }
 
@@ -250,6 +254,35 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
+    /// Records every finished (candidate, fold) fit in the file at `path` (created if
+    /// missing; its directory must exist), flushed to disk before the fit counts as done.
+    /// Running the same search again with the same file skips the recorded fits and gives
+    /// results identical to an uninterrupted run; a file written by a different search is
+    /// refused. See the `journal` module docs for the format.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    /// let path = std::env::temp_dir().join(format!("doc-journal-{}.jsonl", std::process::id()));
+    /// let search = GridSearchCV::new(
+    ///     by_name(MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
+    ///     ParamGrid::new().add("alpha", [1e-4, 1e-1]),
+    /// )
+    /// .cv(3)
+    /// .journal(&path);
+    /// let iris = mlp_tune::datasets::iris();
+    /// let first = search.fit(&iris).unwrap();
+    /// assert_eq!(first.resumed_fits(), 0);
+    /// let again = search.fit(&iris).unwrap(); // every fit comes from the journal
+    /// assert_eq!(again.resumed_fits(), 6);
+    /// assert_eq!(again.cv_results().primary().mean_test, first.cv_results().primary().mean_test);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.journal = Some(path.as_ref().to_path_buf());
+        self
+    }
+
     /// The search space.
     pub fn space(&self) -> &SearchSpace {
         &self.space
@@ -310,18 +343,42 @@ impl<B, T> SearchCV<B, T> {
         let tasks: Vec<(usize, usize)> = (0..candidates.len())
             .flat_map(|c| (0..n_splits).map(move |s| (c, s)))
             .collect();
+        let journal = match &self.journal {
+            Some(path) => {
+                let fingerprint =
+                    self.fingerprint(x, y.view(), &candidates, &estimators, &folds, &scorers);
+                Some(Journal::open(path, &fingerprint)?)
+            }
+            None => None,
+        };
+        let resumed_fits = journal.as_ref().map_or(0, |j| {
+            tasks
+                .iter()
+                .filter(|&&(c, s)| j.finished((0, c, s)).is_some())
+                .count()
+        });
         let outcomes = run_parallel(self.n_jobs, &tasks, |&(c, s)| {
-            let result = fit_and_score(
-                &estimators[c],
-                x,
-                y.view(),
-                &folds[s],
-                &scorers,
-                &classes,
-                self.return_train_score,
-                self.error_score,
-            )
-            .map(|(outcome, _model)| outcome);
+            let result = match journal.as_ref().and_then(|j| j.finished((0, c, s))) {
+                Some(recorded) => Ok(recorded.clone()),
+                None => {
+                    let outcome = fit_and_score(
+                        &estimators[c],
+                        x,
+                        y.view(),
+                        &folds[s],
+                        &scorers,
+                        &classes,
+                        self.return_train_score,
+                        self.error_score,
+                    )
+                    .map(|(outcome, _model)| outcome)?;
+                    // On disk before it counts as done.
+                    if let Some(j) = &journal {
+                        j.record((0, c, s), &candidates[c], &outcome)?;
+                    }
+                    Ok(outcome)
+                }
+            };
             if let (Some(observer), Ok(o)) = (&self.observer, &result) {
                 observer.on_fit_end(&FitEvent {
                     candidate: c,
@@ -429,7 +486,63 @@ impl<B, T> SearchCV<B, T> {
             refit_time,
             n_splits,
             classes_len: classes.len(),
+            resumed_fits,
         })
+    }
+
+    /// The journal fingerprint: everything that determines this search's fold results.
+    fn fingerprint<F: Float, E: Estimator<F, T>>(
+        &self,
+        x: ndarray::ArrayView2<F>,
+        y: ArrayView1<T>,
+        candidates: &[Candidate],
+        estimators: &[E],
+        folds: &[super::split::Fold],
+        scorers: &[Scorer<T>],
+    ) -> String
+    where
+        T: ScoreTarget,
+    {
+        let mut fp = Fingerprint::default();
+        let kind = match &self.space {
+            SearchSpace::Grid(_) => "grid",
+            SearchSpace::Random { .. } => "random",
+        };
+        fp.part("kind", kind.as_bytes());
+        for (c, e) in candidates.iter().zip(estimators) {
+            fp.part("candidate", candidate_to_json(c).to_string().as_bytes());
+            fp.part("estimator", e.describe().as_bytes());
+        }
+        for fold in folds {
+            let rows: Vec<u8> = fold
+                .train
+                .iter()
+                .chain([usize::MAX].iter())
+                .chain(fold.test.iter())
+                .flat_map(|&i| (i as u64).to_le_bytes())
+                .collect();
+            fp.part("fold", &rows);
+        }
+        for scorer in scorers {
+            fp.part("scorer", scorer.name().as_bytes());
+        }
+        fp.part(
+            "options",
+            format!(
+                "{} {:?}",
+                self.return_train_score,
+                self.error_score.map(f64::to_bits)
+            )
+            .as_bytes(),
+        );
+        fp.part("shape", format!("{:?}", x.dim()).as_bytes());
+        let records: Vec<u8> = x
+            .iter()
+            .flat_map(|v| v.to_f64().unwrap_or(f64::NAN).to_bits().to_le_bytes())
+            .collect();
+        fp.part("records", &records);
+        fp.part("targets", format!("{:?}", y.to_vec()).as_bytes());
+        fp.finish()
     }
 }
 
@@ -667,9 +780,14 @@ pub struct FittedSearch<E, M> {
     refit_time: Option<f64>,
     n_splits: usize,
     classes_len: usize,
+    resumed_fits: usize,
 }
 
 impl<E, M> FittedSearch<E, M> {
+    /// How many (candidate, fold) results came from the journal instead of being fitted.
+    pub fn resumed_fits(&self) -> usize {
+        self.resumed_fits
+    }
     /// `cv_results_`.
     pub fn cv_results(&self) -> &CvResults {
         &self.cv_results

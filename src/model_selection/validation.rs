@@ -37,6 +37,13 @@ pub trait Estimator<F: Float, T>: Send + Sync {
     }
     /// Whether it is a classifier (classifiers get stratified folds by default).
     fn is_classifier(&self) -> bool;
+    /// Everything about this estimator's settings that changes its results, for the
+    /// fingerprint of a search journal (a journal written with other settings is refused).
+    /// The MLPs describe their whole configuration; the default is empty, so a custom
+    /// estimator whose settings are not all in the searched candidates should override it.
+    fn describe(&self) -> String {
+        String::new()
+    }
 }
 
 impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
@@ -52,6 +59,10 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
 
     fn is_classifier(&self) -> bool {
         false
+    }
+
+    fn describe(&self) -> String {
+        format!("MLPRegressor {:?} {:?}", self.loss(), self.config())
     }
 }
 
@@ -72,6 +83,10 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
 
     fn is_classifier(&self) -> bool {
         true
+    }
+
+    fn describe(&self) -> String {
+        format!("MLPClassifier {:?}", self.config())
     }
 }
 
@@ -257,6 +272,10 @@ where
 
     fn is_classifier(&self) -> bool {
         self.estimator.is_classifier()
+    }
+
+    fn describe(&self) -> String {
+        format!("Pipeline({})", self.estimator.describe())
     }
 }
 

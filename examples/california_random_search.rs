@@ -3,7 +3,7 @@
 //! California housing, 3-fold CV scored by negated MSE, refit on the training rows and
 //! evaluated on the test rows.
 //!
-//! `cargo run --release --example california_random_search [-- --n-jobs 2 --seed 42 --n-iter 10]`
+//! `cargo run --release --example california_random_search [-- --n-jobs 2 --seed 42 --journal PATH --n-iter 10]`
 //! (`--keras` for the textbook's plain Keras SGD, `--sklearn-analog` for the exact search of
 //! `../shared/bench/sklearn_reference.py random-search`).
 //!
@@ -23,6 +23,7 @@ use serde_json::json;
 fn main() {
     let n_jobs: usize = flag("--n-jobs", 2);
     let seed: u32 = flag("--seed", 42);
+    let journal: String = flag("--journal", String::new());
     let n_iter: usize = flag("--n-iter", 10);
     let sklearn_analog = std::env::args().any(|a| a == "--sklearn-analog");
     let data = california();
@@ -85,17 +86,23 @@ fn main() {
     }
 
     let started = Instant::now();
-    let search = RandomizedSearchCV::new(by_name(base), space, n_iter)
+    let mut search = RandomizedSearchCV::new(by_name(base), space, n_iter)
         .cv(3)
         .n_jobs(n_jobs)
         .random_state(seed)
-        .observer(Arc::new(ProgressPrinter::default()))
-        .fit(&data.train)
-        .unwrap_or_else(|e| {
-            eprintln!("search failed: {e}");
-            std::process::exit(1);
-        });
+        .observer(Arc::new(ProgressPrinter::default()));
+    if !journal.is_empty() {
+        // Interrupt and rerun with the same --journal: finished fits are not repeated.
+        search = search.journal(&journal);
+    }
+    let search = search.fit(&data.train).unwrap_or_else(|e| {
+        eprintln!("search failed: {e}");
+        std::process::exit(1);
+    });
     let search_seconds = started.elapsed().as_secs_f64();
+    if search.resumed_fits() > 0 {
+        println!("{} fits taken from the journal {journal}", search.resumed_fits());
+    }
 
     let results = search.cv_results();
     println!("\n rank  mean_test_score  std     params");

@@ -3,7 +3,7 @@
 //! scaled to [0, 1], with a stratified 75/25 split (random_state 42), as
 //! `../shared/bench/sklearn_reference.py grid-digits` runs it in scikit-learn.
 //!
-//! `cargo run --release --example digits_grid_search [-- --n-jobs 2]`
+//! `cargo run --release --example digits_grid_search [-- --n-jobs 2 --seed 42 --journal PATH]`
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_accuracy": .., "search_seconds": ..}`.
 
@@ -23,6 +23,7 @@ use serde_json::json;
 fn main() -> mlp_tune::Result<()> {
     let n_jobs: usize = flag("--n-jobs", 2);
     let seed: u32 = flag("--seed", 42);
+    let journal: String = flag("--journal", String::new());
     let digits = mlp_tune::datasets::digits();
     let x = digits.records.mapv(|v| v / 16.0);
     let y = digits.targets.clone();
@@ -43,13 +44,20 @@ fn main() -> mlp_tune::Result<()> {
         .add("alpha", [1e-4, 1e-2]);
     println!("digits / 16: {} train / {} test rows; GridSearchCV, 6 candidates x 5 folds, accuracy, {n_jobs} threads", train.len(), test.len());
     let started = Instant::now();
-    let search = GridSearchCV::new(by_name(base), grid)
+    let mut search = GridSearchCV::new(by_name(base), grid)
         .cv(5)
         .scoring("accuracy")?
         .n_jobs(n_jobs)
-        .observer(Arc::new(ProgressPrinter::default()))
-        .fit(&train_set)?;
+        .observer(Arc::new(ProgressPrinter::default()));
+    if !journal.is_empty() {
+        // Interrupt and rerun with the same --journal: finished fits are not repeated.
+        search = search.journal(&journal);
+    }
+    let search = search.fit(&train_set)?;
     let search_seconds = started.elapsed().as_secs_f64();
+    if search.resumed_fits() > 0 {
+        println!("{} fits taken from the journal {journal}", search.resumed_fits());
+    }
     let results = search.cv_results();
     for (i, params) in results.params.iter().enumerate() {
         println!(

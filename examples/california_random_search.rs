@@ -101,7 +101,10 @@ fn main() {
     });
     let search_seconds = started.elapsed().as_secs_f64();
     if search.resumed_fits() > 0 {
-        println!("{} fits taken from the journal {journal}", search.resumed_fits());
+        println!(
+            "{} fits taken from the journal {journal}",
+            search.resumed_fits()
+        );
     }
 
     let results = search.cv_results();

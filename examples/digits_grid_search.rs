@@ -56,7 +56,10 @@ fn main() -> mlp_tune::Result<()> {
     let search = search.fit(&train_set)?;
     let search_seconds = started.elapsed().as_secs_f64();
     if search.resumed_fits() > 0 {
-        println!("{} fits taken from the journal {journal}", search.resumed_fits());
+        println!(
+            "{} fits taken from the journal {journal}",
+            search.resumed_fits()
+        );
     }
     let results = search.cv_results();
     for (i, params) in results.params.iter().enumerate() {

@@ -20,7 +20,7 @@ use super::param_space::{
 };
 use super::scoring::{ScoreTarget, Scorer};
 use super::validation::{
-    class_ids, dataset_views, fit_and_score, run_parallel, AsView2, Cv, Estimator,
+    class_ids, dataset_views, fit_and_score, run_parallel, AsView2, Cv, Estimator, FoldOutcome,
 };
 use crate::error::{MlpTuneError, Result};
 
@@ -107,6 +107,8 @@ pub struct SearchCV<B, T> {
     return_train_score: bool,
     observer: Option<Arc<dyn SearchObserver>>,
     journal: Option<std::path::PathBuf>,
+    time_budget: Option<std::time::Duration>,
+    max_consecutive_failures: Option<usize>,
 }
 
 impl<B, T> std::fmt::Debug for SearchCV<B, T> {
@@ -181,6 +183,8 @@ impl<B, T> SearchCV<B, T> {
             return_train_score: false,
             observer: None,
             journal: None,
+            time_budget: None,
+            max_consecutive_failures: None,
         }
     }
 
@@ -283,6 +287,22 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
+    /// Starts no new fit once `budget` has passed since `fit` began; fits already running
+    /// finish. The result then [is partial](FittedSearch::is_partial): candidates with folds
+    /// left unfitted have NaN scores and rank last, and the best candidate is chosen among
+    /// the complete ones. With a journal, rerunning finishes the rest.
+    pub fn time_budget(mut self, budget: std::time::Duration) -> Self {
+        self.time_budget = Some(budget);
+        self
+    }
+
+    /// Starts no new fit after `n` fits in a row have failed (a sign that the space or the
+    /// data is broken); the result is then partial. Default: no limit.
+    pub fn max_consecutive_failures(mut self, n: usize) -> Self {
+        self.max_consecutive_failures = Some(n.max(1));
+        self
+    }
+
     /// The search space.
     pub fn space(&self) -> &SearchSpace {
         &self.space
@@ -357,40 +377,93 @@ impl<B, T> SearchCV<B, T> {
                 .filter(|&&(c, s)| j.finished((0, c, s)).is_some())
                 .count()
         });
-        let outcomes = run_parallel(self.n_jobs, &tasks, |&(c, s)| {
-            let result = match journal.as_ref().and_then(|j| j.finished((0, c, s))) {
-                Some(recorded) => Ok(recorded.clone()),
-                None => {
-                    let outcome = fit_and_score(
-                        &estimators[c],
-                        x,
-                        y.view(),
-                        &folds[s],
-                        &scorers,
-                        &classes,
-                        self.return_train_score,
-                        self.error_score,
-                    )
-                    .map(|(outcome, _model)| outcome)?;
-                    // On disk before it counts as done.
-                    if let Some(j) = &journal {
-                        j.record((0, c, s), &candidates[c], &outcome)?;
-                    }
-                    Ok(outcome)
-                }
-            };
-            if let (Some(observer), Ok(o)) = (&self.observer, &result) {
-                observer.on_fit_end(&FitEvent {
-                    candidate: c,
-                    split: s,
-                    score: o.test_scores[0],
-                    seconds: o.fit_time + o.score_time,
-                    error: o.error.clone(),
-                });
+        let started = Instant::now();
+        let stop_reason: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        let consecutive_failures = std::sync::atomic::AtomicUsize::new(0);
+        let stop = |reason: String| {
+            if let Ok(mut r) = stop_reason.lock() {
+                r.get_or_insert(reason);
             }
-            result
-        })?;
-        let outcomes: Vec<_> = outcomes.into_iter().collect::<Result<_>>()?;
+        };
+        let stopped = || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
+        let outcomes = run_parallel(
+            self.n_jobs,
+            &tasks,
+            |&(c, s)| -> Result<Option<FoldOutcome>> {
+                let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
+                let outcome = match recorded {
+                    Some(recorded) => recorded.clone(),
+                    None => {
+                        if let Some(budget) = self.time_budget {
+                            if started.elapsed() >= budget {
+                                stop(format!("time budget of {budget:?} spent"));
+                            }
+                        }
+                        if stopped() {
+                            return Ok(None);
+                        }
+                        let (outcome, _model) = fit_and_score(
+                            &estimators[c],
+                            x,
+                            y.view(),
+                            &folds[s],
+                            &scorers,
+                            &classes,
+                            self.return_train_score,
+                            self.error_score,
+                        )?;
+                        // On disk before it counts as done.
+                        if let Some(j) = &journal {
+                            j.record((0, c, s), &candidates[c], &outcome)?;
+                        }
+                        if outcome.error.is_some() {
+                            let n = consecutive_failures
+                                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                                + 1;
+                            if self
+                                .max_consecutive_failures
+                                .is_some_and(|limit| n >= limit)
+                            {
+                                stop(format!("{n} fits in a row failed"));
+                            }
+                        } else {
+                            consecutive_failures.store(0, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        outcome
+                    }
+                };
+                if let Some(observer) = &self.observer {
+                    observer.on_fit_end(&FitEvent {
+                        candidate: c,
+                        split: s,
+                        score: outcome.test_scores[0],
+                        seconds: outcome.fit_time + outcome.score_time,
+                        error: outcome.error.clone(),
+                    });
+                }
+                Ok(Some(outcome))
+            },
+        )?;
+        let outcomes: Vec<Option<FoldOutcome>> = outcomes.into_iter().collect::<Result<_>>()?;
+        let skipped_fits = outcomes.iter().filter(|o| o.is_none()).count();
+        let stop_reason = stop_reason.into_inner().unwrap_or(None);
+        let outcomes: Vec<FoldOutcome> = outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| FoldOutcome {
+                    test_scores: vec![f64::NAN; scorers.len()],
+                    train_scores: self
+                        .return_train_score
+                        .then(|| vec![f64::NAN; scorers.len()]),
+                    fit_time: f64::NAN,
+                    score_time: f64::NAN,
+                    error: Some(format!(
+                        "not fitted: {}",
+                        stop_reason.as_deref().unwrap_or("the search stopped")
+                    )),
+                })
+            })
+            .collect();
 
         let mut results = CvResults {
             params: candidates.clone(),
@@ -455,7 +528,12 @@ impl<B, T> SearchCV<B, T> {
                     .filter(|&c| metric.rank_test[c] == 1)
                     .min()
                     .unwrap_or(0);
-                (Some(best), Some(metric.mean_test[best]))
+                if skipped_fits > 0 && metric.mean_test[best].is_nan() {
+                    // A partial search where no candidate finished every fold.
+                    (None, None)
+                } else {
+                    (Some(best), Some(metric.mean_test[best]))
+                }
             }
             None => (None, None),
         };
@@ -487,6 +565,8 @@ impl<B, T> SearchCV<B, T> {
             n_splits,
             classes_len: classes.len(),
             resumed_fits,
+            skipped_fits,
+            stop_reason,
         })
     }
 
@@ -781,9 +861,24 @@ pub struct FittedSearch<E, M> {
     n_splits: usize,
     classes_len: usize,
     resumed_fits: usize,
+    skipped_fits: usize,
+    stop_reason: Option<String>,
 }
 
 impl<E, M> FittedSearch<E, M> {
+    /// Whether some fits were never started (time budget spent or too many failures in a
+    /// row); their scores are NaN and their candidates rank last.
+    pub fn is_partial(&self) -> bool {
+        self.skipped_fits > 0
+    }
+    /// How many (candidate, fold) fits were never started.
+    pub fn skipped_fits(&self) -> usize {
+        self.skipped_fits
+    }
+    /// Why the search stopped starting fits, if it did.
+    pub fn stop_reason(&self) -> Option<&str> {
+        self.stop_reason.as_deref()
+    }
     /// How many (candidate, fold) results came from the journal instead of being fitted.
     pub fn resumed_fits(&self) -> usize {
         self.resumed_fits

@@ -13,6 +13,8 @@
 pub mod base;
 pub mod callbacks;
 mod classifier;
+mod general;
+mod layers;
 mod lbfgs;
 mod network;
 mod params;
@@ -21,11 +23,18 @@ pub mod stochastic_optimizers;
 mod train;
 
 pub use base::{Activation, OutActivation};
-pub use callbacks::{EpochLog, ObserverHandle, TrainingControl, TrainingObserver};
+#[cfg(feature = "serde")]
+pub use callbacks::Checkpoint;
+pub use callbacks::{
+    EarlyStoppingConfig, EpochLog, Monitor, ObserverHandle, TrainingControl, TrainingObserver,
+};
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
+pub use layers::{
+    ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, ARCH_PARAM_NAMES,
+};
 pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_NAMES};
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
-pub use stochastic_optimizers::LearningRate;
+pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
 use linfa::Float;
 use ndarray::ArrayView2;

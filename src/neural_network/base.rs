@@ -222,7 +222,7 @@ impl Activation {
             }
             Activation::Swish => x * logistic(x),
             Activation::Softplus => softplus(x),
-            Activation::Mish => x * softplus(x).tanh(),
+            Activation::Mish => x * mish_parts(x).0,
             Activation::Relu6 => {
                 if x <= zero {
                     zero
@@ -301,9 +301,8 @@ impl Activation {
             }
             Activation::Softplus => logistic(x),
             Activation::Mish => {
-                let sp = softplus(x);
-                let t = sp.tanh();
-                t + x * (one - t * t) * logistic(x)
+                let (t, s) = mish_parts(x);
+                t + x * (one - t * t) * s
             }
             Activation::Relu6 => {
                 if x > zero && x < cst(6.0) {
@@ -366,67 +365,29 @@ pub(crate) fn softplus<F: Float>(x: F) -> F {
     }
 }
 
-/// The error function (Abramowitz–Stegun 7.1.26 is too coarse for gradient checks, so this is
-/// the W. J. Cody rational approximation via `erfc`, accurate to ~1e-15 in f64).
+/// The error function (fdlibm's, through `libm`: within an ulp or so in f64, fast enough
+/// for the hot loop).
 #[inline]
 pub(crate) fn erf<F: Float>(x: F) -> F {
-    let v = x.to_f64().unwrap_or(0.0);
-    cst(erf_f64(v))
+    cst(libm::erf(x.to_f64().unwrap_or(0.0)))
 }
 
+#[cfg(test)]
 fn erf_f64(x: f64) -> f64 {
-    // Numerical Recipes' erfc via Chebyshev (fractional error < 1.2e-7) is not enough for
-    // finite differences; use the high-precision series / continued fraction split instead.
-    let ax = x.abs();
-    let r = if ax < 2.5 {
-        // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)).
-        let mut sum = 0.0;
-        let mut term = ax;
-        let x2 = ax * ax;
-        let mut n = 0.0;
-        loop {
-            let add = term / (2.0 * n + 1.0);
-            sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
-                break;
-            }
-            n += 1.0;
-            term *= -x2 / n;
-            if n > 200.0 {
-                break;
-            }
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
+    libm::erf(x)
+}
+
+/// `tanh(softplus(x))` and `sigmoid(x)` from one exponential:
+/// with `e = exp(x)`, `tanh(ln(1 + e)) = e(e + 2) / (e(e + 2) + 2)`.
+#[inline(always)]
+fn mish_parts<F: Float>(x: F) -> (F, F) {
+    if x > cst(20.0) {
+        // tanh(softplus(x)) = 1 - O(e^-2x): 1 to double precision.
+        (F::one(), logistic(x))
     } else {
-        // Continued fraction for erfc (Lentz), converges fast for x ≥ 2.5.
-        let x2 = ax * ax;
-        let tiny = 1e-300;
-        let mut f = ax;
-        let mut c = ax;
-        let mut d = 0.0;
-        for k in 1..200 {
-            let a = k as f64 / 2.0;
-            d = ax + a * d;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            d = 1.0 / d;
-            c = ax + a / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            let delta = c * d;
-            f *= delta;
-            if (delta - 1.0).abs() < 1e-16 {
-                break;
-            }
-        }
-        1.0 - (-x2).exp() / (f * std::f64::consts::PI.sqrt())
-    };
-    if x < 0.0 {
-        -r
-    } else {
-        r
+        let e = x.exp();
+        let n = e * (e + cst(2.0));
+        (n / (n + cst(2.0)), e / (F::one() + e))
     }
 }
 

@@ -157,7 +157,7 @@ fn keras_early_stopping_restores_best_weights() {
     let curve = m.validation_loss_curve();
     assert_eq!(curve.len(), m.n_iter());
     assert!(m.n_iter() < 200, "did not stop");
-    // Stopped `patience + 1` epochs after the best epoch.
+    // Stopped `patience` epochs after the best epoch, as Keras does.
     let best = curve
         .iter()
         .enumerate()
@@ -165,7 +165,7 @@ fn keras_early_stopping_restores_best_weights() {
         .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
         .unwrap()
         .0;
-    assert_eq!(m.n_iter(), best + 1 + 4);
+    assert_eq!(m.n_iter(), best + 1 + 3);
 }
 
 #[test]

@@ -48,11 +48,11 @@ pub trait TrainingObserver: Send + Sync {
     /// Called after every epoch of the stochastic solvers and every iteration of lbfgs.
     fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl;
 
-    /// Called once before the first epoch of a fit (layer engine; default: nothing).
+    /// Called once before the first epoch of a stochastic fit (default: nothing).
     fn on_train_begin(&self) {}
 
-    /// Called once after the last epoch with the last epoch's log, if any (layer engine;
-    /// default: nothing).
+    /// Called once after the last epoch of a stochastic fit that did not diverge, with the
+    /// last epoch's log (default: nothing).
     fn on_train_end(&self, _last: Option<&EpochLog>) {}
 }
 

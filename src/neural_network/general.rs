@@ -472,8 +472,9 @@ fn run<F: Float>(
                             }
                         }
                     } else {
+                        // Keras: stop once `patience` epochs in a row failed to improve.
                         g.es_wait += 1;
-                        if g.es_wait > es.patience {
+                        if g.es_wait >= es.patience {
                             stop = true;
                         }
                     }
@@ -517,10 +518,10 @@ fn run<F: Float>(
         }
     }
     g.optimizer = Some(optimizer);
+    outcome?;
     if let Some(observer) = &config.observer {
         observer.0.on_train_end(last_log.as_ref());
     }
-    outcome?;
     if sk_validation {
         if let Some(best) = &state.best_params {
             state.params.copy_from_slice(best);

@@ -379,7 +379,7 @@ impl LayerSpec {
 /// | `clipvalue` | none | > 0 | clip each gradient component |
 /// | `lr_schedule` | none | exponential_decay, cosine_decay, reduce_on_plateau | see [`Schedule`](super::stochastic_optimizers::Schedule) (also accepted by `learning_rate`) |
 /// | `decay_steps`, `decay_rate` | schedule's | | override the schedule's |
-/// | `callbacks_early_stopping` / `patience`, `min_delta`, `restore_best_weights`, `start_from_epoch`, `monitor` | none | | Keras's [`EarlyStoppingConfig`](super::EarlyStoppingConfig) (setting any enables it) |
+/// | `patience`, `min_delta`, `restore_best_weights`, `start_from_epoch`, `monitor` | none | | Keras's [`EarlyStoppingConfig`](super::EarlyStoppingConfig) (field `callbacks_early_stopping`; setting any by name enables it) |
 /// | `terminate_on_nan` | false | | stop at the first non-finite batch loss (restoring the best weights when kept) |
 /// | `checkpoint` | none | a path | write the best weights to this JSON file (feature `serde`) |
 ///

@@ -77,7 +77,7 @@ pub enum EarlyStoppingMonitor {
 /// | `validation_fraction` | `0.1` | (0, 1) | held-out share for early stopping |
 /// | `beta_1` | `0.9` | [0, 1) | Adam's first-moment decay |
 /// | `beta_2` | `0.999` | [0, 1) | Adam's second-moment decay |
-/// | `epsilon` | `1e-8` | > 0 | Adam's numerical stabilizer (scikit-learn's; Keras uses 1e-7) |
+/// | `epsilon` | `1e-8` | > 0 | Adam's numerical stabilizer for `solver = adam` (scikit-learn's value, on either engine); the Keras-style `optimizer`s use `optimizer_epsilon`, default Keras's 1e-7 |
 /// | `n_iter_no_change` | `10` | ≥ 1 | epochs without `tol` improvement before stopping |
 /// | `max_fun` | `15000` | ≥ 1 | lbfgs: maximum loss evaluations |
 /// | `early_stopping_monitor` | validation score | score, loss | beyond scikit-learn: what early stopping watches |

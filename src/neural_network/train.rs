@@ -362,6 +362,10 @@ fn fit_stochastic<F: Float>(
         .take()
         .ok_or_else(|| MlpTuneError::InvalidInput("optimizer state missing".into()))?;
 
+    if let Some(observer) = &config.observer {
+        observer.0.on_train_begin();
+    }
+    let mut last_log: Option<EpochLog> = None;
     for _ in 0..epochs {
         let started = Instant::now();
         if config.shuffle {
@@ -531,6 +535,7 @@ fn fit_stochastic<F: Float>(
             if observer.0.on_epoch_end(&log) == TrainingControl::Stop {
                 stop = true;
             }
+            last_log = Some(log);
         }
         if stop {
             state.stopped = true;
@@ -539,6 +544,9 @@ fn fit_stochastic<F: Float>(
         if incremental {
             break;
         }
+    }
+    if let Some(observer) = &config.observer {
+        observer.0.on_train_end(last_log.as_ref());
     }
     state.optimizer = Some(optimizer);
     if config.early_stopping && monitor_validation {

@@ -3,7 +3,12 @@
 //! California housing (textbook split, standardized), against the plain scikit-learn MLP
 //! search with the same budget (same `n_iter`, folds, epochs and stopping rule).
 //!
-//! `cargo run --release --example california_architecture_search [-- --n-jobs 2 --seed 42 --n-iter 10 --max-iter 40]`
+//! Both searches cross-validate `n_iter` candidates drawn at random; the architecture
+//! candidates reuse the plain candidates' draws of depth, width and learning rate and add a
+//! random draw of the architecture knobs (a paired design, so the two searches differ only by
+//! the knobs).
+//!
+//! `cargo run --release --example california_architecture_search [-- --n-jobs 2 --seed 42 --n-iter 20 --max-iter 40]`
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_mse": .., "search_seconds": ..,
 //! "baseline_best_params": .., "baseline_best_score": .., "baseline_test_mse": ..,
@@ -15,8 +20,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{california, flag, mse, ProgressPrinter};
+use mlp_tune::model_selection::param_space::Candidate;
 use mlp_tune::model_selection::param_space::{candidate_to_json, candidate_to_string};
-use mlp_tune::model_selection::{by_name, Distribution, ParamDistributions, RandomizedSearchCV};
+use mlp_tune::model_selection::{
+    by_name, Distribution, GridSearchCV, ParamDistributions, ParamGrid,
+};
 use mlp_tune::neural_network::{MLPRegressor, MLPRegressorParams};
 use serde_json::{json, Value};
 
@@ -27,21 +35,32 @@ struct Outcome {
     seconds: f64,
 }
 
+/// Cross-validates exactly these sampled candidates (a randomized search whose draws were
+/// made up front), refits the best and scores it on the test rows.
 fn run(
     label: &str,
     base: MLPRegressorParams<f64>,
-    space: ParamDistributions,
-    n_iter: usize,
+    candidates: &[Candidate],
     n_jobs: usize,
-    seed: u32,
     data: &common::California,
 ) -> Outcome {
-    println!("\n== {label}: RandomizedSearchCV, n_iter {n_iter}, cv 3, neg MSE, {n_jobs} threads, seed {seed}");
+    println!(
+        "\n== {label}: {} sampled candidates, cv 3, neg MSE, {n_jobs} threads",
+        candidates.len()
+    );
+    let mut grid = ParamGrid::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if i > 0 {
+            grid = grid.or();
+        }
+        for (name, value) in c {
+            grid = grid.add(name, [value.clone()]);
+        }
+    }
     let started = Instant::now();
-    let search = RandomizedSearchCV::new(by_name(base), space, n_iter)
+    let search = GridSearchCV::new(by_name(base), grid)
         .cv(3)
         .n_jobs(n_jobs)
-        .random_state(seed)
         .observer(Arc::new(ProgressPrinter::default()))
         .fit(&data.train)
         .unwrap_or_else(|e| {
@@ -81,7 +100,7 @@ fn run(
 fn main() {
     let n_jobs: usize = flag("--n-jobs", 2);
     let seed: u32 = flag("--seed", 42);
-    let n_iter: usize = flag("--n-iter", 10);
+    let n_iter: usize = flag("--n-iter", 20);
     let max_iter: usize = flag("--max-iter", 40);
     let data = california();
     println!(
@@ -112,12 +131,15 @@ fn main() {
             )
     };
     let plain_space = shape(ParamDistributions::new());
-    let arch_space = shape(ParamDistributions::new())
+    // The architecture knobs, drawn separately and paired with the plain draws: candidate i
+    // of the architecture search has the depth, width and learning rate of candidate i of the
+    // plain search, so the comparison measures the knobs rather than the luck of the shapes.
+    let knob_space = ParamDistributions::new()
         .add(
             "activation",
             Distribution::list(["relu", "elu", "selu", "gelu", "swish", "leaky_relu", "mish"]),
         )
-        .add("dropout", Distribution::list([0.0, 0.0, 0.1, 0.2]))
+        .add("dropout", Distribution::list([0.0, 0.05, 0.1]))
         .add(
             "batch_norm",
             Distribution::list(["none", "before", "after"]),
@@ -130,23 +152,35 @@ fn main() {
             "initializer",
             Distribution::list(["sklearn", "glorot_uniform", "he_normal", "lecun_normal"]),
         );
+    let plain_candidates = plain_space
+        .sample(n_iter, seed)
+        .expect("valid distributions");
+    let knobs = knob_space
+        .sample(n_iter, seed.wrapping_add(1))
+        .expect("valid distributions");
+    let arch_candidates: Vec<Candidate> = plain_candidates
+        .iter()
+        .zip(&knobs)
+        .map(|(p, k)| {
+            p.iter()
+                .chain(k)
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        })
+        .collect();
 
     let arch = run(
         "architecture search",
         base.clone(),
-        arch_space,
-        n_iter,
+        &arch_candidates,
         n_jobs,
-        seed,
         &data,
     );
     let plain = run(
         "plain MLP search (baseline)",
         base,
-        plain_space,
-        n_iter,
+        &plain_candidates,
         n_jobs,
-        seed,
         &data,
     );
     println!(

@@ -367,3 +367,58 @@ fn classifier_runs_the_layer_engine() {
         / 200.0;
     assert!(acc > 0.8, "accuracy {acc}");
 }
+
+struct Rates(std::sync::Mutex<Vec<f64>>);
+
+impl TrainingObserver for Rates {
+    fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+        self.0.lock().unwrap().push(log.learning_rate);
+        TrainingControl::Continue
+    }
+}
+
+#[test]
+fn reduce_on_plateau_lowers_the_step_after_patience() {
+    let data = regression(100);
+    let rates = Arc::new(Rates(std::sync::Mutex::new(Vec::new())));
+    struct Shared(Arc<Rates>);
+    impl TrainingObserver for Shared {
+        fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+            self.0.on_epoch_end(log)
+        }
+    }
+    let mut c = base();
+    c.max_iter = 6;
+    c.tol = 0.0;
+    // A min_delta no epoch can beat: every epoch after the first is a plateau.
+    c.arch.lr_schedule = Some(mlp_tune::neural_network::Schedule::ReduceOnPlateau {
+        factor: 0.5,
+        patience: 2,
+        min_delta: 1e9,
+        min_lr: 1e-4,
+    });
+    MLPRegressor::params()
+        .config(c)
+        .observer(Shared(rates.clone()))
+        .fit(&data)
+        .unwrap();
+    let got = rates.0.lock().unwrap().clone();
+    assert_eq!(got, vec![1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4]);
+}
+
+#[test]
+fn continuing_a_layer_engine_fit_equals_one_longer_fit() {
+    let data = regression(200);
+    let mut c = base();
+    c.tol = 0.0;
+    c.arch.dropout = 0.2;
+    c.arch.batch_norm = Some(BatchNormPosition::BeforeActivation);
+    c.arch.optimizer = Some(OptimizerKind::from_name("rmsprop").unwrap());
+    c.max_iter = 12;
+    let long = fit(c.clone(), &data);
+    c.max_iter = 5;
+    let short = fit(c, &data);
+    let resumed = short.continue_training(&data, 7).unwrap();
+    assert_eq!(long.n_iter(), resumed.n_iter());
+    assert_eq!(long.predict(&data), resumed.predict(&data));
+}

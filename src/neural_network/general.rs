@@ -419,18 +419,6 @@ fn run<F: Float>(
             }
         }
 
-        let log = EpochLog {
-            epoch: state.n_iter,
-            loss,
-            validation_score,
-            validation_loss,
-            learning_rate: match &arch.lr_schedule {
-                Some(s) => s.at_step(g.lr, optimizer.t, total_steps),
-                None => g.lr,
-            },
-            seconds: started.elapsed().as_secs_f64(),
-        };
-
         // Reduce-on-plateau: validation loss when held out, else the training loss.
         if let Some(Schedule::ReduceOnPlateau {
             factor,
@@ -451,6 +439,18 @@ fn run<F: Float>(
                 }
             }
         }
+
+        let log = EpochLog {
+            epoch: state.n_iter,
+            loss,
+            validation_score,
+            validation_loss,
+            learning_rate: match &arch.lr_schedule {
+                Some(s) => s.at_step(g.lr, optimizer.t, total_steps),
+                None => g.lr,
+            },
+            seconds: started.elapsed().as_secs_f64(),
+        };
 
         // Keras's EarlyStopping.
         if let Some(es) = es_cfg {

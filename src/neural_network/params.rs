@@ -143,6 +143,7 @@ pub struct MlpConfig {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub observer: Option<ObserverHandle>,
     /// Knobs beyond scikit-learn (layer engine).
+    #[cfg_attr(feature = "serde", serde(default))]
     pub arch: ArchConfig,
 }
 

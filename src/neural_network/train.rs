@@ -58,6 +58,7 @@ pub(crate) struct Trained<F> {
     rng: Option<NumpyRng>,
     pub(crate) stopped: bool,
     /// State of the layer engine; `None` on the scikit-learn engine.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) general: Option<GeneralState<F>>,
 }
 

@@ -4,7 +4,15 @@
 //!   (`params()` → builder → `ParamGuard::check` → `Fit`);
 //! - [`base`]: activations and losses;
 //! - [`stochastic_optimizers`]: SGD (momentum, Nesterov, schedules) and Adam;
-//! - [`MlpConfig`]: every hyperparameter with its default, range and meaning.
+//! - [`MlpConfig`]: every hyperparameter with its default, range and meaning;
+//! - beyond scikit-learn ([`ArchConfig`], [`LayerSpec`]): Keras 3's activations, per-layer
+//!   dropout / alpha dropout / Gaussian noise, batch normalization, kernel and activity L1/L2,
+//!   initializers, biases on/off, optimizers ([`OptimizerKind`]), gradient clipping, schedules
+//!   ([`Schedule`]) and callbacks ([`EarlyStoppingConfig`], terminate-on-NaN, checkpoints,
+//!   [`TrainingObserver`]), every one settable by name for searches. Setting any of them
+//!   trains on the layer engine; with none set, the scikit-learn engine runs unchanged.
+//!   Sequence and image layers (Flatten, Reshape, Permute, Masking, RepeatVector) have no
+//!   meaning for tabular rows and are not offered.
 //!
 //! Same numbers as scikit-learn: with the same `random_state`, initial weights, epoch
 //! shuffles and early-stopping splits are drawn exactly as scikit-learn draws them
@@ -13,6 +21,8 @@
 pub mod base;
 pub mod callbacks;
 mod classifier;
+mod general;
+mod layers;
 mod lbfgs;
 mod multilabel;
 mod network;
@@ -22,12 +32,19 @@ pub mod stochastic_optimizers;
 mod train;
 
 pub use base::{Activation, OutActivation};
-pub use callbacks::{EpochLog, ObserverHandle, TrainingControl, TrainingObserver};
+#[cfg(feature = "serde")]
+pub use callbacks::Checkpoint;
+pub use callbacks::{
+    EarlyStoppingConfig, EpochLog, Monitor, ObserverHandle, TrainingControl, TrainingObserver,
+};
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
 pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
+pub use layers::{
+    ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, ARCH_PARAM_NAMES,
+};
 pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_NAMES};
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
-pub use stochastic_optimizers::LearningRate;
+pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
 use linfa::Float;
 use ndarray::ArrayView2;
@@ -194,6 +211,64 @@ macro_rules! impl_config_setters {
                 v: $crate::neural_network::EarlyStoppingMonitor,
             ) -> Self {
                 self.0.config.early_stopping_monitor = v;
+                self
+            }
+            /// Every knob beyond scikit-learn at once (layer engine).
+            pub fn arch(mut self, arch: $crate::neural_network::ArchConfig) -> Self {
+                self.0.config.arch = arch;
+                self
+            }
+            /// Explicit per-layer specs, replacing `hidden_layer_sizes` and `activation`.
+            pub fn layers(mut self, layers: Vec<$crate::neural_network::LayerSpec>) -> Self {
+                self.0.config.arch.layers = Some(layers);
+                self
+            }
+            /// Dropout rate of every hidden layer, in [0, 1).
+            pub fn dropout(mut self, rate: f64) -> Self {
+                self.0.config.arch.dropout = rate;
+                self
+            }
+            /// Batch normalization in every hidden layer.
+            pub fn batch_norm(
+                mut self,
+                position: $crate::neural_network::BatchNormPosition,
+            ) -> Self {
+                self.0.config.arch.batch_norm = Some(position);
+                self
+            }
+            /// Keras kernel L1/L2 strengths of every hidden layer.
+            pub fn kernel_regularizer(mut self, l1: f64, l2: f64) -> Self {
+                self.0.config.arch.kernel_l1 = l1;
+                self.0.config.arch.kernel_l2 = l2;
+                self
+            }
+            /// Weight initialization of every layer.
+            pub fn initializer(mut self, init: $crate::neural_network::Initializer) -> Self {
+                self.0.config.arch.initializer = init;
+                self
+            }
+            /// A Keras-style optimizer replacing `solver`.
+            pub fn optimizer(mut self, kind: $crate::neural_network::OptimizerKind) -> Self {
+                self.0.config.arch.optimizer = Some(kind);
+                self
+            }
+            /// A step-size schedule.
+            pub fn lr_schedule(mut self, schedule: $crate::neural_network::Schedule) -> Self {
+                self.0.config.arch.lr_schedule = Some(schedule);
+                self
+            }
+            /// Gradient clipping by global norm and/or by value.
+            pub fn clip(mut self, norm: Option<f64>, value: Option<f64>) -> Self {
+                self.0.config.arch.clipnorm = norm;
+                self.0.config.arch.clipvalue = value;
+                self
+            }
+            /// Keras-style early stopping.
+            pub fn callbacks_early_stopping(
+                mut self,
+                es: $crate::neural_network::EarlyStoppingConfig,
+            ) -> Self {
+                self.0.config.arch.callbacks_early_stopping = Some(es);
                 self
             }
             /// Receives every epoch's log (scikit-learn's `verbose`, as a callback).

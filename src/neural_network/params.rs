@@ -3,6 +3,7 @@
 
 use super::base::Activation;
 use super::callbacks::ObserverHandle;
+use super::layers::{ArchConfig, ARCH_PARAM_NAMES};
 use super::stochastic_optimizers::LearningRate;
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::ParamValue;
@@ -76,11 +77,16 @@ pub enum EarlyStoppingMonitor {
 /// | `validation_fraction` | `0.1` | (0, 1) | held-out share for early stopping |
 /// | `beta_1` | `0.9` | [0, 1) | Adam's first-moment decay |
 /// | `beta_2` | `0.999` | [0, 1) | Adam's second-moment decay |
-/// | `epsilon` | `1e-8` | > 0 | Adam's numerical stabilizer (scikit-learn's; Keras uses 1e-7) |
+/// | `epsilon` | `1e-8` | > 0 | Adam's numerical stabilizer for `solver = adam` (scikit-learn's value, on either engine); the Keras-style `optimizer`s use `optimizer_epsilon`, default Keras's 1e-7 |
 /// | `n_iter_no_change` | `10` | ≥ 1 | epochs without `tol` improvement before stopping |
 /// | `max_fun` | `15000` | ≥ 1 | lbfgs: maximum loss evaluations |
 /// | `early_stopping_monitor` | validation score | score, loss | beyond scikit-learn: what early stopping watches |
 /// | `observer` | none | | receives each epoch's log; may stop training |
+/// | `arch` | none set | | beyond scikit-learn: activations, per-layer specs, dropout, batch norm, L1/L2, initializers, optimizers, schedules, callbacks; see [`ArchConfig`] |
+///
+/// With every [`ArchConfig`] knob at its default and one of scikit-learn's four activations,
+/// training runs scikit-learn's engine and reproduces its numbers; otherwise it runs the
+/// layer engine ([`LayerSpec`](super::LayerSpec)).
 ///
 /// The textbook's `n_hidden` and `n_neurons` (Géron) set `hidden_layer_sizes` to `n_neurons`
 /// repeated `n_hidden` times.
@@ -136,6 +142,9 @@ pub struct MlpConfig {
     /// Receives each epoch's log.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub observer: Option<ObserverHandle>,
+    /// Knobs beyond scikit-learn (layer engine).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub arch: ArchConfig,
 }
 
 impl Default for MlpConfig {
@@ -165,6 +174,7 @@ impl Default for MlpConfig {
             max_fun: 15000,
             early_stopping_monitor: EarlyStoppingMonitor::ValidationScore,
             observer: None,
+            arch: ArchConfig::default(),
         }
     }
 }
@@ -172,30 +182,61 @@ impl Default for MlpConfig {
 /// Parameter names accepted by [`MlpConfig::set_param`] (and so by searches).
 pub const MLP_PARAM_NAMES: &[&str] = &[
     "activation",
+    "activity_l1",
+    "activity_l2",
     "alpha",
+    "amsgrad",
+    "batch_norm",
+    "batch_norm_epsilon",
+    "batch_norm_momentum",
     "batch_size",
     "beta_1",
     "beta_2",
+    "centered",
+    "checkpoint",
+    "clipnorm",
+    "clipvalue",
+    "decay_rate",
+    "decay_steps",
+    "dropout",
+    "dropout_kind",
     "early_stopping",
     "early_stopping_monitor",
     "epsilon",
+    "gaussian_noise",
     "hidden_layer_sizes",
+    "initializer",
+    "kernel_l1",
+    "kernel_l2",
     "learning_rate",
     "learning_rate_init",
+    "lr_schedule",
     "max_fun",
     "max_iter",
+    "min_delta",
     "momentum",
+    "monitor",
     "n_hidden",
     "n_iter_no_change",
     "n_neurons",
     "nesterovs_momentum",
+    "optimizer",
+    "optimizer_epsilon",
+    "optimizer_momentum",
+    "patience",
     "power_t",
     "random_state",
+    "restore_best_weights",
+    "rho",
     "shuffle",
     "solver",
+    "start_from_epoch",
+    "terminate_on_nan",
     "tol",
+    "use_bias",
     "validation_fraction",
     "warm_start",
+    "weight_decay",
 ];
 
 fn check_finite(name: &str, v: f64) -> Result<()> {
@@ -209,6 +250,9 @@ fn check_finite(name: &str, v: f64) -> Result<()> {
 impl MlpConfig {
     /// Validates every value against its range.
     pub fn validate(&self) -> Result<()> {
+        self.arch
+            .validate(&self.hidden_layer_sizes, self.activation)?;
+        self.activation.validate()?;
         if let Some(pos) = self.hidden_layer_sizes.iter().position(|&u| u == 0) {
             return Err(invalid_param(
                 "hidden_layer_sizes",
@@ -313,6 +357,12 @@ impl MlpConfig {
             }
             "epsilon" => self.epsilon = value.as_f64(name)?,
             "hidden_layer_sizes" => self.hidden_layer_sizes = value.as_usizes(name)?,
+            "learning_rate"
+                if super::stochastic_optimizers::Schedule::NAMES
+                    .contains(&value.as_str(name).unwrap_or("")) =>
+            {
+                return self.arch.set_param("lr_schedule", value).unwrap_or(Ok(()));
+            }
             "learning_rate" => {
                 self.learning_rate = match value.as_str(name)? {
                     "constant" => LearningRate::Constant,
@@ -336,12 +386,24 @@ impl MlpConfig {
                 let depth = value.as_usize(name)?;
                 let width = self.hidden_layer_sizes.first().copied().unwrap_or(100);
                 self.hidden_layer_sizes = vec![width; depth];
+                if let Some(layers) = &mut self.arch.layers {
+                    // Explicit layers: repeat the first dense layer's spec.
+                    if let Some(first) = layers.iter().find(|l| l.units > 0).copied() {
+                        *layers = vec![first; depth];
+                    }
+                }
             }
             "n_iter_no_change" => self.n_iter_no_change = value.as_usize(name)?,
             "n_neurons" => {
                 let width = value.as_usize(name)?;
                 let depth = self.hidden_layer_sizes.len();
                 self.hidden_layer_sizes = vec![width; depth];
+                if let Some(layers) = &mut self.arch.layers {
+                    layers
+                        .iter_mut()
+                        .filter(|l| l.units > 0)
+                        .for_each(|l| l.units = width);
+                }
             }
             "nesterovs_momentum" => self.nesterovs_momentum = value.as_bool(name)?,
             "power_t" => self.power_t = value.as_f64(name)?,
@@ -370,6 +432,11 @@ impl MlpConfig {
             "tol" => self.tol = value.as_f64(name)?,
             "validation_fraction" => self.validation_fraction = value.as_f64(name)?,
             "warm_start" => self.warm_start = value.as_bool(name)?,
+            other if ARCH_PARAM_NAMES.contains(&other) => {
+                if let Some(result) = self.arch.set_param(other, value) {
+                    result?;
+                }
+            }
             other => {
                 return Err(MlpTuneError::SearchSpace(format!(
                     "unknown parameter `{other}`; valid names: {}",

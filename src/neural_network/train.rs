@@ -10,6 +10,7 @@ use ndarray::{s, Array2, ArrayView2, CowArray, Ix2, Zip};
 
 use super::base::{Activation, OutActivation};
 use super::callbacks::{EpochLog, TrainingControl};
+use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
 use super::lbfgs;
 use super::network::{
     backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs, Layout,
@@ -46,13 +47,13 @@ pub(crate) struct Trained<F> {
     pub(crate) validation_loss_curve: Vec<f64>,
     pub(crate) best_validation_score: Option<f64>,
     pub(crate) best_validation_loss: Option<f64>,
-    no_improvement_count: usize,
+    pub(crate) no_improvement_count: usize,
     optimizer: Option<Optimizer<F>>,
-    best_params: Option<Vec<F>>,
+    pub(crate) best_params: Option<Vec<F>>,
     /// Row order of the last epoch and the training/validation rows, for continuation.
-    order: Vec<usize>,
-    train_rows: Vec<usize>,
-    validation_rows: Vec<usize>,
+    pub(crate) order: Vec<usize>,
+    pub(crate) train_rows: Vec<usize>,
+    pub(crate) validation_rows: Vec<usize>,
     #[cfg_attr(feature = "serde", serde(skip))]
     rng: Option<NumpyRng>,
     pub(crate) stopped: bool,
@@ -60,6 +61,9 @@ pub(crate) struct Trained<F> {
     /// weights instead of failing.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) diverged_epoch: Option<usize>,
+    /// State of the layer engine; `None` on the scikit-learn engine.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) general: Option<GeneralState<F>>,
 }
 
 /// How a call relates to earlier training.
@@ -107,13 +111,27 @@ pub(crate) fn train<F: Float>(
     let mut layer_units = vec![n_features];
     layer_units.extend_from_slice(&config.hidden_layer_sizes);
     layer_units.push(n_outputs);
-    let layout = Layout::new(&layer_units);
+    let layered = needs_layer_engine(config);
+    let net = layered.then(|| build_net(config, task, n_features, n_outputs));
+    let layout = match &net {
+        Some(net) => net.layout.clone(),
+        None => Layout::new(&layer_units),
+    };
 
     let (mut state, mut rng, epochs, incremental, continuing) = match start {
         Start::Fresh | Start::Partial(None) => {
             let partial = matches!(start, Start::Partial(None));
             let mut rng = NumpyRng::new(seed_of(config));
-            let params = init_params_sklearn(&layout, config.activation, &mut rng);
+            let (params, general) = match net.clone() {
+                Some(net) => {
+                    let (params, g) = init_state(config, net, &mut rng);
+                    (params, Some(g))
+                }
+                None => (
+                    init_params_sklearn(&layout, config.activation, &mut rng),
+                    None,
+                ),
+            };
             let state = Trained {
                 layout: layout.clone(),
                 params,
@@ -137,12 +155,13 @@ pub(crate) fn train<F: Float>(
                 rng: None,
                 stopped: false,
                 diverged_epoch: None,
+                general,
             };
             let epochs = if partial { 1 } else { config.max_iter };
             (state, rng, epochs, partial, false)
         }
         Start::WarmStart(prev) => {
-            check_compatible(&prev, &layout, task)?;
+            check_compatible(&prev, &layout, task, net.as_ref())?;
             let mut prev = prev;
             prev.optimizer = None;
             prev.stopped = false;
@@ -155,11 +174,11 @@ pub(crate) fn train<F: Float>(
             )
         }
         Start::Partial(Some(prev)) => {
-            check_compatible(&prev, &layout, task)?;
+            check_compatible(&prev, &layout, task, net.as_ref())?;
             (prev, NumpyRng::new(seed_of(config)), 1, true, false)
         }
         Start::Continue(prev, extra) => {
-            check_compatible(&prev, &layout, task)?;
+            check_compatible(&prev, &layout, task, net.as_ref())?;
             let mut prev = prev;
             let rng = prev
                 .rng
@@ -170,6 +189,23 @@ pub(crate) fn train<F: Float>(
         }
     };
 
+    if layered {
+        fit_general(
+            config,
+            task,
+            &mut state,
+            &mut rng,
+            x,
+            y,
+            strata,
+            validation,
+            epochs,
+            incremental,
+            continuing,
+        )?;
+        state.rng = Some(rng);
+        return Ok(state);
+    }
     if config.solver == Solver::Lbfgs {
         if incremental {
             return Err(MlpTuneError::InvalidParameter {
@@ -203,7 +239,19 @@ pub(crate) fn train<F: Float>(
     Ok(state)
 }
 
-fn check_compatible<F>(prev: &Trained<F>, layout: &Layout, task: Task) -> Result<()> {
+fn check_compatible<F>(
+    prev: &Trained<F>,
+    layout: &Layout,
+    task: Task,
+    net: Option<&super::layers::Net>,
+) -> Result<()> {
+    if prev.general.as_ref().map(|g| &g.net) != net {
+        return Err(MlpTuneError::InvalidInput(
+            "cannot continue training: the layer specification (dropout, batch norm, \
+             activations, regularizers, ...) differs from the fitted model's"
+                .into(),
+        ));
+    }
     if prev.layout != *layout || prev.out != task.out {
         return Err(MlpTuneError::InvalidInput(format!(
             "cannot continue training: the model has layers {:?}, the data and parameters ask for {:?}",
@@ -320,6 +368,10 @@ fn fit_stochastic<F: Float>(
         .take()
         .ok_or_else(|| MlpTuneError::InvalidInput("optimizer state missing".into()))?;
 
+    if let Some(observer) = &config.observer {
+        observer.0.on_train_begin();
+    }
+    let mut last_log: Option<EpochLog> = None;
     for _ in 0..epochs {
         let started = Instant::now();
         if config.shuffle {
@@ -498,6 +550,7 @@ fn fit_stochastic<F: Float>(
             if observer.0.on_epoch_end(&log) == TrainingControl::Stop {
                 stop = true;
             }
+            last_log = Some(log);
         }
         if stop {
             state.stopped = true;
@@ -506,6 +559,9 @@ fn fit_stochastic<F: Float>(
         if incremental {
             break;
         }
+    }
+    if let Some(observer) = &config.observer {
+        observer.0.on_train_end(last_log.as_ref());
     }
     state.optimizer = Some(optimizer);
     if config.early_stopping && monitor_validation {
@@ -658,6 +714,9 @@ pub(crate) fn r2_uniform<F: Float>(y: ArrayView2<F>, p: ArrayView2<F>) -> f64 {
 impl<F: Float> Trained<F> {
     /// Output activations for every row of `x`.
     pub(crate) fn predict(&self, x: ArrayView2<F>) -> Array2<F> {
+        if let Some(g) = &self.general {
+            return self.predict_general(g, x);
+        }
         predict_outputs(&self.layout, &self.params, self.activation, self.out, x)
     }
 }

@@ -1,0 +1,460 @@
+//! The knobs beyond scikit-learn (layer engine): routing, determinism, callbacks, typed
+//! errors and searchability by name.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use linfa::prelude::*;
+use linfa::Dataset;
+use mlp_tune::error::MlpTuneError;
+use mlp_tune::model_selection::param_space::ParamValue;
+use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+use mlp_tune::neural_network::{
+    Activation, BatchNormPosition, EarlyStoppingConfig, EpochLog, Initializer, LayerSpec,
+    MLPClassifier, MLPRegressor, MlpConfig, Monitor, OptimizerKind, TrainingControl,
+    TrainingObserver,
+};
+use ndarray::{Array1, Array2};
+
+fn regression(n: usize) -> Dataset<f64, f64, ndarray::Ix1> {
+    let mut rng = mlp_tune::random::NumpyRng::new(7);
+    let x = Array2::from_shape_fn((n, 4), |_| rng.uniform(-2.0, 2.0));
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| (r[0] * 1.5).sin() + r[1] * r[2] - 0.5 * r[3])
+        .collect();
+    Dataset::new(x, y)
+}
+
+fn set(config: &mut MlpConfig, name: &str, v: impl Into<ParamValue>) {
+    config.set_param(name, &v.into()).unwrap();
+}
+
+fn fit(config: MlpConfig, data: &Dataset<f64, f64, ndarray::Ix1>) -> MLPRegressor<f64> {
+    MLPRegressor::params().config(config).fit(data).unwrap()
+}
+
+fn base() -> MlpConfig {
+    MlpConfig {
+        hidden_layer_sizes: vec![16, 8],
+        max_iter: 30,
+        random_state: Some(3),
+        ..MlpConfig::default()
+    }
+}
+
+/// A no-op knob routes to the layer engine, whose SGD matches scikit-learn's engine to
+/// rounding (same draws, same update rule).
+#[test]
+fn layer_engine_reproduces_the_sklearn_engine_when_knobs_are_neutral() {
+    let data = regression(300);
+    let mut plain = base();
+    plain.solver = mlp_tune::neural_network::Solver::Sgd;
+    plain.learning_rate_init = 0.01;
+    let mut neutral = plain.clone();
+    // Changes nothing without batch normalization, but leaves the scikit-learn engine.
+    neutral.arch.batch_norm_epsilon = 0.5;
+    let a = fit(plain, &data);
+    let b = fit(neutral, &data);
+    assert_eq!(a.n_iter(), b.n_iter());
+    let (pa, pb) = (a.predict(&data), b.predict(&data));
+    let diff = (&pa - &pb).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+    assert!(diff < 1e-9, "max difference {diff}");
+}
+
+#[test]
+fn every_knob_trains_and_predicts_deterministically() {
+    let data = regression(300);
+    let knobs: Vec<(&str, ParamValue)> = vec![
+        ("activation", "gelu".into()),
+        ("activation", "selu".into()),
+        ("activation", "prelu".into()),
+        ("dropout", 0.2.into()),
+        ("gaussian_noise", 0.1.into()),
+        ("batch_norm", "before".into()),
+        ("batch_norm", "after".into()),
+        ("kernel_l1", 1e-4.into()),
+        ("kernel_l2", 1e-3.into()),
+        ("activity_l2", 1e-3.into()),
+        ("initializer", "he_normal".into()),
+        ("use_bias", false.into()),
+        ("optimizer", "nadam".into()),
+        ("optimizer", "rmsprop".into()),
+        ("optimizer", "adagrad".into()),
+        ("optimizer", "adamw".into()),
+        ("optimizer", "amsgrad".into()),
+        ("clipnorm", 1.0.into()),
+        ("clipvalue", 0.5.into()),
+        ("learning_rate", "cosine_decay".into()),
+        ("learning_rate", "exponential_decay".into()),
+    ];
+    let reference = fit(base(), &data);
+    let ref_mse = mse(&reference.predict(&data), data.targets());
+    for (name, value) in knobs {
+        let mut c = base();
+        set(&mut c, name, value.clone());
+        let m1 = fit(c.clone(), &data);
+        let m2 = fit(c, &data);
+        let p1 = m1.predict(&data);
+        assert_eq!(
+            p1,
+            m1.predict(&data),
+            "{name}={value}: predict not deterministic"
+        );
+        assert_eq!(
+            p1,
+            m2.predict(&data),
+            "{name}={value}: fit not reproducible"
+        );
+        let e = mse(&p1, data.targets());
+        let var = data.targets().var(0.0);
+        assert!(
+            e < var,
+            "{name}={value}: mse {e} not below the variance {var} (reference {ref_mse})"
+        );
+    }
+}
+
+fn mse(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    (a - b).mapv(|v| v * v).mean().unwrap()
+}
+
+#[test]
+fn explicit_layers_with_activation_only_layer() {
+    let data = regression(200);
+    let mut c = base();
+    c.arch.layers = Some(vec![
+        LayerSpec::dense(12, Activation::Identity)
+            .batch_norm(BatchNormPosition::AfterActivation)
+            .use_bias(false),
+        LayerSpec::activation_only(Activation::Mish),
+        LayerSpec::dense(6, Activation::Selu)
+            .initializer(Initializer::LecunNormal)
+            .alpha_dropout(0.1),
+    ]);
+    let m = fit(c, &data);
+    // Two hidden dense layers + output.
+    let shapes: Vec<_> = m.coefs().iter().map(|w| w.dim()).collect();
+    assert_eq!(shapes, vec![(4, 12), (12, 6), (6, 1)]);
+    assert!(m.intercepts()[0].iter().all(|&b| b == 0.0));
+}
+
+#[test]
+fn keras_early_stopping_restores_best_weights() {
+    let data = regression(300);
+    let mut c = base();
+    c.max_iter = 200;
+    c.learning_rate_init = 0.05;
+    c.arch.callbacks_early_stopping = Some(EarlyStoppingConfig {
+        monitor: Monitor::ValidationLoss,
+        patience: 3,
+        min_delta: 0.0,
+        restore_best_weights: true,
+        start_from_epoch: 2,
+    });
+    let m = fit(c, &data);
+    let curve = m.validation_loss_curve();
+    assert_eq!(curve.len(), m.n_iter());
+    assert!(m.n_iter() < 200, "did not stop");
+    // Stopped `patience` epochs after the best epoch, as Keras does.
+    let best = curve
+        .iter()
+        .enumerate()
+        .skip(2)
+        .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+        .unwrap()
+        .0;
+    assert_eq!(m.n_iter(), best + 1 + 3);
+}
+
+#[test]
+fn terminate_on_nan_stops_at_the_first_bad_batch() {
+    let data = regression(200);
+    let mut c = base();
+    set(&mut c, "optimizer", "sgd");
+    c.learning_rate_init = 1e3;
+    c.max_iter = 50;
+    c.arch.terminate_on_nan = true;
+    let err = MLPRegressor::params().config(c).fit(&data).unwrap_err();
+    assert!(matches!(err, MlpTuneError::Diverged { .. }), "{err}");
+}
+
+struct Counting {
+    begin: AtomicUsize,
+    epochs: AtomicUsize,
+    end: AtomicUsize,
+}
+
+impl TrainingObserver for Counting {
+    fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+        self.epochs.fetch_add(1, Ordering::SeqCst);
+        if log.epoch == 4 {
+            TrainingControl::Stop
+        } else {
+            TrainingControl::Continue
+        }
+    }
+    fn on_train_begin(&self) {
+        self.begin.fetch_add(1, Ordering::SeqCst);
+    }
+    fn on_train_end(&self, last: Option<&EpochLog>) {
+        assert_eq!(last.map(|l| l.epoch), Some(4));
+        self.end.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn user_callback_sees_begin_epochs_end_and_stops() {
+    let data = regression(100);
+    let counting = Arc::new(Counting {
+        begin: AtomicUsize::new(0),
+        epochs: AtomicUsize::new(0),
+        end: AtomicUsize::new(0),
+    });
+    struct Shared(Arc<Counting>);
+    impl TrainingObserver for Shared {
+        fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+            self.0.on_epoch_end(log)
+        }
+        fn on_train_begin(&self) {
+            self.0.on_train_begin()
+        }
+        fn on_train_end(&self, last: Option<&EpochLog>) {
+            self.0.on_train_end(last)
+        }
+    }
+    let m = MLPRegressor::params()
+        .config(base())
+        .activation(Activation::Swish)
+        .observer(Shared(counting.clone()))
+        .fit(&data)
+        .unwrap();
+    assert_eq!(m.n_iter(), 4);
+    assert!(m.stopped_early());
+    assert_eq!(counting.begin.load(Ordering::SeqCst), 1);
+    assert_eq!(counting.epochs.load(Ordering::SeqCst), 4);
+    assert_eq!(counting.end.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn checkpoint_holds_the_best_epoch() {
+    use mlp_tune::neural_network::Checkpoint;
+    let data = regression(200);
+    let dir = std::env::temp_dir().join(format!("mlp_tune_ckpt_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("best.json");
+    let mut c = base();
+    c.arch.dropout = 0.1;
+    c.arch.checkpoint = Some(path.clone());
+    let m = fit(c, &data);
+    let ck = Checkpoint::load(&path).unwrap();
+    let best = m.loss_curve().iter().cloned().fold(f64::INFINITY, f64::min);
+    assert_eq!(ck.value, best);
+    assert_eq!(ck.monitor, Monitor::TrainingLoss);
+    assert_eq!(m.loss_curve()[ck.epoch - 1], best);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_values_are_typed_errors() {
+    let bad: Vec<(&str, ParamValue)> = vec![
+        ("dropout", 1.0.into()),
+        ("dropout", (-0.1).into()),
+        ("kernel_l1", (-1e-3).into()),
+        ("kernel_l2", (-1.0).into()),
+        ("activity_l1", (-1.0).into()),
+        ("batch_norm_momentum", 1.0.into()),
+        ("momentum", 1.5.into()),
+        ("optimizer_momentum", 1.0.into()),
+        ("clipnorm", 0.0.into()),
+    ];
+    for (name, value) in bad {
+        let mut c = base();
+        if name == "optimizer_momentum" {
+            set(&mut c, "optimizer", "rmsprop");
+        }
+        set(&mut c, name, value.clone());
+        let err = MLPRegressor::<f64>::params().config(c).check().unwrap_err();
+        assert!(
+            matches!(err, MlpTuneError::InvalidParameter { .. }),
+            "{name}={value}: {err}"
+        );
+    }
+    let mut c = base();
+    for (name, value) in [
+        ("activation", "swish2"),
+        ("optimizer", "adadelta"),
+        ("initializer", "orthogonal"),
+        ("batch_norm", "middle"),
+    ] {
+        let err = c.set_param(name, &value.into()).unwrap_err();
+        assert!(
+            matches!(err, MlpTuneError::InvalidParameter { .. }),
+            "{name}={value}: {err}"
+        );
+    }
+    // lbfgs cannot run the layer engine.
+    let mut c = base();
+    c.solver = mlp_tune::neural_network::Solver::Lbfgs;
+    c.arch.dropout = 0.1;
+    let err = MLPRegressor::params()
+        .config(c)
+        .fit(&regression(50))
+        .unwrap_err();
+    assert!(matches!(err, MlpTuneError::InvalidParameter { .. }));
+}
+
+#[test]
+fn global_knobs_apply_to_every_hidden_layer_and_search_by_name() {
+    let mut c = base();
+    c.arch.layers = Some(vec![
+        LayerSpec::dense(8, Activation::Relu),
+        LayerSpec::dense(4, Activation::Tanh),
+    ]);
+    set(&mut c, "dropout", 0.3);
+    set(&mut c, "kernel_l2", 0.01);
+    set(&mut c, "n_neurons", 5);
+    let layers = c.arch.layers.as_ref().unwrap();
+    assert!(layers
+        .iter()
+        .all(|l| l.dropout == 0.3 && l.kernel_l2 == 0.01 && l.units == 5));
+
+    let data = regression(150);
+    let grid = ParamGrid::new()
+        .add("activation", ["relu", "elu"])
+        .add("dropout", [0.0, 0.1])
+        .add("optimizer", ["adam", "rmsprop"]);
+    let base = MLPRegressor::<f64>::params()
+        .hidden_layer_sizes(&[8])
+        .max_iter(10)
+        .random_state(0);
+    let search = GridSearchCV::new(by_name(base), grid)
+        .cv(2)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(search.cv_results().params.len(), 8);
+    let bad = ParamGrid::new().add("optimizer", ["adam", "sgdd"]);
+    let base = MLPRegressor::<f64>::params().max_iter(2);
+    assert!(GridSearchCV::new(by_name(base), bad)
+        .cv(2)
+        .fit(&data)
+        .is_err());
+}
+
+#[test]
+fn classifier_runs_the_layer_engine() {
+    let (x, y) = {
+        let d = regression(200);
+        let y: Array1<usize> = d.targets().mapv(|v| usize::from(v > 0.0));
+        (d.records().clone(), y)
+    };
+    let data = Dataset::new(x, y);
+    let mut c = base();
+    c.max_iter = 100;
+    c.learning_rate_init = 0.01;
+    c.arch.optimizer = Some(OptimizerKind::from_name("nadam").unwrap());
+    c.arch.batch_norm = Some(BatchNormPosition::BeforeActivation);
+    c.arch.dropout = 0.1;
+    let m = MLPClassifier::params().config(c).fit(&data).unwrap();
+    let p = m.predict(&data);
+    let acc = p
+        .iter()
+        .zip(data.targets().iter())
+        .filter(|(a, b)| a == b)
+        .count() as f64
+        / 200.0;
+    assert!(acc > 0.8, "accuracy {acc}");
+}
+
+struct Rates(std::sync::Mutex<Vec<f64>>);
+
+impl TrainingObserver for Rates {
+    fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+        self.0.lock().unwrap().push(log.learning_rate);
+        TrainingControl::Continue
+    }
+}
+
+#[test]
+fn reduce_on_plateau_lowers_the_step_after_patience() {
+    let data = regression(100);
+    let rates = Arc::new(Rates(std::sync::Mutex::new(Vec::new())));
+    struct Shared(Arc<Rates>);
+    impl TrainingObserver for Shared {
+        fn on_epoch_end(&self, log: &EpochLog) -> TrainingControl {
+            self.0.on_epoch_end(log)
+        }
+    }
+    let mut c = base();
+    c.max_iter = 6;
+    c.tol = 0.0;
+    // A min_delta no epoch can beat: every epoch after the first is a plateau.
+    c.arch.lr_schedule = Some(mlp_tune::neural_network::Schedule::ReduceOnPlateau {
+        factor: 0.5,
+        patience: 2,
+        min_delta: 1e9,
+        min_lr: 1e-4,
+    });
+    MLPRegressor::params()
+        .config(c)
+        .observer(Shared(rates.clone()))
+        .fit(&data)
+        .unwrap();
+    let got = rates.0.lock().unwrap().clone();
+    assert_eq!(got, vec![1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4]);
+}
+
+#[test]
+fn continuing_a_layer_engine_fit_equals_one_longer_fit() {
+    let data = regression(200);
+    let mut c = base();
+    c.tol = 0.0;
+    c.arch.dropout = 0.2;
+    c.arch.batch_norm = Some(BatchNormPosition::BeforeActivation);
+    c.arch.optimizer = Some(OptimizerKind::from_name("rmsprop").unwrap());
+    c.max_iter = 12;
+    let long = fit(c.clone(), &data);
+    c.max_iter = 5;
+    let short = fit(c, &data);
+    let resumed = short.continue_training(&data, 7).unwrap();
+    assert_eq!(long.n_iter(), resumed.n_iter());
+    assert_eq!(long.predict(&data), resumed.predict(&data));
+}
+
+#[test]
+fn partial_fit_runs_one_epoch_per_call_on_the_layer_engine() {
+    use linfa::traits::FitWith;
+    let data = regression(120);
+    let mut c = base();
+    c.arch.dropout = 0.1;
+    c.arch.optimizer = Some(OptimizerKind::from_name("adagrad").unwrap());
+    let params = MLPRegressor::params().config(c).check().unwrap();
+    let mut model = None;
+    for _ in 0..3 {
+        model = Some(params.fit_with(model, &data).unwrap());
+    }
+    let model = model.unwrap();
+    assert_eq!(model.n_iter(), 3);
+    assert_eq!(model.loss_curve().len(), 3);
+    assert!(model.predict(&data).iter().all(|v| v.is_finite()));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn layer_engine_model_round_trips_through_serde() {
+    let data = regression(100);
+    let mut c = base();
+    c.arch.batch_norm = Some(BatchNormPosition::AfterActivation);
+    c.activation = Activation::Gelu { approximate: true };
+    let m = fit(c, &data);
+    let text = serde_json::to_string(&m).unwrap();
+    let back: MLPRegressor<f64> = serde_json::from_str(&text).unwrap();
+    // serde_json's float parsing may be off by an ulp; batch-norm statistics and the
+    // engine come back intact.
+    let diff = (&back.predict(&data) - &m.predict(&data))
+        .mapv(f64::abs)
+        .fold(0.0f64, |a, &b| a.max(b));
+    assert!(diff < 1e-12, "{diff}");
+}

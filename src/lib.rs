@@ -25,9 +25,10 @@ pub use error::{MlpTuneError, Result};
 pub mod prelude {
     pub use crate::error::{MlpTuneError, Result};
     pub use crate::model_selection::{
-        by_name, cross_val_score, cross_validate, Cv, Distribution, Estimator, GridSearchCV, KFold,
-        LinfaEstimator, ParamDistributions, ParamGrid, ParamValue, Pipeline, RandomizedSearchCV,
-        Scorer, SetParams, StratifiedKFold,
+        by_name, cross_val_score, cross_validate, ContinueTraining, Cv, Distribution, Estimator,
+        GridSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV, HyperbandSearchCV, KFold,
+        LinfaEstimator, MinResources, NCandidates, ParamDistributions, ParamGrid, ParamValue,
+        Pipeline, RandomizedSearchCV, Resource, Scorer, SetParams, StratifiedKFold,
     };
     pub use crate::neural_network::{
         Activation, LearningRate, MLPClassifier, MLPRegressor, MlpConfig, Solver,

@@ -9,9 +9,9 @@ mod common;
 use common::*;
 use linfa::Dataset;
 use mlp_tune::model_selection::{
-    Candidate, Distribution, Estimator, FittedHalving, HalvingGridSearchCV,
-    HalvingRandomSearchCV, HalvingSchedule, HalvingSearchCV, MinResources, NCandidates,
-    ParamDistributions, ParamGrid, Resource,
+    Candidate, Distribution, Estimator, FittedHalving, HalvingGridSearchCV, HalvingRandomSearchCV,
+    HalvingSchedule, HalvingSearchCV, MinResources, NCandidates, ParamDistributions, ParamGrid,
+    Resource,
 };
 use mlp_tune::{MlpTuneError, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
@@ -209,7 +209,13 @@ fn run_case(case: &Case) -> Result<(HalvingSchedule, Vec<usize>, Vec<usize>)> {
         )
     }
     let grid = ParamGrid::new().add("a", (0..case.n_grid as i64).collect::<Vec<_>>());
-    let dists = ParamDistributions::new().add("a", Distribution::Uniform { loc: 0.0, scale: 1.0 });
+    let dists = ParamDistributions::new().add(
+        "a",
+        Distribution::Uniform {
+            loc: 0.0,
+            scale: 1.0,
+        },
+    );
     match case.n_classes {
         Some(k) => {
             let y: Array1<usize> = (0..case.n_samples).map(|i| i % k).collect();
@@ -240,7 +246,9 @@ fn check(rec: &Value, n_samples_default: usize) {
     let case = parse_case(rec, n_samples_default);
     let result = run_case(&case);
     if let Some(Value::String(err)) = rec.get("error") {
-        let e = result.err().unwrap_or_else(|| panic!("{}: expected an error", case.name));
+        let e = result
+            .err()
+            .unwrap_or_else(|| panic!("{}: expected an error", case.name));
         assert!(
             matches!(e, MlpTuneError::InvalidParameter { .. }),
             "{}: {e} (scikit-learn: {err})",
@@ -248,14 +256,23 @@ fn check(rec: &Value, n_samples_default: usize) {
         );
         return;
     }
-    let (schedule, iter, n_resources) =
-        result.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let (schedule, iter, n_resources) = result.unwrap_or_else(|e| panic!("{}: {e}", case.name));
     let us = |k: &str| usizes(&rec[k]);
     let one = |k: &str| rec[k].as_f64().unwrap() as usize;
     assert_eq!(schedule.n_resources, us("n_resources_"), "{}", case.name);
     assert_eq!(schedule.n_candidates, us("n_candidates_"), "{}", case.name);
-    assert_eq!(schedule.min_resources, one("min_resources_"), "{}", case.name);
-    assert_eq!(schedule.max_resources, one("max_resources_"), "{}", case.name);
+    assert_eq!(
+        schedule.min_resources,
+        one("min_resources_"),
+        "{}",
+        case.name
+    );
+    assert_eq!(
+        schedule.max_resources,
+        one("max_resources_"),
+        "{}",
+        case.name
+    );
     if rec.get("n_iterations_").is_some() {
         assert_eq!(schedule.n_iterations, one("n_iterations_"), "{}", case.name);
         assert_eq!(
@@ -319,5 +336,8 @@ fn gallery_schedules_equal_scikit_learn() {
         check(rec, 1000);
     }
     // The heatmap example: [31, 62, 124, 248, 496, 992] / [42, 21, 11, 6, 3, 2].
-    assert_eq!(usizes(&gallery[0]["n_resources_"]), [31, 62, 124, 248, 496, 992]);
+    assert_eq!(
+        usizes(&gallery[0]["n_resources_"]),
+        [31, 62, 124, 248, 496, 992]
+    );
 }

@@ -26,7 +26,7 @@
 //!
 //! [`HyperbandSearchCV`] runs Hyperband's brackets (Li et al., 2018), each a
 //! successive-halving run with the same cross-validation and warm continuation. Brackets
-//! advance in lockstep so their fits share the thread pool.
+//! advance in lockstep, aligned on their last round, so their fits share the thread pool.
 //!
 //! Every finished (candidate, fold, round) fit is a plain [`HalvingRecord`]; which
 //! candidates ran in a round is the set of records with that `(bracket, iter)`.
@@ -394,8 +394,9 @@ where
     Ok(())
 }
 
-/// Runs brackets of successive-halving rounds in lockstep: step `k` runs round `k` of every
-/// bracket that has one, all its (candidate, fold) tasks on one thread pool.
+/// Runs brackets of successive-halving rounds in lockstep, aligned on their last round: a
+/// step runs the current round of every bracket that has started, all its (candidate,
+/// fold) tasks on one thread pool.
 #[allow(clippy::too_many_arguments)]
 fn run_brackets<F, T, B, E>(
     opts: &SearchCV<B, T>,
@@ -432,11 +433,16 @@ where
         _estimator: std::marker::PhantomData,
     };
     let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
+    // Brackets are aligned on their last round: shorter brackets start later, so every
+    // step (and the expensive last one above all) has work from several brackets.
+    let offset: Vec<usize> = plans.iter().map(|p| n_steps - p.rounds.len()).collect();
+    let round_of = |b: usize, step: usize| step.checked_sub(offset[b]);
     let mut prev_resource: Vec<usize> = vec![0; plans.len()];
     for step in 0..n_steps {
         // Rows of this step: (bracket, candidate, resource), bracket-major.
         struct Row<E> {
             bracket: usize,
+            round: usize,
             candidate: usize,
             resource: usize,
             prev_resource: usize,
@@ -445,13 +451,16 @@ where
         }
         let mut rows: Vec<Row<E>> = Vec::new();
         for (b, plan) in plans.iter().enumerate() {
-            let Some(&(r, _)) = plan.rounds.get(step) else {
+            let Some(round) = round_of(b, step) else {
+                continue;
+            };
+            let Some(&(r, _)) = plan.rounds.get(round) else {
                 continue;
             };
             if let Some(observer) = &opts.observer {
                 observer.on_round_start(&RoundEvent {
                     bracket: b,
-                    iter: step,
+                    iter: round,
                     n_candidates: current[b].len(),
                     n_resources: r,
                     n_splits,
@@ -470,12 +479,13 @@ where
                 };
                 let estimator = (opts.builder)(&params)?;
                 out.params.push(params);
-                out.iter.push(step);
+                out.iter.push(round);
                 out.n_resources.push(r);
                 out.bracket.push(b);
-                out.last_round.push(step + 1 == plan.rounds.len());
+                out.last_round.push(round + 1 == plan.rounds.len());
                 rows.push(Row {
                     bracket: b,
+                    round,
                     candidate: c,
                     resource: r,
                     prev_resource: prev_resource[b],
@@ -549,7 +559,7 @@ where
             let row = &rows[ri];
             out.records.push(HalvingRecord {
                 bracket: row.bracket,
-                iter: step,
+                iter: row.round,
                 row: first_row + ri,
                 candidate: row.candidate,
                 split: s,
@@ -570,7 +580,7 @@ where
         }
         // Survivors of each bracket that has another round.
         for (b, plan) in plans.iter().enumerate() {
-            let Some(&(_, n_next)) = plan.rounds.get(step + 1) else {
+            let Some(&(_, n_next)) = round_of(b, step).and_then(|r| plan.rounds.get(r + 1)) else {
                 continue;
             };
             let scores: Vec<f64> = rows
@@ -590,14 +600,15 @@ where
             current[b] = keep.into_iter().map(|i| current[b][i]).collect();
         }
         // Only survivors' models are carried to the next round.
-        models =
-            kept.into_iter()
-                .filter(|((c, _), _)| {
-                    plans.iter().enumerate().any(|(b, plan)| {
-                        plan.rounds.get(step + 1).is_some() && current[b].contains(c)
-                    })
+        models = kept
+            .into_iter()
+            .filter(|((c, _), _)| {
+                plans.iter().enumerate().any(|(b, plan)| {
+                    round_of(b, step).is_some_and(|r| r + 1 < plan.rounds.len())
+                        && current[b].contains(c)
                 })
-                .collect();
+            })
+            .collect();
     }
     Ok(out)
 }
@@ -1195,6 +1206,7 @@ pub struct HyperbandSearchCV<B, T> {
     min_epochs: usize,
     factor: f64,
     iterations: usize,
+    max_brackets: Option<usize>,
     random_state: u32,
 }
 
@@ -1206,6 +1218,7 @@ impl<B, T> std::fmt::Debug for HyperbandSearchCV<B, T> {
             .field("min_epochs", &self.min_epochs)
             .field("factor", &self.factor)
             .field("iterations", &self.iterations)
+            .field("max_brackets", &self.max_brackets)
             .field("random_state", &self.random_state)
             .field("options", &self.base)
             .finish()
@@ -1277,6 +1290,7 @@ impl HyperbandSearchCV<(), ()> {
             min_epochs: 1,
             factor: 3.0,
             iterations: 1,
+            max_brackets: None,
             random_state: 0,
         }
     }
@@ -1300,6 +1314,13 @@ impl<B, T> HyperbandSearchCV<B, T> {
     /// candidates (default 1).
     pub fn iterations(mut self, n: usize) -> Self {
         self.iterations = n;
+        self
+    }
+
+    /// Runs only the `k` most exploratory brackets (largest `s`: most candidates, fewest
+    /// epochs to start) of each Hyperband iteration; all by default.
+    pub fn max_brackets(mut self, k: usize) -> Self {
+        self.max_brackets = Some(k);
         self
     }
 
@@ -1385,7 +1406,12 @@ impl<B, T> HyperbandSearchCV<B, T> {
         if self.iterations == 0 {
             return Err(invalid_param("iterations", "must be >= 1"));
         }
-        let template = hyperband_brackets(self.max_epochs, self.min_epochs, self.factor)?;
+        let mut template = hyperband_brackets(self.max_epochs, self.min_epochs, self.factor)?;
+        match self.max_brackets {
+            Some(0) => return Err(invalid_param("max_brackets", "must be >= 1")),
+            Some(k) => template.truncate(k),
+            None => {}
+        }
         let (x, y) = dataset_views(dataset)?;
         let classes = T::classes_of(y.view());
         let per_iteration: usize = template.iter().map(|b| b.n_candidates[0]).sum();

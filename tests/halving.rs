@@ -79,6 +79,16 @@ fn warm_continuation_equals_training_in_one_go() {
         let theirs: Vec<u64> = one_go.test_scores[0].iter().map(|v| v.to_bits()).collect();
         assert_eq!(ours, theirs, "tol {tol}");
 
+        // One candidate is left for the last round, so its refit ran alongside its folds:
+        // the same model as a refit afterwards.
+        let refit = estimator
+            .fit_xy(data.records().view(), data.targets().view())
+            .unwrap();
+        let a = search.try_predict(data.records()).unwrap();
+        let b = estimator.predict_xy(&refit, data.records().view()).unwrap();
+        assert_eq!(a, b);
+        assert!(search.refit_time().is_some());
+
         // Cost: each (candidate, fold) pays only the epochs it actually trained.
         let one_go_epochs: usize = one_go
             .estimators

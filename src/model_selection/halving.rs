@@ -299,7 +299,10 @@ struct BracketPlan {
 }
 
 /// What the round engine gives back.
-struct EngineOutput<E> {
+struct EngineOutput<E, M> {
+    /// The refit, when it could run alongside the last round (a single candidate left):
+    /// its params, model (or error) and seconds.
+    early_refit: Option<(E, Result<M>, f64)>,
     params: Vec<Candidate>,
     outcomes: Vec<FoldOutcome>,
     iter: Vec<usize>,
@@ -308,7 +311,12 @@ struct EngineOutput<E> {
     /// `last_round[row]`: the row belongs to its bracket's last round.
     last_round: Vec<bool>,
     records: Vec<HalvingRecord>,
-    _estimator: std::marker::PhantomData<E>,
+}
+
+/// One task of a round: a (row, fold) fit, or the refit overlapped with the last round.
+enum TaskOut<M> {
+    Fold(Result<(FoldOutcome, Option<M>, usize)>),
+    Refit(Result<M>, f64),
 }
 
 /// The settings the engine needs besides the estimator options.
@@ -409,7 +417,8 @@ fn run_brackets<F, T, B, E>(
     scorers: &[Scorer<T>],
     classes: &[T],
     selection: usize,
-) -> Result<EngineOutput<E>>
+    refit: bool,
+) -> Result<EngineOutput<E, E::Model>>
 where
     F: Float,
     T: ScoreTarget,
@@ -423,6 +432,7 @@ where
     // (candidate, split) → (model, resource it was trained to), kept for continuation.
     let mut models: HashMap<(usize, usize), E::Model> = HashMap::new();
     let mut out = EngineOutput {
+        early_refit: None,
         params: Vec::new(),
         outcomes: Vec::new(),
         iter: Vec::new(),
@@ -430,7 +440,6 @@ where
         bracket: Vec::new(),
         last_round: Vec::new(),
         records: Vec::new(),
-        _estimator: std::marker::PhantomData,
     };
     let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
     // Brackets are aligned on their last round: shorter brackets start later, so every
@@ -496,11 +505,22 @@ where
             prev_resource[b] = r;
         }
         let first_row = out.outcomes.len() / n_splits.max(1);
-        let tasks: Vec<(usize, usize)> = (0..rows.len())
-            .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
+        // When a single candidate is left for the last step it is the best whatever its
+        // score, so its refit on all rows runs alongside its folds (first, as the longest
+        // task) instead of after them.
+        let overlap_refit = refit && step + 1 == n_steps && rows.len() == 1;
+        let tasks: Vec<Option<(usize, usize)>> = overlap_refit
+            .then_some(None)
+            .into_iter()
+            .chain((0..rows.len()).flat_map(|r| (0..n_splits).map(move |s| Some((r, s)))))
             .collect();
         let models_ref = &models;
-        let results = run_parallel(opts.n_jobs, &tasks, |&(ri, s)| {
+        let results = run_parallel(opts.n_jobs, &tasks, |task| {
+            let Some((ri, s)) = *task else {
+                let started = Instant::now();
+                let model = rows[0].estimator.fit_xy(x, y);
+                return TaskOut::Refit(model, started.elapsed().as_secs_f64());
+            };
             let row = &rows[ri];
             let previous = if warm {
                 models_ref.get(&(row.candidate, s))
@@ -551,10 +571,23 @@ where
                     error: o.error.clone(),
                 });
             }
-            result.map(|(o, m)| (o, m, cost))
+            TaskOut::Fold(result.map(|(o, m)| (o, m, cost)))
         })?;
         let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
-        for (&(ri, s), result) in tasks.iter().zip(results) {
+        for (task, result) in tasks.iter().zip(results) {
+            let (ri, s, result) = match (task, result) {
+                (Some((ri, s)), TaskOut::Fold(result)) => (*ri, *s, result),
+                (_, TaskOut::Refit(model, seconds)) => {
+                    let estimator = (opts.builder)(&out.params[first_row])?;
+                    out.early_refit = Some((estimator, model, seconds));
+                    continue;
+                }
+                (None, TaskOut::Fold(_)) => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a refit task returned a fold result".into(),
+                    ))
+                }
+            };
             let (outcome, model, cost) = result?;
             let row = &rows[ri];
             out.records.push(HalvingRecord {
@@ -619,7 +652,7 @@ fn finish<F, T, B, E>(
     opts: &SearchCV<B, T>,
     x: ArrayView2<F>,
     y: ArrayView1<T>,
-    out: EngineOutput<E>,
+    mut out: EngineOutput<E, E::Model>,
     n_splits: usize,
     scorers: &[Scorer<T>],
     refit_index: Option<usize>,
@@ -670,12 +703,18 @@ where
     };
     if refit_index.is_some() {
         if let Some(params) = out.params.get(best) {
-            let estimator = (opts.builder)(params)?;
-            let started = Instant::now();
-            let model = estimator.fit_xy(x, y).map_err(|e| {
+            let (estimator, model, seconds) = match out.early_refit.take() {
+                Some(done) => done,
+                None => {
+                    let estimator = (opts.builder)(params)?;
+                    let started = Instant::now();
+                    let model = estimator.fit_xy(x, y);
+                    (estimator, model, started.elapsed().as_secs_f64())
+                }
+            };
+            let model = model.map_err(|e| {
                 MlpTuneError::FitFailed(format!("refit of the best candidate failed: {e}"))
             })?;
-            let seconds = started.elapsed().as_secs_f64();
             if let Some(observer) = &opts.observer {
                 observer.on_refit_end(seconds);
             }
@@ -1059,6 +1098,7 @@ impl<B, T> HalvingSearchCV<B, T> {
             &scorers,
             &classes,
             refit_index.unwrap_or(0),
+            refit_index.is_some(),
         )?;
         let (search, records) = finish(
             &self.base,
@@ -1478,6 +1518,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
             &scorers,
             &classes,
             refit_index.unwrap_or(0),
+            refit_index.is_some(),
         )?;
         let (search, records) = finish(
             &self.base,

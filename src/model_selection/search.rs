@@ -26,7 +26,9 @@ use crate::error::{MlpTuneError, Result};
 /// Progress of a search, delivered from worker threads. The library never prints; examples
 /// render these events.
 pub trait SearchObserver: Send + Sync {
-    /// The search is about to run `n_candidates × n_splits` fits.
+    /// The search is about to run `n_candidates × n_splits` fits. Halving and Hyperband
+    /// searches pass their first round's candidates (all of them for Hyperband) and announce
+    /// each round with [`on_round_start`](Self::on_round_start).
     fn on_search_start(&self, _n_candidates: usize, _n_splits: usize) {}
     /// One (candidate, fold) fit finished.
     fn on_fit_end(&self, _event: &FitEvent) {}
@@ -54,7 +56,8 @@ pub struct RoundEvent {
 /// One finished (candidate, fold) fit.
 #[derive(Debug, Clone)]
 pub struct FitEvent {
-    /// Candidate index.
+    /// Candidate index (for halving and Hyperband searches, the `cv_results` row: one per
+    /// evaluated (round, candidate)).
     pub candidate: usize,
     /// Fold index.
     pub split: usize,

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! With [`Resource::Epochs`] each (candidate, fold) model is kept between rounds and
-//! trained further through [`ContinueTraining`] instead of being retrained, so a
+//! trained further through [`ContinueTraining`](super::ContinueTraining) instead of being retrained, so a
 //! survivor's cost is its final epoch count, not the sum over rounds, and its final model
 //! equals training it for the final epoch count in one go. Estimators without an exact
 //! continuation are retrained from scratch with `max_iter` set to the round's resource.

@@ -2,12 +2,12 @@
 //!
 //! scikit-learn's multi-layer perceptrons ([`MLPRegressor`](neural_network::MLPRegressor),
 //! [`MLPClassifier`](neural_network::MLPClassifier)) and its model selection
-//! (splitters, scorers, cross-validation, `GridSearchCV`, `RandomizedSearchCV`) as linfa
-//! citizens, with the same numbers as scikit-learn for the same `random_state`.
+//! (splitters, scorers, cross-validation, `GridSearchCV`, `RandomizedSearchCV`, successive
+//! halving and Hyperband with warm continuation) as linfa citizens, with the same numbers as scikit-learn for the same `random_state`.
 //!
 //! Map of the crate (it mirrors scikit-learn's layout):
 //! - [`neural_network`]: the estimators, their activations and losses, their optimizers;
-//! - [`model_selection`]: splitters, validation, searches;
+//! - [`model_selection`]: splitters, validation, searches (grid, random, halving, Hyperband);
 //! - [`metrics`]: the metric functions behind the scorers;
 //! - [`datasets`]: embedded toy sets and the California housing loader;
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
@@ -25,9 +25,10 @@ pub use error::{MlpTuneError, Result};
 pub mod prelude {
     pub use crate::error::{MlpTuneError, Result};
     pub use crate::model_selection::{
-        by_name, cross_val_score, cross_validate, Cv, Distribution, Estimator, GridSearchCV, KFold,
-        LinfaEstimator, ParamDistributions, ParamGrid, ParamValue, Pipeline, RandomizedSearchCV,
-        Scorer, SetParams, StratifiedKFold,
+        by_name, cross_val_score, cross_validate, ContinueTraining, Cv, Distribution, Estimator,
+        GridSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV, HyperbandSearchCV, KFold,
+        LinfaEstimator, MinResources, NCandidates, ParamDistributions, ParamGrid, ParamValue,
+        Pipeline, RandomizedSearchCV, Resource, Scorer, SetParams, StratifiedKFold,
     };
     pub use crate::neural_network::{
         Activation, LearningRate, MLPClassifier, MLPRegressor, MlpConfig, Solver,

@@ -9,11 +9,15 @@
 //!   [`Estimator`] trait any model plugs into ([`LinfaEstimator`] for linfa models,
 //!   [`Pipeline`] for a transformer + estimator);
 //! - [`search`] (`_search.py`): [`GridSearchCV`], [`RandomizedSearchCV`];
+//! - [`halving`] (`_search_successive_halving.py`): [`HalvingGridSearchCV`],
+//!   [`HalvingRandomSearchCV`], and [`HyperbandSearchCV`], with warm continuation of
+//!   models that implement [`ContinueTraining`];
 //! - [`param_space`]: [`ParamGrid`], [`ParamDistributions`], [`ParamValue`];
 //! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name;
 //! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
 //!   resumes where it was.
 
+pub mod halving;
 mod journal;
 pub mod param_space;
 pub mod scoring;
@@ -21,13 +25,18 @@ pub mod search;
 pub mod split;
 pub mod validation;
 
+pub use halving::{
+    hyperband_brackets, Bracket, FittedHalving, FittedHyperband, HalvingGridSearchCV,
+    HalvingRandomSearchCV, HalvingRecord, HalvingSchedule, HalvingSearchCV, HyperbandSearchCV,
+    MaxResources, MinResources, NCandidates, Resource,
+};
 pub use param_space::{
     Candidate, Distribution, ParamDistributions, ParamGrid, ParamValue, SetParams,
 };
 pub use scoring::{Scorer, ScorerKind};
 pub use search::{
     by_name, CvResults, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
-    SearchCV, SearchObserver, SearchSpace,
+    RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
 pub use split::{
     train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, KFold,
@@ -35,6 +44,6 @@ pub use split::{
     StratifiedShuffleSplit,
 };
 pub use validation::{
-    cross_val_score, cross_validate, CrossValidateOptions, CrossValidateResult, Cv, Estimator,
-    FittedPipeline, LinfaEstimator, Pipeline,
+    cross_val_score, cross_validate, ContinueTraining, CrossValidateOptions, CrossValidateResult,
+    Cv, Estimator, FittedPipeline, LinfaEstimator, Pipeline,
 };

@@ -27,18 +27,38 @@ use crate::error::{MlpTuneError, Result};
 /// Progress of a search, delivered from worker threads. The library never prints; examples
 /// render these events.
 pub trait SearchObserver: Send + Sync {
-    /// The search is about to run `n_candidates × n_splits` fits.
+    /// The search is about to run `n_candidates × n_splits` fits. Halving and Hyperband
+    /// searches pass their first round's candidates (all of them for Hyperband) and announce
+    /// each round with [`on_round_start`](Self::on_round_start).
     fn on_search_start(&self, _n_candidates: usize, _n_splits: usize) {}
     /// One (candidate, fold) fit finished.
     fn on_fit_end(&self, _event: &FitEvent) {}
     /// The best candidate was refitted on all rows.
     fn on_refit_end(&self, _seconds: f64) {}
+    /// A successive-halving round (or a step of Hyperband's brackets) is about to run.
+    fn on_round_start(&self, _event: &RoundEvent) {}
+}
+
+/// The start of a successive-halving round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundEvent {
+    /// Hyperband bracket (0 for a plain halving search).
+    pub bracket: usize,
+    /// Round (`iter`) within the bracket.
+    pub iter: usize,
+    /// Candidates evaluated in this round.
+    pub n_candidates: usize,
+    /// Resource given to each of them (samples, epochs or the resource parameter's value).
+    pub n_resources: usize,
+    /// Folds per candidate.
+    pub n_splits: usize,
 }
 
 /// One finished (candidate, fold) fit.
 #[derive(Debug, Clone)]
 pub struct FitEvent {
-    /// Candidate index.
+    /// Candidate index (for halving and Hyperband searches, the `cv_results` row: one per
+    /// evaluated (round, candidate)).
     pub candidate: usize,
     /// Fold index.
     pub split: usize,
@@ -97,18 +117,18 @@ impl SearchSpace {
 /// assert_eq!(predictions.len(), 150);
 /// ```
 pub struct SearchCV<B, T> {
-    builder: B,
-    space: SearchSpace,
-    cv: Cv,
-    scorers: Vec<Scorer<T>>,
-    refit: Option<String>,
-    n_jobs: usize,
-    error_score: Option<f64>,
-    return_train_score: bool,
-    observer: Option<Arc<dyn SearchObserver>>,
-    journal: Option<std::path::PathBuf>,
-    time_budget: Option<std::time::Duration>,
-    max_consecutive_failures: Option<usize>,
+    pub(crate) builder: B,
+    pub(crate) space: SearchSpace,
+    pub(crate) cv: Cv,
+    pub(crate) scorers: Vec<Scorer<T>>,
+    pub(crate) refit: Option<String>,
+    pub(crate) n_jobs: usize,
+    pub(crate) error_score: Option<f64>,
+    pub(crate) return_train_score: bool,
+    pub(crate) observer: Option<Arc<dyn SearchObserver>>,
+    pub(crate) journal: Option<std::path::PathBuf>,
+    pub(crate) time_budget: Option<std::time::Duration>,
+    pub(crate) max_consecutive_failures: Option<usize>,
 }
 
 impl<B, T> std::fmt::Debug for SearchCV<B, T> {
@@ -171,7 +191,7 @@ where
 }
 
 impl<B, T> SearchCV<B, T> {
-    fn with_space(builder: B, space: SearchSpace) -> Self {
+    pub(crate) fn with_space(builder: B, space: SearchSpace) -> Self {
         SearchCV {
             builder,
             space,
@@ -303,6 +323,41 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
+    /// The scorers to use (the default one for the estimator kind when none was set) and
+    /// the index of the refit metric (None without refit).
+    pub(crate) fn resolve_scorers(
+        &self,
+        classifier: bool,
+    ) -> Result<(Vec<Scorer<T>>, Option<usize>)>
+    where
+        T: ScoreTarget,
+    {
+        let scorers: Vec<Scorer<T>> = if self.scorers.is_empty() {
+            vec![Scorer::from_name(if classifier {
+                "accuracy"
+            } else {
+                "neg_mean_squared_error"
+            })?]
+        } else {
+            self.scorers.clone()
+        };
+        let refit_index = match &self.refit {
+            Some(name) if !name.is_empty() => Some(
+                scorers
+                    .iter()
+                    .position(|s| s.name() == *name)
+                    .ok_or_else(|| {
+                        MlpTuneError::Scoring(format!(
+                            "refit metric `{name}` is not among the scorers"
+                        ))
+                    })?,
+            ),
+            Some(_) => Some(0),
+            None => None,
+        };
+        Ok((scorers, refit_index))
+    }
+
     /// The search space.
     pub fn space(&self) -> &SearchSpace {
         &self.space
@@ -330,29 +385,7 @@ impl<B, T> SearchCV<B, T> {
             .map(|c| (self.builder)(c))
             .collect::<Result<_>>()?;
         let classifier = estimators.first().is_some_and(|e| e.is_classifier());
-        let scorers: Vec<Scorer<T>> = if self.scorers.is_empty() {
-            vec![Scorer::from_name(if classifier {
-                "accuracy"
-            } else {
-                "neg_mean_squared_error"
-            })?]
-        } else {
-            self.scorers.clone()
-        };
-        let refit_index = match &self.refit {
-            Some(name) if !name.is_empty() => Some(
-                scorers
-                    .iter()
-                    .position(|s| s.name() == *name)
-                    .ok_or_else(|| {
-                        MlpTuneError::Scoring(format!(
-                            "refit metric `{name}` is not among the scorers"
-                        ))
-                    })?,
-            ),
-            Some(_) => Some(0),
-            None => None,
-        };
+        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
         let classes = T::classes_of(y.view());
         let ids = class_ids(y.view(), &classes);
         let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
@@ -465,58 +498,13 @@ impl<B, T> SearchCV<B, T> {
             })
             .collect();
 
-        let mut results = CvResults {
-            params: candidates.clone(),
-            metrics: Vec::new(),
-            mean_fit_time: Vec::new(),
-            std_fit_time: Vec::new(),
-            mean_score_time: Vec::new(),
-            std_score_time: Vec::new(),
-            errors: vec![None; candidates.len()],
-        };
-        for (s, scorer) in scorers.iter().enumerate() {
-            let mut split_test = vec![Vec::with_capacity(n_splits); candidates.len()];
-            let mut split_train = vec![Vec::with_capacity(n_splits); candidates.len()];
-            for (&(c, _), o) in tasks.iter().zip(&outcomes) {
-                split_test[c].push(o.test_scores[s]);
-                if let Some(tr) = &o.train_scores {
-                    split_train[c].push(tr[s]);
-                }
-            }
-            let (mean_test, std_test): (Vec<f64>, Vec<f64>) =
-                split_test.iter().map(|v| mean_std(v)).unzip();
-            let rank_test = rank_min(&mean_test);
-            let train = if self.return_train_score {
-                let (m, sd): (Vec<f64>, Vec<f64>) = split_train.iter().map(|v| mean_std(v)).unzip();
-                Some(TrainScores {
-                    split: split_train,
-                    mean: m,
-                    std: sd,
-                })
-            } else {
-                None
-            };
-            results.metrics.push(MetricResults {
-                name: scorer.name(),
-                split_test,
-                mean_test,
-                std_test,
-                rank_test,
-                train,
-            });
-        }
-        // Tasks are candidate-major, so each candidate's folds are one contiguous chunk.
-        for (c, folds_of_candidate) in outcomes.chunks(n_splits.max(1)).enumerate() {
-            let fit: Vec<f64> = folds_of_candidate.iter().map(|o| o.fit_time).collect();
-            let score: Vec<f64> = folds_of_candidate.iter().map(|o| o.score_time).collect();
-            let (mf, sf) = mean_std(&fit);
-            let (ms, ss) = mean_std(&score);
-            results.mean_fit_time.push(mf);
-            results.std_fit_time.push(sf);
-            results.mean_score_time.push(ms);
-            results.std_score_time.push(ss);
-            results.errors[c] = folds_of_candidate.iter().find_map(|o| o.error.clone());
-        }
+        let results = build_cv_results(
+            candidates.clone(),
+            &outcomes,
+            n_splits,
+            &scorers,
+            self.return_train_score,
+        );
 
         // As scikit-learn: the best candidate is known whenever the metric is unambiguous
         // (refit on a named metric, or a single metric), refit or not.
@@ -642,6 +630,79 @@ where
     }
 }
 
+/// Builds `cv_results_` from row-major outcomes (`outcomes[row * n_splits + split]`), one
+/// row per entry of `params`.
+pub(crate) fn build_cv_results<T>(
+    params: Vec<Candidate>,
+    outcomes: &[FoldOutcome],
+    n_splits: usize,
+    scorers: &[Scorer<T>],
+    return_train_score: bool,
+) -> CvResults {
+    let n_rows = params.len();
+    let mut results = CvResults {
+        params,
+        metrics: Vec::new(),
+        mean_fit_time: Vec::with_capacity(n_rows),
+        std_fit_time: Vec::with_capacity(n_rows),
+        mean_score_time: Vec::with_capacity(n_rows),
+        std_score_time: Vec::with_capacity(n_rows),
+        errors: vec![None; n_rows],
+        iter: None,
+        n_resources: None,
+        bracket: None,
+    };
+    // Rows are contiguous chunks of `n_splits` outcomes.
+    let chunks: Vec<&[FoldOutcome]> = outcomes.chunks(n_splits.max(1)).collect();
+    for (s, scorer) in scorers.iter().enumerate() {
+        let split_test: Vec<Vec<f64>> = chunks
+            .iter()
+            .map(|c| c.iter().map(|o| o.test_scores[s]).collect())
+            .collect();
+        let (mean_test, std_test): (Vec<f64>, Vec<f64>) =
+            split_test.iter().map(|v| mean_std(v)).unzip();
+        let rank_test = rank_min(&mean_test);
+        let train = if return_train_score {
+            let split_train: Vec<Vec<f64>> = chunks
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|o| o.train_scores.as_ref().map(|t| t[s]))
+                        .collect()
+                })
+                .collect();
+            let (m, sd): (Vec<f64>, Vec<f64>) = split_train.iter().map(|v| mean_std(v)).unzip();
+            Some(TrainScores {
+                split: split_train,
+                mean: m,
+                std: sd,
+            })
+        } else {
+            None
+        };
+        results.metrics.push(MetricResults {
+            name: scorer.name(),
+            split_test,
+            mean_test,
+            std_test,
+            rank_test,
+            train,
+        });
+    }
+    for (c, folds_of_row) in chunks.iter().enumerate() {
+        let fit: Vec<f64> = folds_of_row.iter().map(|o| o.fit_time).collect();
+        let score: Vec<f64> = folds_of_row.iter().map(|o| o.score_time).collect();
+        let (mf, sf) = mean_std(&fit);
+        let (ms, ss) = mean_std(&score);
+        results.mean_fit_time.push(mf);
+        results.std_fit_time.push(sf);
+        results.mean_score_time.push(ms);
+        results.std_score_time.push(ss);
+        results.errors[c] = folds_of_row.iter().find_map(|o| o.error.clone());
+    }
+    results
+}
+
 fn mean_std(v: &[f64]) -> (f64, f64) {
     if v.is_empty() {
         return (f64::NAN, f64::NAN);
@@ -711,12 +772,30 @@ pub struct CvResults {
     pub std_score_time: Vec<f64>,
     /// The first error of each candidate's failed fits, if any.
     pub errors: Vec<Option<String>>,
+    /// Successive halving's `iter` column: the round of each row (None for grid and
+    /// random search).
+    pub iter: Option<Vec<usize>>,
+    /// Successive halving's `n_resources` column: the resource each row was given.
+    pub n_resources: Option<Vec<usize>>,
+    /// Hyperband's bracket of each row.
+    pub bracket: Option<Vec<usize>>,
 }
 
 impl CvResults {
     /// The first scorer's columns.
     pub fn primary(&self) -> &MetricResults {
         &self.metrics[0]
+    }
+
+    fn extra_columns(&self) -> Vec<(&'static str, &Vec<usize>)> {
+        [
+            ("iter", &self.iter),
+            ("n_resources", &self.n_resources),
+            ("bracket", &self.bracket),
+        ]
+        .into_iter()
+        .filter_map(|(name, col)| col.as_ref().map(|c| (name, c)))
+        .collect()
     }
 
     /// The table as CSV: one row per candidate, scikit-learn's column names.
@@ -746,6 +825,8 @@ impl CvResults {
                 header.push(format!("std_train_{suffix}"));
             }
         }
+        let extra = self.extra_columns();
+        header.extend(extra.iter().map(|(name, _)| name.to_string()));
         header.push("error".into());
         let mut out = header.join(",");
         out.push('\n');
@@ -770,6 +851,7 @@ impl CvResults {
                     row.push(t.std[c].to_string());
                 }
             }
+            row.extend(extra.iter().map(|(_, col)| col[c].to_string()));
             row.push(format!(
                 "\"{}\"",
                 self.errors[c]
@@ -842,6 +924,9 @@ impl CvResults {
                 );
             }
         }
+        for (name, col) in self.extra_columns() {
+            map.insert(name.into(), json!(col));
+        }
         map.insert("error".into(), json!(self.errors));
         Value::Object(map)
     }
@@ -851,18 +936,18 @@ impl CvResults {
 /// all rows.
 #[derive(Debug, Clone)]
 pub struct FittedSearch<E, M> {
-    cv_results: CvResults,
-    best_index: Option<usize>,
-    best_score: Option<f64>,
-    best_params: Option<Candidate>,
-    best_estimator: Option<E>,
-    best_model: Option<M>,
-    refit_time: Option<f64>,
-    n_splits: usize,
-    classes_len: usize,
-    resumed_fits: usize,
-    skipped_fits: usize,
-    stop_reason: Option<String>,
+    pub(crate) cv_results: CvResults,
+    pub(crate) best_index: Option<usize>,
+    pub(crate) best_score: Option<f64>,
+    pub(crate) best_params: Option<Candidate>,
+    pub(crate) best_estimator: Option<E>,
+    pub(crate) best_model: Option<M>,
+    pub(crate) refit_time: Option<f64>,
+    pub(crate) n_splits: usize,
+    pub(crate) classes_len: usize,
+    pub(crate) resumed_fits: usize,
+    pub(crate) skipped_fits: usize,
+    pub(crate) stop_reason: Option<String>,
 }
 
 impl<E, M> FittedSearch<E, M> {

@@ -44,6 +44,44 @@ pub trait Estimator<F: Float, T>: Send + Sync {
     fn describe(&self) -> String {
         String::new()
     }
+    /// Epochs (or iterations) a fitted model has trained in all, when the estimator counts
+    /// them. Successive-halving searches add these up as their cost.
+    fn epochs_trained(&self, _model: &Self::Model) -> Option<usize> {
+        None
+    }
+    /// The estimator's exact warm continuation, if it has one (opt in by implementing
+    /// [`ContinueTraining`] and returning `Some(self)`). Successive-halving searches with
+    /// `resource = epochs` then train each (candidate, fold) model further between rounds
+    /// instead of retraining it from scratch.
+    fn continuation(&self) -> Option<&dyn ContinueTraining<F, T, Self::Model>> {
+        None
+    }
+}
+
+/// Estimators whose fitted models can be trained further **exactly**: `e` epochs then `k`
+/// more equals `e + k` epochs in one go (same generator stream, optimizer state, row order
+/// and stopping state), on the same rows.
+///
+/// Implemented by the MLP params (see [`Estimator::continuation`]: only for the stochastic
+/// solvers without early stopping, since early stopping restores the best weights at the
+/// end of every call and L-BFGS restarts its memory, so neither continues exactly).
+pub trait ContinueTraining<F, T, M>: Send + Sync {
+    /// Trains `model` (fitted on exactly these rows) `epochs` more epochs; a
+    /// [`finished`](Self::finished) model comes back unchanged.
+    fn continue_xy(
+        &self,
+        model: &M,
+        x: ArrayView2<F>,
+        y: ArrayView1<T>,
+        epochs: usize,
+    ) -> Result<M>;
+    /// Whether training already stopped by itself (stopping rule or observer): a one-go run
+    /// with more epochs would have stopped at the same point, so the model is final.
+    fn finished(&self, model: &M) -> bool;
+}
+
+fn mlp_continues(config: &crate::neural_network::MlpConfig) -> bool {
+    config.solver != crate::neural_network::Solver::Lbfgs && !config.early_stopping
 }
 
 impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
@@ -63,6 +101,33 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
 
     fn describe(&self) -> String {
         format!("MLPRegressor {:?} {:?}", self.loss(), self.config())
+    }
+
+    fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
+        Some(model.n_iter())
+    }
+
+    fn continuation(&self) -> Option<&dyn ContinueTraining<F, F, Self::Model>> {
+        mlp_continues(self.config()).then_some(self as _)
+    }
+}
+
+impl<F: Float> ContinueTraining<F, F, MLPRegressor<F>> for MLPRegressorValidParams<F> {
+    fn continue_xy(
+        &self,
+        model: &MLPRegressor<F>,
+        x: ArrayView2<F>,
+        y: ArrayView1<F>,
+        epochs: usize,
+    ) -> Result<MLPRegressor<F>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training(&DatasetBase::new(x, y), epochs)
+    }
+
+    fn finished(&self, model: &MLPRegressor<F>) -> bool {
+        model.stopped_early()
     }
 }
 
@@ -87,6 +152,35 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
 
     fn describe(&self) -> String {
         format!("MLPClassifier {:?}", self.config())
+    }
+
+    fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
+        Some(model.n_iter())
+    }
+
+    fn continuation(&self) -> Option<&dyn ContinueTraining<F, L, Self::Model>> {
+        mlp_continues(self.config()).then_some(self as _)
+    }
+}
+
+impl<F: Float, L: linfa::Label + Send + Sync> ContinueTraining<F, L, MLPClassifier<F, L>>
+    for MLPClassifierValidParams<F>
+{
+    fn continue_xy(
+        &self,
+        model: &MLPClassifier<F, L>,
+        x: ArrayView2<F>,
+        y: ArrayView1<L>,
+        epochs: usize,
+    ) -> Result<MLPClassifier<F, L>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training(&DatasetBase::new(x, y), epochs)
+    }
+
+    fn finished(&self, model: &MLPClassifier<F, L>) -> bool {
+        model.stopped_early()
     }
 }
 
@@ -277,6 +371,10 @@ where
     fn describe(&self) -> String {
         format!("Pipeline({})", self.estimator.describe())
     }
+
+    fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
+        self.estimator.epochs_trained(&model.model)
+    }
 }
 
 /// The cross-validation scheme of a search: a number of folds (stratified for classifiers,
@@ -377,10 +475,42 @@ where
     T: ScoreTarget,
     E: Estimator<F, T>,
 {
+    fit_and_score_by(
+        estimator,
+        x,
+        y,
+        fold,
+        scorers,
+        classes,
+        return_train_score,
+        error_score,
+        |xt, yt| estimator.fit_xy(xt, yt),
+    )
+}
+
+/// [`fit_and_score`] with the fit supplied by the caller (a fresh fit, or the continuation
+/// of an earlier model on the same rows).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_and_score_by<F, T, E>(
+    estimator: &E,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    fold: &Fold,
+    scorers: &[Scorer<T>],
+    classes: &[T],
+    return_train_score: bool,
+    error_score: Option<f64>,
+    fit: impl FnOnce(ArrayView2<F>, ArrayView1<T>) -> Result<E::Model>,
+) -> Result<(FoldOutcome, Option<E::Model>)>
+where
+    F: Float,
+    T: ScoreTarget,
+    E: Estimator<F, T>,
+{
     let x_train = x.select(Axis(0), &fold.train);
     let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
-    let fitted = estimator.fit_xy(x_train.view(), y_train.view());
+    let fitted = fit(x_train.view(), y_train.view());
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((

@@ -1,0 +1,1620 @@
+//! Successive halving (scikit-learn's `model_selection/_search_successive_halving.py`) and
+//! Hyperband, with cross-validation and, for estimators that can continue training exactly
+//! (our MLPs with a stochastic solver), **warm continuation** between rounds.
+//!
+//! A successive-halving search evaluates every candidate with a small resource (training
+//! rows, epochs, or any integer parameter), keeps the best `1 / factor` of them, gives the
+//! survivors `factor` times more resource, and repeats. [`HalvingGridSearchCV`] and
+//! [`HalvingRandomSearchCV`] follow scikit-learn 1.9's schedule rules exactly (checked
+//! against scikit-learn's recorded schedules in `tests/parity_halving.rs`):
+//!
+//! ```text
+//! n_required  = 1 + floor(log(n_candidates, factor))
+//! min_resources_ = max(min_resources_, max_resources_ // factor^(n_required - 1))   ('exhaust')
+//! n_possible  = 1 + floor(log(max_resources_ // min_resources_, factor))
+//! n_iterations = n_required if aggressive_elimination else min(n_possible, n_required)
+//! round i: n_resources = min(int(factor^power * min_resources_), max_resources_),
+//!          power = max(0, i - n_required + n_possible) if aggressive else i,
+//!          then keep the ceil(n / factor) candidates with the best mean test score.
+//! ```
+//!
+//! With [`Resource::Epochs`] each (candidate, fold) model is kept between rounds and
+//! trained further through [`ContinueTraining`](super::ContinueTraining) instead of being retrained, so a
+//! survivor's cost is its final epoch count, not the sum over rounds, and its final model
+//! equals training it for the final epoch count in one go. Estimators without an exact
+//! continuation are retrained from scratch with `max_iter` set to the round's resource.
+//!
+//! [`HyperbandSearchCV`] runs Hyperband's brackets (Li et al., 2018), each a
+//! successive-halving run with the same cross-validation and warm continuation. Brackets
+//! advance in lockstep, aligned on their last round, so their fits share the thread pool.
+//!
+//! Every finished (candidate, fold, round) fit is a plain [`HalvingRecord`]; which
+//! candidates ran in a round is the set of records with that `(bracket, iter)`.
+//! Results are collected by task index, so they are identical for any `n_jobs`.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
+use linfa::Float;
+use ndarray::{ArrayView1, ArrayView2};
+
+use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
+use super::scoring::{ScoreTarget, Scorer};
+use super::search::{
+    build_cv_results, FitEvent, FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace,
+};
+use super::split::Fold;
+use super::validation::{
+    class_ids, dataset_views, fit_and_score_by, run_parallel, AsView2, Cv, Estimator, FoldOutcome,
+};
+use crate::error::{invalid_param, MlpTuneError, Result};
+use crate::random::NumpyRng;
+
+/// What a successive-halving search gives more of to the candidates that survive a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// Training rows (scikit-learn's default `resource='n_samples'`): round `i` subsamples
+    /// every cross-validation fold's train and test rows to the fraction
+    /// `n_resources / n_samples`.
+    NSamples,
+    /// Training epochs of our MLPs (the `max_iter` parameter). Models that can continue
+    /// exactly ([`Estimator::continuation`]) are kept between rounds and trained further;
+    /// others are retrained with `max_iter` set to the round's resource.
+    Epochs,
+    /// Any integer parameter of the estimator (e.g. `max_iter`, or `n_estimators` of a
+    /// forest), set on each candidate to the round's resource; every round retrains from
+    /// scratch, as scikit-learn does.
+    Param(String),
+}
+
+impl Resource {
+    /// A parameter resource by name; `"n_samples"` and `"epochs"` select the other two.
+    pub fn named(name: &str) -> Self {
+        match name {
+            "n_samples" => Resource::NSamples,
+            "epochs" => Resource::Epochs,
+            other => Resource::Param(other.to_string()),
+        }
+    }
+
+    /// The parameter set to the round's resource, if any.
+    pub fn param_name(&self) -> Option<&str> {
+        match self {
+            Resource::NSamples => None,
+            Resource::Epochs => Some("max_iter"),
+            Resource::Param(name) => Some(name),
+        }
+    }
+}
+
+/// scikit-learn's `min_resources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinResources {
+    /// Start as high as possible so the last round uses as much of `max_resources` as it
+    /// can (HalvingGridSearchCV's default).
+    Exhaust,
+    /// `2 * n_splits * n_classes` rows (1 for a regressor's class count) with
+    /// `resource = n_samples`, else 1 (HalvingRandomSearchCV's default).
+    Smallest,
+    /// This amount.
+    Value(usize),
+}
+
+/// scikit-learn's `max_resources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxResources {
+    /// The number of rows (only with `resource = n_samples`).
+    Auto,
+    /// This amount.
+    Value(usize),
+}
+
+/// `HalvingRandomSearchCV`'s `n_candidates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NCandidates {
+    /// `max_resources_ // min_resources_` candidates, so the last round can use all of
+    /// `max_resources` (the default).
+    Exhaust,
+    /// This many candidates.
+    Value(usize),
+}
+
+/// A successive-halving schedule: scikit-learn's fitted attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HalvingSchedule {
+    /// `min_resources_`.
+    pub min_resources: usize,
+    /// `max_resources_`.
+    pub max_resources: usize,
+    /// `n_resources_`: the resource of each round.
+    pub n_resources: Vec<usize>,
+    /// `n_candidates_`: the candidates evaluated in each round.
+    pub n_candidates: Vec<usize>,
+    /// `n_remaining_candidates_`: candidates left after the last round.
+    pub n_remaining_candidates: usize,
+    /// `n_iterations_`: rounds run.
+    pub n_iterations: usize,
+    /// `n_possible_iterations_`: rounds possible from `min_resources_` without exceeding
+    /// `max_resources_`.
+    pub n_possible_iterations: usize,
+    /// `n_required_iterations_`: rounds needed to end with fewer than `factor` candidates.
+    pub n_required_iterations: usize,
+}
+
+/// Python's float floor division `a // b` (both positive here), bit for bit.
+fn py_floordiv(a: f64, b: f64) -> f64 {
+    let m = a % b;
+    let div = (a - m) / b;
+    let mut floor = div.floor();
+    if div - floor > 0.5 {
+        floor += 1.0;
+    }
+    floor
+}
+
+/// Python's `math.log(x, base)`.
+fn py_log(x: f64, base: f64) -> f64 {
+    x.ln() / base.ln()
+}
+
+impl HalvingSchedule {
+    /// The schedule for `n_candidates` candidates. `smallest` is the value
+    /// [`MinResources::Smallest`] stands for (see [`MinResources`]), `max_resources` is
+    /// already resolved.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{HalvingSchedule, MinResources};
+    /// // The user guide's SVC example: 6 candidates, factor 2, 1000 rows, 'exhaust'.
+    /// let s = HalvingSchedule::new(6, 2.0, MinResources::Exhaust, 20, 1000, false).unwrap();
+    /// assert_eq!(s.n_resources, [250, 500, 1000]);
+    /// assert_eq!(s.n_candidates, [6, 3, 2]);
+    /// ```
+    pub fn new(
+        n_candidates: usize,
+        factor: f64,
+        min_resources: MinResources,
+        smallest: usize,
+        max_resources: usize,
+        aggressive_elimination: bool,
+    ) -> Result<Self> {
+        check_factor(factor)?;
+        if n_candidates == 0 {
+            return Err(MlpTuneError::SearchSpace("there are no candidates".into()));
+        }
+        if max_resources == 0 {
+            return Err(invalid_param("max_resources", "must be a positive integer"));
+        }
+        let mut min_r = match min_resources {
+            MinResources::Value(0) => {
+                return Err(invalid_param("min_resources", "must be a positive integer"))
+            }
+            MinResources::Value(v) => v as f64,
+            MinResources::Exhaust | MinResources::Smallest => smallest as f64,
+        };
+        let max_r = max_resources as f64;
+        if min_r > max_r {
+            return Err(invalid_param(
+                "min_resources",
+                format!("min_resources_={min_r} is greater than max_resources_={max_resources}"),
+            ));
+        }
+        if min_r == 0.0 {
+            return Err(invalid_param(
+                "min_resources",
+                "min_resources_=0: the dataset may be empty",
+            ));
+        }
+        let n_required = 1 + py_log(n_candidates as f64, factor).floor() as usize;
+        if min_resources == MinResources::Exhaust {
+            let last = (n_required - 1) as f64;
+            min_r = min_r.max(py_floordiv(max_r, factor.powf(last)));
+        }
+        let n_possible = 1 + py_log(py_floordiv(max_r, min_r), factor).floor() as usize;
+        let n_iterations = if aggressive_elimination {
+            n_required
+        } else {
+            n_possible.min(n_required)
+        };
+        let mut n_resources = Vec::with_capacity(n_iterations);
+        let mut counts = Vec::with_capacity(n_iterations);
+        let mut n = n_candidates;
+        for i in 0..n_iterations {
+            let power = if aggressive_elimination {
+                (i + n_possible).saturating_sub(n_required)
+            } else {
+                i
+            };
+            let r = (factor.powf(power as f64) * min_r) as usize;
+            n_resources.push(r.min(max_resources));
+            counts.push(n);
+            n = (n as f64 / factor).ceil() as usize;
+        }
+        Ok(HalvingSchedule {
+            min_resources: min_r as usize,
+            max_resources,
+            n_resources,
+            n_candidates: counts,
+            n_remaining_candidates: n,
+            n_iterations,
+            n_possible_iterations: n_possible,
+            n_required_iterations: n_required,
+        })
+    }
+}
+
+fn check_factor(factor: f64) -> Result<()> {
+    if !(factor.is_finite() && factor > 1.0) {
+        return Err(invalid_param(
+            "factor",
+            format!("must be a finite number greater than 1, got {factor}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One finished (candidate, fold, round) fit: a plain record, in the order results are
+/// collected. The candidates of a round are those with records of that `(bracket, iter)`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct HalvingRecord {
+    /// Hyperband bracket (0 for a halving search).
+    pub bracket: usize,
+    /// Round within the bracket.
+    pub iter: usize,
+    /// Row of `cv_results`.
+    pub row: usize,
+    /// Index of the candidate in the search's candidate list (before the resource
+    /// parameter is added).
+    pub candidate: usize,
+    /// Fold.
+    pub split: usize,
+    /// The round's resource.
+    pub n_resources: usize,
+    /// Test score of each scorer.
+    pub test_scores: Vec<f64>,
+    /// Train scores when asked for.
+    pub train_scores: Option<Vec<f64>>,
+    /// Seconds fitting (or continuing).
+    pub fit_time: f64,
+    /// Seconds scoring.
+    pub score_time: f64,
+    /// The error of a failed fit.
+    pub error: Option<String>,
+    /// Resource actually spent by this fit: epochs trained (only the extra ones when a
+    /// model was continued; the counted epochs when the estimator reports them), else the
+    /// round's resource (training rows with `resource = n_samples`).
+    pub cost: usize,
+}
+
+/// The rounds of one successive-halving run.
+#[derive(Debug, Clone, PartialEq)]
+struct BracketPlan {
+    /// Indices into the candidate list.
+    candidates: Vec<usize>,
+    /// `(n_resources, n_candidates)` per round; `rounds[0].1 == candidates.len()`.
+    rounds: Vec<(usize, usize)>,
+}
+
+/// What the round engine gives back.
+struct EngineOutput<E, M> {
+    /// The refit, when it could run alongside the last round (a single candidate left):
+    /// its params, model (or error) and seconds.
+    early_refit: Option<(E, Result<M>, f64)>,
+    params: Vec<Candidate>,
+    outcomes: Vec<FoldOutcome>,
+    iter: Vec<usize>,
+    n_resources: Vec<usize>,
+    bracket: Vec<usize>,
+    /// `last_round[row]`: the row belongs to its bracket's last round.
+    last_round: Vec<bool>,
+    records: Vec<HalvingRecord>,
+}
+
+/// One task of a round: a (row, fold) fit, or the refit overlapped with the last round.
+enum TaskOut<M> {
+    Fold(Result<(FoldOutcome, Option<M>, usize)>),
+    Refit(Result<M>, f64),
+}
+
+/// The settings the engine needs besides the estimator options.
+struct EngineSettings<'a> {
+    resource: &'a Resource,
+    random_state: u32,
+    n_samples: usize,
+}
+
+fn with_resource(candidate: &Candidate, name: &str, value: ParamValue) -> Candidate {
+    let mut c = candidate.clone();
+    c.insert(name.to_string(), value);
+    c
+}
+
+/// scikit-learn's `resample(idx, replace=False, n_samples=m, random_state=seed)`: a fresh
+/// generator, a shuffle of `0..len`, the first `m`.
+fn resample(idx: &[usize], m: usize, seed: u32) -> Vec<usize> {
+    let mut rng = NumpyRng::new(seed);
+    let p = rng.permutation(idx.len());
+    p[..m.min(idx.len())].iter().map(|&i| idx[i]).collect()
+}
+
+/// The folds of a `resource = n_samples` round.
+fn subsample_folds(folds: &[Fold], r: usize, n_samples: usize, seed: u32) -> Vec<Fold> {
+    let fraction = r as f64 / n_samples as f64;
+    folds
+        .iter()
+        .map(|f| Fold {
+            train: resample(&f.train, (fraction * f.train.len() as f64) as usize, seed),
+            test: resample(&f.test, (fraction * f.test.len() as f64) as usize, seed),
+        })
+        .collect()
+}
+
+/// Positions of the `k` best scores, in ascending order of score (NaN lowest; equal
+/// scores keep their order), as scikit-learn's `_top_k` returns them.
+fn top_k(scores: &[f64], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (scores[a], scores[b]);
+        match (x.is_nan(), y.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        }
+    });
+    order.split_off(order.len() - k.min(order.len()))
+}
+
+/// Checks that the resource parameter is an integer parameter the builder takes: it must
+/// accept an integer and refuse a fractional number.
+fn check_resource_param<B, E>(
+    builder: &B,
+    candidates: &[Candidate],
+    name: &str,
+    probe: usize,
+) -> Result<()>
+where
+    B: Fn(&Candidate) -> Result<E>,
+{
+    if candidates.iter().any(|c| c.contains_key(name)) {
+        return Err(MlpTuneError::SearchSpace(format!(
+            "cannot use parameter `{name}` as the resource since it is part of the searched parameters"
+        )));
+    }
+    let first = &candidates[0];
+    if let Err(e) = builder(&with_resource(first, name, ParamValue::Int(probe as i64))) {
+        return Err(invalid_param(
+            "resource",
+            format!("`{name}` is not an integer parameter of the estimator: {e}"),
+        ));
+    }
+    if builder(&with_resource(first, name, ParamValue::Float(0.5))).is_ok() {
+        return Err(invalid_param(
+            "resource",
+            format!(
+                "`{name}` is not an integer parameter of the estimator (it accepts 0.5, or is ignored)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs brackets of successive-halving rounds in lockstep, aligned on their last round: a
+/// step runs the current round of every bracket that has started, all its (candidate,
+/// fold) tasks on one thread pool.
+#[allow(clippy::too_many_arguments)]
+fn run_brackets<F, T, B, E>(
+    opts: &SearchCV<B, T>,
+    settings: &EngineSettings<'_>,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    candidates: &[Candidate],
+    plans: &[BracketPlan],
+    folds: &[Fold],
+    scorers: &[Scorer<T>],
+    classes: &[T],
+    selection: usize,
+    refit: bool,
+) -> Result<EngineOutput<E, E::Model>>
+where
+    F: Float,
+    T: ScoreTarget,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+{
+    let n_splits = folds.len();
+    let param = settings.resource.param_name();
+    let warm = *settings.resource == Resource::Epochs;
+    let mut current: Vec<Vec<usize>> = plans.iter().map(|p| p.candidates.clone()).collect();
+    // (candidate, split) → (model, resource it was trained to), kept for continuation.
+    let mut models: HashMap<(usize, usize), E::Model> = HashMap::new();
+    let mut out = EngineOutput {
+        early_refit: None,
+        params: Vec::new(),
+        outcomes: Vec::new(),
+        iter: Vec::new(),
+        n_resources: Vec::new(),
+        bracket: Vec::new(),
+        last_round: Vec::new(),
+        records: Vec::new(),
+    };
+    let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
+    // Brackets are aligned on their last round: shorter brackets start later, so every
+    // step (and the expensive last one above all) has work from several brackets.
+    let offset: Vec<usize> = plans.iter().map(|p| n_steps - p.rounds.len()).collect();
+    let round_of = |b: usize, step: usize| step.checked_sub(offset[b]);
+    let mut prev_resource: Vec<usize> = vec![0; plans.len()];
+    for step in 0..n_steps {
+        // Rows of this step: (bracket, candidate, resource), bracket-major.
+        struct Row<E> {
+            bracket: usize,
+            round: usize,
+            candidate: usize,
+            resource: usize,
+            prev_resource: usize,
+            estimator: E,
+            folds: Arc<Vec<Fold>>,
+        }
+        let mut rows: Vec<Row<E>> = Vec::new();
+        for (b, plan) in plans.iter().enumerate() {
+            let Some(round) = round_of(b, step) else {
+                continue;
+            };
+            let Some(&(r, _)) = plan.rounds.get(round) else {
+                continue;
+            };
+            if let Some(observer) = &opts.observer {
+                observer.on_round_start(&RoundEvent {
+                    bracket: b,
+                    iter: round,
+                    n_candidates: current[b].len(),
+                    n_resources: r,
+                    n_splits,
+                });
+            }
+            let round_folds = Arc::new(match settings.resource {
+                Resource::NSamples => {
+                    subsample_folds(folds, r, settings.n_samples, settings.random_state)
+                }
+                _ => folds.to_vec(),
+            });
+            for &c in &current[b] {
+                let params = match param {
+                    Some(name) => with_resource(&candidates[c], name, ParamValue::Int(r as i64)),
+                    None => candidates[c].clone(),
+                };
+                let estimator = (opts.builder)(&params)?;
+                out.params.push(params);
+                out.iter.push(round);
+                out.n_resources.push(r);
+                out.bracket.push(b);
+                out.last_round.push(round + 1 == plan.rounds.len());
+                rows.push(Row {
+                    bracket: b,
+                    round,
+                    candidate: c,
+                    resource: r,
+                    prev_resource: prev_resource[b],
+                    estimator,
+                    folds: Arc::clone(&round_folds),
+                });
+            }
+            prev_resource[b] = r;
+        }
+        let first_row = out.outcomes.len() / n_splits.max(1);
+        // When a single candidate is left for the last step it is the best whatever its
+        // score, so its refit on all rows runs alongside its folds (first, as the longest
+        // task) instead of after them.
+        let overlap_refit = refit && step + 1 == n_steps && rows.len() == 1;
+        let tasks: Vec<Option<(usize, usize)>> = overlap_refit
+            .then_some(None)
+            .into_iter()
+            .chain((0..rows.len()).flat_map(|r| (0..n_splits).map(move |s| Some((r, s)))))
+            .collect();
+        let models_ref = &models;
+        let results = run_parallel(opts.n_jobs, &tasks, |task| {
+            let Some((ri, s)) = *task else {
+                let started = Instant::now();
+                let model = rows[0].estimator.fit_xy(x, y);
+                return TaskOut::Refit(model, started.elapsed().as_secs_f64());
+            };
+            let row = &rows[ri];
+            let previous = if warm {
+                models_ref.get(&(row.candidate, s))
+            } else {
+                None
+            };
+            let continuation = row.estimator.continuation().filter(|_| warm);
+            let mut cost = None;
+            let result = fit_and_score_by(
+                &row.estimator,
+                x,
+                y,
+                &row.folds[s],
+                scorers,
+                classes,
+                opts.return_train_score,
+                opts.error_score,
+                |xt, yt| match (continuation, previous) {
+                    (Some(c), Some(m)) => {
+                        let extra = row.resource.saturating_sub(row.prev_resource);
+                        let continued = c.continue_xy(m, xt, yt, extra)?;
+                        cost = match (
+                            row.estimator.epochs_trained(&continued),
+                            row.estimator.epochs_trained(m),
+                        ) {
+                            (Some(after), Some(before)) => Some(after.saturating_sub(before)),
+                            _ => Some(extra),
+                        };
+                        Ok(continued)
+                    }
+                    _ => {
+                        let fitted = row.estimator.fit_xy(xt, yt)?;
+                        cost = row.estimator.epochs_trained(&fitted);
+                        Ok(fitted)
+                    }
+                },
+            );
+            let cost = cost.unwrap_or(match settings.resource {
+                Resource::NSamples => row.folds[s].train.len(),
+                _ => row.resource,
+            });
+            if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
+                observer.on_fit_end(&FitEvent {
+                    candidate: first_row + ri,
+                    split: s,
+                    score: o.test_scores[0],
+                    seconds: o.fit_time + o.score_time,
+                    error: o.error.clone(),
+                });
+            }
+            TaskOut::Fold(result.map(|(o, m)| (o, m, cost)))
+        })?;
+        let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
+        for (task, result) in tasks.iter().zip(results) {
+            let (ri, s, result) = match (task, result) {
+                (Some((ri, s)), TaskOut::Fold(result)) => (*ri, *s, result),
+                (_, TaskOut::Refit(model, seconds)) => {
+                    let estimator = (opts.builder)(&out.params[first_row])?;
+                    out.early_refit = Some((estimator, model, seconds));
+                    continue;
+                }
+                (None, TaskOut::Fold(_)) => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a refit task returned a fold result".into(),
+                    ))
+                }
+            };
+            let (outcome, model, cost) = result?;
+            let row = &rows[ri];
+            out.records.push(HalvingRecord {
+                bracket: row.bracket,
+                iter: row.round,
+                row: first_row + ri,
+                candidate: row.candidate,
+                split: s,
+                n_resources: row.resource,
+                test_scores: outcome.test_scores.clone(),
+                train_scores: outcome.train_scores.clone(),
+                fit_time: outcome.fit_time,
+                score_time: outcome.score_time,
+                error: outcome.error.clone(),
+                cost,
+            });
+            out.outcomes.push(outcome);
+            if warm && row.estimator.continuation().is_some() {
+                if let Some(m) = model {
+                    kept.insert((row.candidate, s), m);
+                }
+            }
+        }
+        // Survivors of each bracket that has another round.
+        for (b, plan) in plans.iter().enumerate() {
+            let Some(&(_, n_next)) = round_of(b, step).and_then(|r| plan.rounds.get(r + 1)) else {
+                continue;
+            };
+            let scores: Vec<f64> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.bracket == b)
+                .map(|(ri, _)| {
+                    let start = (first_row + ri) * n_splits;
+                    let v: Vec<f64> = out.outcomes[start..start + n_splits]
+                        .iter()
+                        .map(|o| o.test_scores[selection])
+                        .collect();
+                    v.iter().sum::<f64>() / n_splits as f64
+                })
+                .collect();
+            let keep = top_k(&scores, n_next);
+            current[b] = keep.into_iter().map(|i| current[b][i]).collect();
+        }
+        // Only survivors' models are carried to the next round.
+        models = kept
+            .into_iter()
+            .filter(|((c, _), _)| {
+                plans.iter().enumerate().any(|(b, plan)| {
+                    round_of(b, step).is_some_and(|r| r + 1 < plan.rounds.len())
+                        && current[b].contains(c)
+                })
+            })
+            .collect();
+    }
+    Ok(out)
+}
+
+/// Runs the engine and assembles the fitted search.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn finish<F, T, B, E>(
+    opts: &SearchCV<B, T>,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    mut out: EngineOutput<E, E::Model>,
+    n_splits: usize,
+    scorers: &[Scorer<T>],
+    refit_index: Option<usize>,
+    classes_len: usize,
+) -> Result<(FittedSearch<E, E::Model>, Vec<HalvingRecord>)>
+where
+    F: Float,
+    T: ScoreTarget,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+{
+    let mut results = build_cv_results(
+        out.params.clone(),
+        &out.outcomes,
+        n_splits,
+        scorers,
+        opts.return_train_score,
+    );
+    results.iter = Some(out.iter);
+    results.n_resources = Some(out.n_resources);
+    results.bracket = Some(out.bracket);
+    // The best candidate comes from the last round of its bracket (scikit-learn:
+    // `nanargmax` over the last iteration; the first row when all are NaN).
+    let metric = &results.metrics[refit_index.unwrap_or(0)];
+    let last_rows: Vec<usize> = (0..out.params.len())
+        .filter(|&r| out.last_round[r])
+        .collect();
+    let mut best = last_rows.first().copied().unwrap_or(0);
+    let mut best_score = f64::NAN;
+    for &r in &last_rows {
+        let s = metric.mean_test[r];
+        if !s.is_nan() && (best_score.is_nan() || s > best_score) {
+            best = r;
+            best_score = s;
+        }
+    }
+    let best_score = metric.mean_test.get(best).copied();
+    let mut fitted = FittedSearch {
+        cv_results: results,
+        best_index: Some(best),
+        best_score,
+        best_params: out.params.get(best).cloned(),
+        best_estimator: None,
+        best_model: None,
+        refit_time: None,
+        n_splits,
+        classes_len,
+        resumed_fits: 0,
+        skipped_fits: 0,
+        stop_reason: None,
+    };
+    if refit_index.is_some() {
+        if let Some(params) = out.params.get(best) {
+            let (estimator, model, seconds) = match out.early_refit.take() {
+                Some(done) => done,
+                None => {
+                    let estimator = (opts.builder)(params)?;
+                    let started = Instant::now();
+                    let model = estimator.fit_xy(x, y);
+                    (estimator, model, started.elapsed().as_secs_f64())
+                }
+            };
+            let model = model.map_err(|e| {
+                MlpTuneError::FitFailed(format!("refit of the best candidate failed: {e}"))
+            })?;
+            if let Some(observer) = &opts.observer {
+                observer.on_refit_end(seconds);
+            }
+            fitted.refit_time = Some(seconds);
+            fitted.best_model = Some(model);
+            fitted.best_estimator = Some(estimator);
+        }
+    }
+    Ok((fitted, out.records))
+}
+
+/// Where a halving search's candidates come from.
+#[derive(Debug, Clone)]
+enum HalvingSpace {
+    Grid(ParamGrid),
+    Random {
+        distributions: ParamDistributions,
+        n_candidates: NCandidates,
+    },
+}
+
+/// A successive-halving search with cross-validation: [`HalvingGridSearchCV::new`] or
+/// [`HalvingRandomSearchCV::new`] build one. It takes every option of
+/// [`GridSearchCV`](super::GridSearchCV) (`cv`, `scoring`, `refit`, `error_score`,
+/// `n_jobs`, `random_state`, `observer`) plus scikit-learn's halving options.
+///
+/// Candidates are selected by the refit metric (the first scorer by default). The best
+/// candidate is the best of the **last** round (as in scikit-learn), its parameters include
+/// the resource parameter, and the refit trains it on all rows (with that resource).
+///
+/// ```
+/// use mlp_tune::model_selection::{by_name, HalvingGridSearchCV, ParamGrid, Resource};
+/// use mlp_tune::neural_network::{MLPRegressor, Solver};
+///
+/// let data = mlp_tune::datasets::diabetes();
+/// let (x, y) = (data.records() / 100.0, data.targets() / 100.0);
+/// let data = linfa::Dataset::new(x, y);
+/// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).learning_rate_init(0.01).random_state(0);
+/// let grid = ParamGrid::new().add("hidden_layer_sizes", [[4usize], [8], [16], [32]]);
+/// let search = HalvingGridSearchCV::new(by_name(base), grid)
+///     .resource(Resource::Epochs)
+///     .max_resources(40)
+///     .factor(2.0)
+///     .cv(3)
+///     .fit(&data)
+///     .unwrap();
+/// assert_eq!(search.n_resources(), [10, 20, 40]);
+/// assert_eq!(search.n_candidates(), [4, 2, 1]);
+/// // Warm continuation: survivors are trained further, not retrained.
+/// assert!(search.total_cost() < 3 * (4 * 10 + 2 * 20 + 40));
+/// ```
+pub struct HalvingSearchCV<B, T> {
+    base: SearchCV<B, T>,
+    space: HalvingSpace,
+    factor: f64,
+    resource: Resource,
+    min_resources: MinResources,
+    max_resources: MaxResources,
+    aggressive_elimination: bool,
+    random_state: u32,
+}
+
+impl<B, T> std::fmt::Debug for HalvingSearchCV<B, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HalvingSearchCV")
+            .field("space", &self.space)
+            .field("factor", &self.factor)
+            .field("resource", &self.resource)
+            .field("min_resources", &self.min_resources)
+            .field("max_resources", &self.max_resources)
+            .field("aggressive_elimination", &self.aggressive_elimination)
+            .field("random_state", &self.random_state)
+            .field("options", &self.base)
+            .finish()
+    }
+}
+
+/// Successive halving over every point of a [`ParamGrid`] (`min_resources` defaults to
+/// `exhaust`).
+pub struct HalvingGridSearchCV;
+
+impl HalvingGridSearchCV {
+    /// `HalvingGridSearchCV(estimator, param_grid)` with scikit-learn's defaults: factor 3,
+    /// `resource = n_samples`, `min_resources = exhaust`, `max_resources = auto`, cv 5,
+    /// refit on, `error_score = NaN`, one thread, `random_state` 0.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<B, T>(builder: B, grid: ParamGrid) -> HalvingSearchCV<B, T> {
+        HalvingSearchCV::with_space(builder, HalvingSpace::Grid(grid), MinResources::Exhaust)
+    }
+}
+
+/// Successive halving over candidates drawn from [`ParamDistributions`]
+/// (`min_resources` defaults to `smallest`, `n_candidates` to `exhaust`).
+pub struct HalvingRandomSearchCV;
+
+impl HalvingRandomSearchCV {
+    /// `HalvingRandomSearchCV(estimator, param_distributions)` with scikit-learn's defaults
+    /// (see [`HalvingGridSearchCV::new`]; here `min_resources = smallest` and
+    /// `n_candidates = exhaust`).
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<B, T>(builder: B, distributions: ParamDistributions) -> HalvingSearchCV<B, T> {
+        HalvingSearchCV::with_space(
+            builder,
+            HalvingSpace::Random {
+                distributions,
+                n_candidates: NCandidates::Exhaust,
+            },
+            MinResources::Smallest,
+        )
+    }
+}
+
+impl<B, T> HalvingSearchCV<B, T> {
+    fn with_space(builder: B, space: HalvingSpace, min_resources: MinResources) -> Self {
+        HalvingSearchCV {
+            base: SearchCV::with_space(builder, SearchSpace::Grid(ParamGrid::new())),
+            space,
+            factor: 3.0,
+            resource: Resource::NSamples,
+            min_resources,
+            max_resources: MaxResources::Auto,
+            aggressive_elimination: false,
+            random_state: 0,
+        }
+    }
+
+    /// `factor`: the proportion of candidates kept after each round is `1 / factor`, and
+    /// survivors get `factor` times more resource (default 3; must be > 1).
+    pub fn factor(mut self, factor: f64) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// `resource` (default [`Resource::NSamples`]).
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// `min_resources`.
+    pub fn min_resources(mut self, min_resources: MinResources) -> Self {
+        self.min_resources = min_resources;
+        self
+    }
+
+    /// `max_resources` as a number (required unless `resource = n_samples`).
+    pub fn max_resources(mut self, max_resources: usize) -> Self {
+        self.max_resources = MaxResources::Value(max_resources);
+        self
+    }
+
+    /// `aggressive_elimination`: replay the first round's resource until few enough
+    /// candidates are left for the last round to hold fewer than `factor` of them.
+    pub fn aggressive_elimination(mut self, yes: bool) -> Self {
+        self.aggressive_elimination = yes;
+        self
+    }
+
+    /// `n_candidates` of a random halving search (ignored for a grid).
+    pub fn n_candidates(mut self, n: NCandidates) -> Self {
+        if let HalvingSpace::Random { n_candidates, .. } = &mut self.space {
+            *n_candidates = n;
+        }
+        self
+    }
+
+    /// Seed of the candidate draws and of the `n_samples` subsampling (default 0).
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = seed;
+        self
+    }
+
+    /// `cv=k` (stratified for classifiers).
+    pub fn cv(mut self, k: usize) -> Self {
+        self.base = self.base.cv(k);
+        self
+    }
+
+    /// Any splitter or fold count. The splitter must give the same folds on every call
+    /// (ours do: a shuffled splitter restarts from its seed).
+    pub fn cv_with(mut self, cv: Cv) -> Self {
+        self.base = self.base.cv_with(cv);
+        self
+    }
+
+    /// One scorer by scikit-learn name.
+    pub fn scoring(mut self, name: &str) -> Result<Self> {
+        self.base = self.base.scoring(name)?;
+        Ok(self)
+    }
+
+    /// Several scorers; candidates are selected by the refit metric (the first unless
+    /// [`refit_metric`](Self::refit_metric) names another).
+    pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
+        self.base = self.base.scorers(scorers);
+        self
+    }
+
+    /// Refit the best candidate on all rows (default true).
+    pub fn refit(mut self, refit: bool) -> Self {
+        self.base = self.base.refit(refit);
+        self
+    }
+
+    /// Select (and refit) by this scorer's name.
+    pub fn refit_metric(mut self, name: &str) -> Self {
+        self.base = self.base.refit_metric(name);
+        self
+    }
+
+    /// Threads for the (candidate × fold) tasks of a round. Results do not depend on it.
+    pub fn n_jobs(mut self, n_jobs: usize) -> Self {
+        self.base = self.base.n_jobs(n_jobs);
+        self
+    }
+
+    /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
+    pub fn error_score(mut self, value: Option<f64>) -> Self {
+        self.base = self.base.error_score(value);
+        self
+    }
+
+    /// Also score the training rows.
+    pub fn return_train_score(mut self, yes: bool) -> Self {
+        self.base = self.base.return_train_score(yes);
+        self
+    }
+
+    /// Receives progress events, including [`SearchObserver::on_round_start`].
+    pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
+        self.base = self.base.observer(observer);
+        self
+    }
+
+    /// Runs the search on a dataset.
+    pub fn fit<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+    ) -> Result<FittedHalving<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        check_factor(self.factor)?;
+        let (x, y) = dataset_views(dataset)?;
+        let n_samples = x.nrows();
+        let classes = T::classes_of(y.view());
+        let probe_candidate = match &self.space {
+            HalvingSpace::Grid(grid) => grid.candidates()?.into_iter().next(),
+            HalvingSpace::Random { distributions, .. } => distributions
+                .sample(1, self.random_state)?
+                .into_iter()
+                .next(),
+        }
+        .ok_or_else(|| MlpTuneError::SearchSpace("there are no candidates".into()))?;
+        let classifier = self
+            .probe_estimator(&probe_candidate)?
+            .is_some_and(|e: E| e.is_classifier());
+        let (scorers, refit_index) = self.base.resolve_scorers(classifier)?;
+        let ids = class_ids(y.view(), &classes);
+        let folds = self.base.cv.folds(n_samples, ids.as_deref(), classifier)?;
+        let n_splits = folds.len();
+
+        let smallest = match self.resource {
+            Resource::NSamples => 2 * n_splits * if classifier { classes.len() } else { 1 },
+            _ => 1,
+        };
+        let max_resources =
+            match (self.max_resources, &self.resource) {
+                (MaxResources::Auto, Resource::NSamples) => n_samples,
+                (MaxResources::Auto, _) => return Err(invalid_param(
+                    "max_resources",
+                    "max_resources = auto is only allowed with resource = n_samples; give a number",
+                )),
+                (MaxResources::Value(v), Resource::NSamples) if v > n_samples => {
+                    return Err(invalid_param(
+                        "max_resources",
+                        format!("{v} is more than the {n_samples} rows of the data"),
+                    ))
+                }
+                (MaxResources::Value(v), _) => v,
+            };
+        let candidates = match &self.space {
+            HalvingSpace::Grid(grid) => grid.candidates()?,
+            HalvingSpace::Random {
+                distributions,
+                n_candidates,
+            } => {
+                let n = match n_candidates {
+                    NCandidates::Value(0) => {
+                        return Err(invalid_param("n_candidates", "must be >= 1"))
+                    }
+                    NCandidates::Value(n) => *n,
+                    NCandidates::Exhaust => {
+                        let min_r = match self.min_resources {
+                            MinResources::Exhaust => {
+                                return Err(invalid_param(
+                                    "n_candidates",
+                                    "n_candidates and min_resources cannot both be exhaust",
+                                ))
+                            }
+                            MinResources::Smallest => smallest,
+                            MinResources::Value(v) => v,
+                        };
+                        if min_r == 0 || min_r > max_resources {
+                            // Reported with the schedule's own message below.
+                            1
+                        } else {
+                            max_resources / min_r
+                        }
+                    }
+                };
+                distributions.sample(n, self.random_state)?
+            }
+        };
+        let schedule = HalvingSchedule::new(
+            candidates.len(),
+            self.factor,
+            self.min_resources,
+            smallest,
+            max_resources,
+            self.aggressive_elimination,
+        )?;
+        if let Some(name) = self.resource.param_name() {
+            check_resource_param(
+                &self.base.builder,
+                &candidates,
+                name,
+                schedule.min_resources,
+            )?;
+        }
+        if self.resource == Resource::NSamples {
+            let first = subsample_folds(
+                &folds,
+                schedule.n_resources[0],
+                n_samples,
+                self.random_state,
+            );
+            if let Some(f) = first
+                .iter()
+                .find(|f| f.train.is_empty() || f.test.is_empty())
+            {
+                return Err(MlpTuneError::InvalidInput(format!(
+                    "too few samples for the first round: {} of {} rows gives folds with {} training and {} test rows; raise min_resources",
+                    schedule.n_resources[0],
+                    n_samples,
+                    f.train.len(),
+                    f.test.len()
+                )));
+            }
+        }
+        if let Some(observer) = &self.base.observer {
+            observer.on_search_start(candidates.len(), n_splits);
+        }
+        let plan = BracketPlan {
+            candidates: (0..candidates.len()).collect(),
+            rounds: schedule
+                .n_resources
+                .iter()
+                .copied()
+                .zip(schedule.n_candidates.iter().copied())
+                .collect(),
+        };
+        let settings = EngineSettings {
+            resource: &self.resource,
+            random_state: self.random_state,
+            n_samples,
+        };
+        let out = run_brackets(
+            &self.base,
+            &settings,
+            x,
+            y,
+            &candidates,
+            std::slice::from_ref(&plan),
+            &folds,
+            &scorers,
+            &classes,
+            refit_index.unwrap_or(0),
+            refit_index.is_some(),
+        )?;
+        let (search, records) = finish(
+            &self.base,
+            x,
+            y,
+            out,
+            n_splits,
+            &scorers,
+            refit_index,
+            classes.len(),
+        )?;
+        let mut search = search;
+        search.cv_results.bracket = None;
+        Ok(FittedHalving {
+            search,
+            schedule,
+            records,
+        })
+    }
+
+    fn probe_estimator<E>(&self, candidate: &Candidate) -> Result<Option<E>>
+    where
+        B: Fn(&Candidate) -> Result<E>,
+    {
+        let with = match self.resource.param_name() {
+            Some(name) => with_resource(candidate, name, ParamValue::Int(1)),
+            None => candidate.clone(),
+        };
+        // A builder that refuses the resource is reported by the resource check.
+        Ok((self.base.builder)(&with)
+            .or_else(|_| (self.base.builder)(candidate))
+            .ok())
+    }
+}
+
+/// A finished successive-halving search: the [`FittedSearch`] (through `Deref`: results,
+/// best candidate, refitted model) plus scikit-learn's halving attributes and the records.
+#[derive(Debug, Clone)]
+pub struct FittedHalving<E, M> {
+    search: FittedSearch<E, M>,
+    schedule: HalvingSchedule,
+    records: Vec<HalvingRecord>,
+}
+
+impl<E, M> Deref for FittedHalving<E, M> {
+    type Target = FittedSearch<E, M>;
+    fn deref(&self) -> &Self::Target {
+        &self.search
+    }
+}
+
+impl<E, M> FittedHalving<E, M> {
+    /// The search results, best candidate and refitted model.
+    pub fn search(&self) -> &FittedSearch<E, M> {
+        &self.search
+    }
+    /// The whole schedule.
+    pub fn schedule(&self) -> &HalvingSchedule {
+        &self.schedule
+    }
+    /// `n_resources_`.
+    pub fn n_resources(&self) -> &[usize] {
+        &self.schedule.n_resources
+    }
+    /// `n_candidates_`.
+    pub fn n_candidates(&self) -> &[usize] {
+        &self.schedule.n_candidates
+    }
+    /// `n_remaining_candidates_`.
+    pub fn n_remaining_candidates(&self) -> usize {
+        self.schedule.n_remaining_candidates
+    }
+    /// `n_iterations_`.
+    pub fn n_iterations(&self) -> usize {
+        self.schedule.n_iterations
+    }
+    /// `n_possible_iterations_`.
+    pub fn n_possible_iterations(&self) -> usize {
+        self.schedule.n_possible_iterations
+    }
+    /// `n_required_iterations_`.
+    pub fn n_required_iterations(&self) -> usize {
+        self.schedule.n_required_iterations
+    }
+    /// `min_resources_`.
+    pub fn min_resources(&self) -> usize {
+        self.schedule.min_resources
+    }
+    /// `max_resources_`.
+    pub fn max_resources(&self) -> usize {
+        self.schedule.max_resources
+    }
+    /// Every (candidate, fold, round) fit, in collection order.
+    pub fn records(&self) -> &[HalvingRecord] {
+        &self.records
+    }
+    /// Resource actually spent by the search (sum of the records' `cost`; epochs with
+    /// `resource = epochs`), without the refit.
+    pub fn total_cost(&self) -> usize {
+        self.records.iter().map(|r| r.cost).sum()
+    }
+}
+
+/// One Hyperband bracket's schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bracket {
+    /// Hyperband's `s` (the bracket with the most rounds has the largest).
+    pub s: usize,
+    /// Epochs of each round.
+    pub n_resources: Vec<usize>,
+    /// Candidates of each round.
+    pub n_candidates: Vec<usize>,
+}
+
+/// Hyperband (Li et al., *Hyperband: A Novel Bandit-Based Approach to Hyperparameter
+/// Optimization*, JMLR 2018) over [`ParamDistributions`], with cross-validation and warm
+/// continuation: each bracket is a successive-halving run on epochs (`max_iter`).
+///
+/// With `R = max_epochs`, `η = factor`, `r_min = min_epochs` and
+/// `s_max = max { s : r_min·η^s ≤ R }`, bracket `s = s_max, …, 0` starts
+/// `n = ceil((s_max + 1) / (s + 1) · η^s)` candidates at `R·η^-s` epochs; round `i` runs
+/// `floor(n·η^-i)` candidates (at least 1) for `round(R·η^(i-s))` epochs, the last round `R`.
+/// The whole set of brackets is repeated `iterations` times with fresh candidates. All
+/// candidates are drawn at once from `random_state`. The best candidate is the best mean
+/// test score among the last rounds of all brackets (all at `R` epochs).
+///
+/// ```
+/// use mlp_tune::model_selection::{by_name, Distribution, HyperbandSearchCV, ParamDistributions};
+/// use mlp_tune::neural_network::{MLPRegressor, Solver};
+///
+/// let data = mlp_tune::datasets::diabetes();
+/// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
+/// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).random_state(0);
+/// let space = ParamDistributions::new()
+///     .add("learning_rate_init", Distribution::LogUniform { low: 1e-3, high: 1e-1 });
+/// let search = HyperbandSearchCV::new(by_name(base), space, 9).cv(3).fit(&data).unwrap();
+/// assert_eq!(search.brackets().len(), 3); // s = 2, 1, 0
+/// assert_eq!(search.brackets()[0].n_resources, [1, 3, 9]);
+/// assert!(search.best_params().is_some());
+/// ```
+pub struct HyperbandSearchCV<B, T> {
+    base: SearchCV<B, T>,
+    distributions: ParamDistributions,
+    max_epochs: usize,
+    min_epochs: usize,
+    factor: f64,
+    iterations: usize,
+    max_brackets: Option<usize>,
+    random_state: u32,
+}
+
+impl<B, T> std::fmt::Debug for HyperbandSearchCV<B, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperbandSearchCV")
+            .field("distributions", &self.distributions)
+            .field("max_epochs", &self.max_epochs)
+            .field("min_epochs", &self.min_epochs)
+            .field("factor", &self.factor)
+            .field("iterations", &self.iterations)
+            .field("max_brackets", &self.max_brackets)
+            .field("random_state", &self.random_state)
+            .field("options", &self.base)
+            .finish()
+    }
+}
+
+/// Hyperband's brackets for `max_epochs`, `min_epochs` and `factor`.
+///
+/// ```
+/// let b = mlp_tune::model_selection::hyperband_brackets(81, 1, 3.0).unwrap();
+/// assert_eq!(b[0].n_candidates, [81, 27, 9, 3, 1]);
+/// assert_eq!(b[0].n_resources, [1, 3, 9, 27, 81]);
+/// assert_eq!(b[4].n_candidates, [5]);
+/// ```
+pub fn hyperband_brackets(
+    max_epochs: usize,
+    min_epochs: usize,
+    factor: f64,
+) -> Result<Vec<Bracket>> {
+    check_factor(factor)?;
+    if min_epochs == 0 {
+        return Err(invalid_param("min_epochs", "must be >= 1"));
+    }
+    if max_epochs < min_epochs {
+        return Err(invalid_param(
+            "min_epochs",
+            format!("min_epochs={min_epochs} is greater than max_epochs={max_epochs}"),
+        ));
+    }
+    let r_max = max_epochs as f64;
+    let mut s_max = 0usize;
+    while (min_epochs as f64) * factor.powf((s_max + 1) as f64) <= r_max * (1.0 + 1e-12) {
+        s_max += 1;
+    }
+    let mut brackets = Vec::with_capacity(s_max + 1);
+    for s in (0..=s_max).rev() {
+        let n =
+            (((s_max + 1) as f64 / (s + 1) as f64) * factor.powf(s as f64) - 1e-9).ceil() as usize;
+        let mut n_candidates = Vec::with_capacity(s + 1);
+        let mut n_resources = Vec::with_capacity(s + 1);
+        for i in 0..=s {
+            let count = ((n as f64) * factor.powf(-(i as f64)) + 1e-9).floor() as usize;
+            n_candidates.push(count.max(1));
+            let r = (r_max * factor.powf(i as f64 - s as f64)).round() as usize;
+            n_resources.push(r.clamp(1, max_epochs));
+        }
+        brackets.push(Bracket {
+            s,
+            n_resources,
+            n_candidates,
+        });
+    }
+    Ok(brackets)
+}
+
+impl HyperbandSearchCV<(), ()> {
+    /// `HyperbandSearchCV(estimator, distributions, max_epochs)` with factor 3, min epochs
+    /// 1, one Hyperband iteration, cv 5, refit on, `random_state` 0.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<B, T>(
+        builder: B,
+        distributions: ParamDistributions,
+        max_epochs: usize,
+    ) -> HyperbandSearchCV<B, T> {
+        HyperbandSearchCV {
+            base: SearchCV::with_space(builder, SearchSpace::Grid(ParamGrid::new())),
+            distributions,
+            max_epochs,
+            min_epochs: 1,
+            factor: 3.0,
+            iterations: 1,
+            max_brackets: None,
+            random_state: 0,
+        }
+    }
+}
+
+impl<B, T> HyperbandSearchCV<B, T> {
+    /// η: each round keeps `1 / factor` of the candidates (default 3; must be > 1).
+    pub fn factor(mut self, factor: f64) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// Fewest epochs a candidate is trained (default 1); raising it drops the most
+    /// aggressive brackets.
+    pub fn min_epochs(mut self, epochs: usize) -> Self {
+        self.min_epochs = epochs;
+        self
+    }
+
+    /// Hyperband iterations: the set of brackets is run this many times with fresh
+    /// candidates (default 1).
+    pub fn iterations(mut self, n: usize) -> Self {
+        self.iterations = n;
+        self
+    }
+
+    /// Runs only the `k` most exploratory brackets (largest `s`: most candidates, fewest
+    /// epochs to start) of each Hyperband iteration; all by default.
+    pub fn max_brackets(mut self, k: usize) -> Self {
+        self.max_brackets = Some(k);
+        self
+    }
+
+    /// Seed of the candidate draws (default 0).
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = seed;
+        self
+    }
+
+    /// `cv=k` (stratified for classifiers).
+    pub fn cv(mut self, k: usize) -> Self {
+        self.base = self.base.cv(k);
+        self
+    }
+
+    /// Any splitter or fold count.
+    pub fn cv_with(mut self, cv: Cv) -> Self {
+        self.base = self.base.cv_with(cv);
+        self
+    }
+
+    /// One scorer by scikit-learn name.
+    pub fn scoring(mut self, name: &str) -> Result<Self> {
+        self.base = self.base.scoring(name)?;
+        Ok(self)
+    }
+
+    /// Several scorers; selection uses the refit metric.
+    pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
+        self.base = self.base.scorers(scorers);
+        self
+    }
+
+    /// Refit the best candidate on all rows (default true).
+    pub fn refit(mut self, refit: bool) -> Self {
+        self.base = self.base.refit(refit);
+        self
+    }
+
+    /// Select (and refit) by this scorer's name.
+    pub fn refit_metric(mut self, name: &str) -> Self {
+        self.base = self.base.refit_metric(name);
+        self
+    }
+
+    /// Threads. Results do not depend on it.
+    pub fn n_jobs(mut self, n_jobs: usize) -> Self {
+        self.base = self.base.n_jobs(n_jobs);
+        self
+    }
+
+    /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
+    pub fn error_score(mut self, value: Option<f64>) -> Self {
+        self.base = self.base.error_score(value);
+        self
+    }
+
+    /// Also score the training rows.
+    pub fn return_train_score(mut self, yes: bool) -> Self {
+        self.base = self.base.return_train_score(yes);
+        self
+    }
+
+    /// Receives progress events, including [`SearchObserver::on_round_start`].
+    pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
+        self.base = self.base.observer(observer);
+        self
+    }
+
+    /// Runs the search on a dataset.
+    pub fn fit<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+    ) -> Result<FittedHyperband<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        if self.iterations == 0 {
+            return Err(invalid_param("iterations", "must be >= 1"));
+        }
+        let mut template = hyperband_brackets(self.max_epochs, self.min_epochs, self.factor)?;
+        match self.max_brackets {
+            Some(0) => return Err(invalid_param("max_brackets", "must be >= 1")),
+            Some(k) => template.truncate(k),
+            None => {}
+        }
+        let (x, y) = dataset_views(dataset)?;
+        let classes = T::classes_of(y.view());
+        let per_iteration: usize = template.iter().map(|b| b.n_candidates[0]).sum();
+        let candidates = self
+            .distributions
+            .sample(per_iteration * self.iterations, self.random_state)?;
+        check_resource_param(&self.base.builder, &candidates, "max_iter", 1)?;
+        let classifier = (self.base.builder)(&with_resource(
+            &candidates[0],
+            "max_iter",
+            ParamValue::Int(1),
+        ))?
+        .is_classifier();
+        let (scorers, refit_index) = self.base.resolve_scorers(classifier)?;
+        let ids = class_ids(y.view(), &classes);
+        let folds = self.base.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
+        let n_splits = folds.len();
+
+        // Candidates go to brackets in order; a space too small for all of them leaves the
+        // last brackets shorter or empty.
+        let mut plans = Vec::new();
+        let mut brackets = Vec::new();
+        let mut next = 0;
+        for _ in 0..self.iterations {
+            for b in &template {
+                let got = b.n_candidates[0].min(candidates.len() - next);
+                if got == 0 {
+                    continue;
+                }
+                let counts: Vec<usize> = b.n_candidates.iter().map(|&n| n.min(got)).collect();
+                plans.push(BracketPlan {
+                    candidates: (next..next + got).collect(),
+                    rounds: b
+                        .n_resources
+                        .iter()
+                        .copied()
+                        .zip(counts.iter().copied())
+                        .collect(),
+                });
+                brackets.push(Bracket {
+                    s: b.s,
+                    n_resources: b.n_resources.clone(),
+                    n_candidates: counts,
+                });
+                next += got;
+            }
+        }
+        if let Some(observer) = &self.base.observer {
+            observer.on_search_start(next, n_splits);
+        }
+        let settings = EngineSettings {
+            resource: &Resource::Epochs,
+            random_state: self.random_state,
+            n_samples: x.nrows(),
+        };
+        let out = run_brackets(
+            &self.base,
+            &settings,
+            x,
+            y,
+            &candidates,
+            &plans,
+            &folds,
+            &scorers,
+            &classes,
+            refit_index.unwrap_or(0),
+            refit_index.is_some(),
+        )?;
+        let (search, records) = finish(
+            &self.base,
+            x,
+            y,
+            out,
+            n_splits,
+            &scorers,
+            refit_index,
+            classes.len(),
+        )?;
+        Ok(FittedHyperband {
+            search,
+            brackets,
+            records,
+        })
+    }
+}
+
+/// A finished Hyperband search: the [`FittedSearch`] (through `Deref`), the brackets run
+/// and the records. `cv_results` has `bracket`, `iter` and `n_resources` columns.
+#[derive(Debug, Clone)]
+pub struct FittedHyperband<E, M> {
+    search: FittedSearch<E, M>,
+    brackets: Vec<Bracket>,
+    records: Vec<HalvingRecord>,
+}
+
+impl<E, M> Deref for FittedHyperband<E, M> {
+    type Target = FittedSearch<E, M>;
+    fn deref(&self) -> &Self::Target {
+        &self.search
+    }
+}
+
+impl<E, M> FittedHyperband<E, M> {
+    /// The search results, best candidate and refitted model.
+    pub fn search(&self) -> &FittedSearch<E, M> {
+        &self.search
+    }
+    /// The brackets run, in order (bracket `b` of the records and `cv_results`).
+    pub fn brackets(&self) -> &[Bracket] {
+        &self.brackets
+    }
+    /// Every (candidate, fold, round) fit, in collection order.
+    pub fn records(&self) -> &[HalvingRecord] {
+        &self.records
+    }
+    /// Epochs actually trained by the search (without the refit).
+    pub fn total_cost(&self) -> usize {
+        self.records.iter().map(|r| r.cost).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_floor_division_and_log() {
+        assert_eq!(py_floordiv(100.0, 6.25), 16.0);
+        assert_eq!(py_floordiv(1000.0, 3.0), 333.0);
+        assert_eq!(py_log(1000.0, 10.0).floor(), 2.0);
+        assert_eq!(py_log(243.0, 3.0).floor(), 4.0);
+        assert_eq!(py_log(81.0, 3.0), 4.0);
+    }
+
+    #[test]
+    fn top_k_orders_ascending_with_nan_lowest() {
+        assert_eq!(top_k(&[0.5, f64::NAN, 0.9, 0.1], 2), vec![0, 2]);
+        assert_eq!(top_k(&[f64::NAN, 0.2], 2), vec![0, 1]);
+        assert_eq!(top_k(&[0.3, 0.3, 0.1], 2), vec![0, 1]);
+    }
+
+    #[test]
+    fn resample_takes_a_shuffled_prefix() {
+        let idx = [10, 11, 12, 13, 14];
+        let r = resample(&idx, 3, 0);
+        assert_eq!(r.len(), 3);
+        let mut rng = NumpyRng::new(0);
+        let p = rng.permutation(5);
+        assert_eq!(r, vec![idx[p[0]], idx[p[1]], idx[p[2]]]);
+    }
+
+    #[test]
+    fn hyperband_brackets_follow_li_et_al() {
+        let b = hyperband_brackets(81, 1, 3.0).unwrap();
+        assert_eq!(b.len(), 5);
+        assert_eq!(b[1].n_candidates, [34, 11, 3, 1]);
+        assert_eq!(b[1].n_resources, [3, 9, 27, 81]);
+        assert_eq!(b[2].n_candidates, [15, 5, 1]);
+        assert_eq!(b[3].n_candidates, [8, 2]);
+        assert!(hyperband_brackets(10, 20, 3.0).is_err());
+        assert!(hyperband_brackets(10, 1, 1.0).is_err());
+    }
+}

@@ -361,7 +361,10 @@ where
     let x_train = x.select(Axis(0), &fold.train);
     let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
-    let fitted = estimator.fit_xy(x_train.view(), y_train.view());
+    // Tasks are the parallelism of a search: kernels inside stay on one thread.
+    let fitted = crate::neural_network::with_single_threaded_kernels(|| {
+        estimator.fit_xy(x_train.view(), y_train.view())
+    });
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((

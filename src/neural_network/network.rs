@@ -1,6 +1,8 @@
 //! The network engine shared by both estimators: parameter layout, forward and backward
 //! passes over a reusable workspace, and the matrix kernel they call.
 
+use std::cell::Cell;
+
 use linfa::Float;
 use ndarray::{
     linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip,
@@ -93,7 +95,56 @@ impl Layout {
     }
 }
 
+thread_local! {
+    /// Threads the matrix kernel may use on this thread (set for the length of one fit).
+    static KERNEL_THREADS: Cell<usize> = const { Cell::new(1) };
+    /// Upper bound on [`KERNEL_THREADS`]: 1 inside a search task, so that (candidate × fold)
+    /// tasks are the only parallelism and the machine is never oversubscribed.
+    static KERNEL_THREAD_CAP: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Restores a thread-local on drop, so a panicking fit cannot leak its setting.
+struct Restore(&'static std::thread::LocalKey<Cell<usize>>, usize);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        self.0.with(|c| c.set(self.1));
+    }
+}
+
+/// Runs `f` with the matrix kernel allowed up to `n` threads on the calling thread (capped
+/// by [`with_single_threaded_kernels`]). A fit wraps its training loop in this with
+/// `MlpConfig::n_threads`.
+pub(crate) fn with_kernel_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    let cap = KERNEL_THREAD_CAP.with(Cell::get);
+    let previous = KERNEL_THREADS.with(|c| c.replace(n.clamp(1, cap.max(1))));
+    let _restore = Restore(&KERNEL_THREADS, previous);
+    f()
+}
+
+/// Runs `f` with every kernel single-threaded, whatever the fits inside ask for. Searches and
+/// cross-validation run each (candidate × fold) task in this, because the tasks themselves
+/// are spread over the `n_jobs` threads.
+pub(crate) fn with_single_threaded_kernels<R>(f: impl FnOnce() -> R) -> R {
+    let previous_cap = KERNEL_THREAD_CAP.with(|c| c.replace(1));
+    let _restore_cap = Restore(&KERNEL_THREAD_CAP, previous_cap);
+    let previous = KERNEL_THREADS.with(|c| c.replace(1));
+    let _restore = Restore(&KERNEL_THREADS, previous);
+    f()
+}
+
+/// Products with fewer multiply-adds than this stay on one thread even when more are
+/// allowed: below it, waking a second thread costs more than it saves (measured on the
+/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses).
+#[cfg(feature = "faer")]
+const PARALLEL_MIN_MULADDS: usize = 1 << 22;
+
 /// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
+///
+/// With the `faer` feature (default), `f32` and `f64` products run on faer's kernels through
+/// zero-copy views of the same buffers (faer measured faster than ndarray's
+/// `general_mat_mul` on every shape of the benchmark networks, see the README's
+/// Performance section); other element types and empty products use ndarray.
 #[inline]
 pub(crate) fn gemm<F: Float>(
     alpha: F,
@@ -102,7 +153,69 @@ pub(crate) fn gemm<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
+    #[cfg(feature = "faer")]
+    {
+        use std::any::TypeId;
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        if m > 0 && k > 0 && n > 0 {
+            if TypeId::of::<F>() == TypeId::of::<f64>() {
+                faer_gemm::<F, f64>(alpha, a, b, beta, c);
+                return;
+            }
+            if TypeId::of::<F>() == TypeId::of::<f32>() {
+                faer_gemm::<F, f32>(alpha, a, b, beta, c);
+                return;
+            }
+        }
+    }
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// faer's product over views of ndarray buffers. `F` and `T` are the same type (checked by
+/// the caller through `TypeId`); `T` names it concretely for faer.
+#[cfg(feature = "faer")]
+fn faer_gemm<F: Float, T: Float + faer::traits::ComplexField>(
+    alpha: F,
+    a: &ArrayView2<F>,
+    b: &ArrayView2<F>,
+    beta: F,
+    c: &mut ArrayViewMut2<F>,
+) {
+    use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
+    debug_assert_eq!(std::any::TypeId::of::<F>(), std::any::TypeId::of::<T>());
+    assert!(
+        a.ncols() == b.nrows() && c.nrows() == a.nrows() && c.ncols() == b.ncols(),
+        "gemm: incompatible shapes"
+    );
+    let accum = if beta == F::zero() {
+        Accum::Replace
+    } else {
+        if beta != F::one() {
+            c.mapv_inplace(|v| v * beta);
+        }
+        Accum::Add
+    };
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let threads = KERNEL_THREADS.with(Cell::get);
+    let par = if threads > 1 && m * k * n >= PARALLEL_MIN_MULADDS {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    };
+    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+    let (sa, sb, sc) = ((sa[0], sa[1]), (sb[0], sb[1]), (sc[0], sc[1]));
+    // SAFETY: `F` and `T` are the same type (TypeId checked by the caller), so the pointers
+    // and strides describe valid `T` matrices of the given shapes for the borrows' lifetimes;
+    // `c` is borrowed mutably and cannot alias `a` or `b`.
+    let (lhs, rhs, dst) = unsafe {
+        (
+            MatRef::<T>::from_raw_parts(a.as_ptr().cast::<T>(), m, k, sa.0, sa.1),
+            MatRef::<T>::from_raw_parts(b.as_ptr().cast::<T>(), k, n, sb.0, sb.1),
+            MatMut::<T>::from_raw_parts_mut(c.as_mut_ptr().cast::<T>(), m, n, sc.0, sc.1),
+        )
+    };
+    let alpha_t = T::from(alpha).unwrap_or_else(T::one);
+    matmul(dst, accum, lhs, rhs, alpha_t, par);
 }
 
 /// scikit-learn's weight initialization (`_init_coef`), drawing from `rng` in its order:

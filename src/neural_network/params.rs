@@ -81,6 +81,13 @@ pub enum EarlyStoppingMonitor {
 /// | `max_fun` | `15000` | ≥ 1 | lbfgs: maximum loss evaluations |
 /// | `early_stopping_monitor` | validation score | score, loss | beyond scikit-learn: what early stopping watches |
 /// | `observer` | none | | receives each epoch's log; may stop training |
+/// | `n_threads` | `1` | ≥ 1 | beyond scikit-learn: threads the matrix products of one fit may use |
+///
+/// **Parallelism rule.** A single fit runs its large matrix products on up to `n_threads`
+/// threads (products too small to gain stay on one). Inside a search or cross-validation the
+/// (candidate × fold) tasks are spread over `n_jobs` threads and every fit's kernels run on
+/// one thread whatever `n_threads` says, so the machine is never oversubscribed and search
+/// results do not depend on `n_jobs`.
 ///
 /// The textbook's `n_hidden` and `n_neurons` (Géron) set `hidden_layer_sizes` to `n_neurons`
 /// repeated `n_hidden` times.
@@ -136,6 +143,14 @@ pub struct MlpConfig {
     /// Receives each epoch's log.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub observer: Option<ObserverHandle>,
+    /// Threads the matrix products of one fit may use (see the parallelism rule above).
+    #[cfg_attr(feature = "serde", serde(default = "one_thread"))]
+    pub n_threads: usize,
+}
+
+#[cfg(feature = "serde")]
+fn one_thread() -> usize {
+    1
 }
 
 impl Default for MlpConfig {
@@ -165,6 +180,7 @@ impl Default for MlpConfig {
             max_fun: 15000,
             early_stopping_monitor: EarlyStoppingMonitor::ValidationScore,
             observer: None,
+            n_threads: 1,
         }
     }
 }
@@ -188,6 +204,7 @@ pub const MLP_PARAM_NAMES: &[&str] = &[
     "n_hidden",
     "n_iter_no_change",
     "n_neurons",
+    "n_threads",
     "nesterovs_momentum",
     "power_t",
     "random_state",
@@ -260,6 +277,9 @@ impl MlpConfig {
         }
         if self.n_iter_no_change == 0 {
             return Err(invalid_param("n_iter_no_change", "must be >= 1"));
+        }
+        if self.n_threads == 0 {
+            return Err(invalid_param("n_threads", "must be >= 1"));
         }
         if self.max_fun == 0 {
             return Err(invalid_param("max_fun", "must be >= 1"));
@@ -343,6 +363,7 @@ impl MlpConfig {
                 let depth = self.hidden_layer_sizes.len();
                 self.hidden_layer_sizes = vec![width; depth];
             }
+            "n_threads" => self.n_threads = value.as_usize(name)?,
             "nesterovs_momentum" => self.nesterovs_momentum = value.as_bool(name)?,
             "power_t" => self.power_t = value.as_f64(name)?,
             "random_state" => {

@@ -12,8 +12,8 @@ use super::base::{Activation, OutActivation};
 use super::callbacks::{EpochLog, TrainingControl};
 use super::lbfgs;
 use super::network::{
-    backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs, Layout,
-    Workspace,
+    backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
+    with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
@@ -89,7 +89,22 @@ fn seed_of(config: &MlpConfig) -> u32 {
 
 /// Trains a network on `x` (rows) and `y` (float targets, one column per output).
 /// `strata` are class ids for the stratified early-stopping split of binary classifiers.
+/// The matrix products may use `config.n_threads` threads (capped to one inside a search).
 pub(crate) fn train<F: Float>(
+    config: &MlpConfig,
+    task: Task,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    strata: Option<&[usize]>,
+    validation: Validation<'_, F>,
+    start: Start<F>,
+) -> Result<Trained<F>> {
+    with_kernel_threads(config.n_threads, || {
+        train_on_this_thread(config, task, x, y, strata, validation, start)
+    })
+}
+
+fn train_on_this_thread<F: Float>(
     config: &MlpConfig,
     task: Task,
     x: ArrayView2<F>,

@@ -29,6 +29,73 @@ impl LearningRate {
     }
 }
 
+/// One Adam step over the flat buffers. On x86-64 the same loop is compiled again for AVX2
+/// and AVX-512 and picked at run time: each operation is still one IEEE-rounded
+/// add/mul/div/sqrt per element (Rust never fuses them), so every version gives the same bits
+/// and only the vector width changes. With 400k parameters and 50 batches per epoch this loop
+/// was a fifth of the wide network's epoch when left to SSE2.
+fn adam_step<F: Float>(params: &mut [F], ms: &mut [F], vs: &mut [F], grads: &[F], c: [F; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe { adam_step_avx512(params, ms, vs, grads, c) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            unsafe { adam_step_avx2(params, ms, vs, grads, c) };
+            return;
+        }
+    }
+    adam_step_portable(params, ms, vs, grads, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn adam_step_avx512<F: Float>(
+    params: &mut [F],
+    ms: &mut [F],
+    vs: &mut [F],
+    grads: &[F],
+    c: [F; 4],
+) {
+    adam_step_portable(params, ms, vs, grads, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adam_step_avx2<F: Float>(
+    params: &mut [F],
+    ms: &mut [F],
+    vs: &mut [F],
+    grads: &[F],
+    c: [F; 4],
+) {
+    adam_step_portable(params, ms, vs, grads, c);
+}
+
+#[inline(always)]
+fn adam_step_portable<F: Float>(
+    params: &mut [F],
+    ms: &mut [F],
+    vs: &mut [F],
+    grads: &[F],
+    [b1, b2, lr, eps]: [F; 4],
+) {
+    let n = params.len();
+    let (ms, vs, grads) = (&mut ms[..n], &mut vs[..n], &grads[..n]);
+    let one = F::one();
+    for i in 0..n {
+        let g = grads[i];
+        let m = b1 * ms[i] + (one - b1) * g;
+        let v = b2 * vs[i] + (one - b2) * (g * g);
+        ms[i] = m;
+        vs[i] = v;
+        params[i] += -lr * m / (v.sqrt() + eps);
+    }
+}
+
 /// The optimizer's running state; kept in the fitted model so training can continue.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -134,19 +201,9 @@ impl<F: Float> Optimizer<F> {
                     *learning_rate_init * (1.0 - beta_2.powi(ti)).sqrt() / (1.0 - beta_1.powi(ti));
                 let b1 = F::from(*beta_1).unwrap_or_else(F::zero);
                 let b2 = F::from(*beta_2).unwrap_or_else(F::zero);
-                let one = F::one();
                 let lr = F::from(*learning_rate).unwrap_or_else(F::zero);
                 let eps = F::from(*epsilon).unwrap_or_else(F::zero);
-                for (((p, m), v), &g) in params
-                    .iter_mut()
-                    .zip(ms.iter_mut())
-                    .zip(vs.iter_mut())
-                    .zip(grads)
-                {
-                    *m = b1 * *m + (one - b1) * g;
-                    *v = b2 * *v + (one - b2) * (g * g);
-                    *p += -lr * *m / (v.sqrt() + eps);
-                }
+                adam_step(params, ms, vs, grads, [b1, b2, lr, eps]);
             }
         }
     }

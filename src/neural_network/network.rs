@@ -287,10 +287,8 @@ impl<F: Float> Workspace<F> {
 
     /// Copies the rows `index` of `x` and `y` into the batch buffers.
     pub(crate) fn gather(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, index: &[usize]) {
-        for (k, &row) in index.iter().enumerate() {
-            self.acts[0].row_mut(k).assign(&x.row(row));
-            self.targets.row_mut(k).assign(&y.row(row));
-        }
+        gather_rows(x, &mut self.acts[0], index);
+        gather_rows(y, &mut self.targets, index);
     }
 
     /// Copies a contiguous block of rows into the batch buffers.
@@ -334,18 +332,9 @@ pub(crate) fn forward<F: Float>(
         let intercept = layout.intercept(params, i);
         gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
         if i + 1 < n_layers {
-            // Bias add and activation fused in one pass over the block.
-            for mut row in a_out.rows_mut() {
-                Zip::from(&mut row)
-                    .and(&intercept)
-                    .for_each(|z, &b| *z = activation.apply(*z + b));
-            }
+            bias_activation(a_out.view_mut(), intercept, activation);
         } else {
-            for mut row in a_out.rows_mut() {
-                Zip::from(&mut row)
-                    .and(&intercept)
-                    .for_each(|z, &b| *z += b);
-            }
+            bias_activation(a_out.view_mut(), intercept, Activation::Identity);
             out.apply_rows(a_out);
         }
     }
@@ -382,28 +371,42 @@ pub(crate) fn backward<F: Float>(
         loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
     }
     // Output delta: p - y for every (activation, loss) pair we pair.
-    Zip::from(deltas[n_layers - 1].slice_mut(s![..m, ..]))
-        .and(&p)
-        .and(&y)
-        .for_each(|d, &p, &t| *d = p - t);
+    {
+        let mut d = deltas[n_layers - 1].slice_mut(s![..m, ..]);
+        match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
+            (Some(d), Some(p), Some(y)) => {
+                for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
+                    *d = p - t;
+                }
+            }
+            _ => Zip::from(d)
+                .and(&p)
+                .and(&y)
+                .for_each(|d, &p, &t| *d = p - t),
+        }
+    }
     let inv_m = F::one() / mf;
     for i in (0..n_layers).rev() {
         {
-            let (mut coef_grad, mut intercept_grad) = layout.layer_mut(grads, i);
+            let (mut coef_grad, intercept_grad) = layout.layer_mut(grads, i);
             let a_in = acts[i].slice(s![..m, ..]);
             let delta = deltas[i].slice(s![..m, ..]);
             gemm(inv_m, &a_in.t(), &delta, F::zero(), &mut coef_grad);
             if alpha != 0.0 {
                 let scale = alpha_f * inv_m;
-                Zip::from(&mut coef_grad)
-                    .and(&layout.coef(params, i))
-                    .for_each(|g, &w| *g += scale * w);
+                let coef = layout.coef(params, i);
+                match (coef_grad.as_slice_mut(), coef.as_slice()) {
+                    (Some(g), Some(w)) => {
+                        for (g, &w) in g.iter_mut().zip(w) {
+                            *g += scale * w;
+                        }
+                    }
+                    _ => Zip::from(&mut coef_grad)
+                        .and(&coef)
+                        .for_each(|g, &w| *g += scale * w),
+                }
             }
-            intercept_grad.fill(F::zero());
-            for row in delta.rows() {
-                intercept_grad += &row;
-            }
-            intercept_grad.mapv_inplace(|v| v * inv_m);
+            column_means(delta, intercept_grad, inv_m);
         }
         if i > 0 {
             let (lower, upper) = deltas.split_at_mut(i);
@@ -411,14 +414,109 @@ pub(crate) fn backward<F: Float>(
             let mut prev = lower[i - 1].slice_mut(s![..m, ..]);
             let coef = layout.coef(params, i);
             gemm(F::one(), &delta, &coef.t(), F::zero(), &mut prev);
+            times_derivative(prev, acts[i].slice(s![..m, ..]), activation);
+        }
+    }
+    loss
+}
+
+/// Copies rows `index` of `src` into the first rows of `dst`, as slices when both are
+/// row-contiguous (always so for the engine's buffers and usually for the data).
+fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usize]) {
+    let cols = src.ncols();
+    match (src.as_slice(), dst.as_slice_mut()) {
+        (Some(from), Some(to)) if cols > 0 => {
+            for (to_row, &row) in to.chunks_exact_mut(cols).zip(index) {
+                to_row.copy_from_slice(&from[row * cols..(row + 1) * cols]);
+            }
+        }
+        _ => {
+            for (k, &row) in index.iter().enumerate() {
+                dst.row_mut(k).assign(&src.row(row));
+            }
+        }
+    }
+}
+
+/// `z = f(z + b)` for every row of `z`: the bias add fused with the activation in one pass,
+/// with the activation chosen once per block so the inner loop is branch-free and vectorizes.
+fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activation: Activation) {
+    #[inline(always)]
+    fn rows<F: Float>(z: &mut [F], b: &[F], f: impl Fn(F) -> F) {
+        for row in z.chunks_exact_mut(b.len()) {
+            for (v, &bias) in row.iter_mut().zip(b) {
+                *v = f(*v + bias);
+            }
+        }
+    }
+    if b.is_empty() {
+        return;
+    }
+    match (z.as_slice_mut(), b.as_slice()) {
+        (Some(z), Some(b)) => match activation {
+            Activation::Identity => rows(z, b, |v| v),
+            Activation::Relu => rows(z, b, |v| Activation::Relu.apply(v)),
+            Activation::Tanh => rows(z, b, |v| Activation::Tanh.apply(v)),
+            Activation::Logistic => rows(z, b, |v| Activation::Logistic.apply(v)),
+        },
+        _ => {
+            for mut row in z.rows_mut() {
+                Zip::from(&mut row)
+                    .and(&b)
+                    .for_each(|v, &bias| *v = activation.apply(*v + bias));
+            }
+        }
+    }
+}
+
+/// `d *= f'(a)` elementwise, the activation derivative taken from the layer's outputs `a`.
+fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activation: Activation) {
+    #[inline(always)]
+    fn each<F: Float>(d: &mut [F], a: &[F], f: impl Fn(F) -> F) {
+        for (d, &a) in d.iter_mut().zip(a) {
+            *d *= f(a);
+        }
+    }
+    match (d.as_slice_mut(), a.as_slice()) {
+        (Some(d), Some(a)) => match activation {
+            Activation::Identity => {}
+            Activation::Relu => each(d, a, |v| Activation::Relu.derivative_from_output(v)),
+            Activation::Tanh => each(d, a, |v| Activation::Tanh.derivative_from_output(v)),
+            Activation::Logistic => each(d, a, |v| Activation::Logistic.derivative_from_output(v)),
+        },
+        _ => {
             if activation != Activation::Identity {
-                Zip::from(&mut prev)
-                    .and(acts[i].slice(s![..m, ..]))
+                Zip::from(&mut d)
+                    .and(&a)
                     .for_each(|d, &a| *d *= activation.derivative_from_output(a));
             }
         }
     }
-    loss
+}
+
+/// `g = scale · Σ_rows delta`, summing rows in order (the same additions as ndarray's row
+/// loop it replaces, so the same bits).
+fn column_means<F: Float>(delta: ArrayView2<F>, mut g: ArrayViewMut1<F>, scale: F) {
+    g.fill(F::zero());
+    let cols = delta.ncols();
+    match (delta.as_slice(), g.as_slice_mut()) {
+        (Some(d), Some(gs)) if cols > 0 => {
+            for row in d.chunks_exact(cols) {
+                for (acc, &v) in gs.iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+            for acc in gs.iter_mut() {
+                *acc *= scale;
+            }
+        }
+        _ => {
+            for row in delta.rows() {
+                g += &row;
+            }
+            g.mapv_inplace(|v| v * scale);
+        }
+    }
 }
 
 /// Predicts the output activations for every row of `x`, in blocks so memory stays bounded.

@@ -308,8 +308,65 @@ impl<F: Float> Workspace<F> {
     }
 }
 
+/// Forward and backward pass of the batch gathered in the workspace's first `m` rows;
+/// returns the batch loss and leaves the gradient in `ws.grads`.
+///
+/// On x86-64 the passes' elementwise loops (bias + activation, derivatives, reductions) are
+/// compiled again for AVX2 and picked at run time. Rust never fuses or reorders float
+/// operations, so both versions compute the same bits; only the vector width changes.
+pub(crate) fn forward_backward<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { forward_backward_avx2(layout, params, activation, out, ws, m, alpha) };
+        }
+    }
+    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_backward_avx2<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+}
+
+#[inline(always)]
+fn forward_backward_portable<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    {
+        let (first, rest) = ws.acts.split_at_mut(1);
+        forward(layout, params, activation, out, first[0].view(), rest, m);
+    }
+    backward(layout, params, activation, out, ws, m, alpha)
+}
+
 /// Forward pass over the first `m` rows of `input`, writing each layer's output to
 /// `hidden[i]` (`hidden` is `acts[1..]`).
+#[inline(always)]
 pub(crate) fn forward<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -342,6 +399,7 @@ pub(crate) fn forward<F: Float>(
 
 /// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
 /// `_backprop`). Returns the batch loss including the L2 term.
+#[inline(always)]
 pub(crate) fn backward<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -440,6 +498,7 @@ fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usiz
 
 /// `z = f(z + b)` for every row of `z`: the bias add fused with the activation in one pass,
 /// with the activation chosen once per block so the inner loop is branch-free and vectorizes.
+#[inline(always)]
 fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activation: Activation) {
     #[inline(always)]
     fn rows<F: Float>(z: &mut [F], b: &[F], f: impl Fn(F) -> F) {
@@ -470,6 +529,7 @@ fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activati
 }
 
 /// `d *= f'(a)` elementwise, the activation derivative taken from the layer's outputs `a`.
+#[inline(always)]
 fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activation: Activation) {
     #[inline(always)]
     fn each<F: Float>(d: &mut [F], a: &[F], f: impl Fn(F) -> F) {
@@ -496,6 +556,7 @@ fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activat
 
 /// `g = scale · Σ_rows delta`, summing rows in order (the same additions as ndarray's row
 /// loop it replaces, so the same bits).
+#[inline(always)]
 fn column_means<F: Float>(delta: ArrayView2<F>, mut g: ArrayViewMut1<F>, scale: F) {
     g.fill(F::zero());
     let cols = delta.ncols();
@@ -603,6 +664,49 @@ pub(crate) fn full_batch_loss_grad<F: Float>(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// A product large enough to be split across threads gives the same bits on one thread
+    /// and on two, and a search task's cap wins over a fit's request.
+    #[test]
+    fn kernel_threads_do_not_change_results() {
+        let mut rng = NumpyRng::new(3);
+        let a = Array2::from_shape_fn((300, 257), |_| rng.uniform(-1.0, 1.0));
+        let b = Array2::from_shape_fn((257, 301), |_| rng.uniform(-1.0, 1.0));
+        let run = |threads: usize| {
+            let mut c = Array2::<f64>::zeros((300, 301));
+            with_kernel_threads(threads, || {
+                gemm(0.5, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+            });
+            c
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        let naive = a.dot(&b) * 0.5;
+        assert!(one
+            .iter()
+            .zip(naive.iter())
+            .all(|(x, y)| (x - y).abs() < 1e-12));
+        let seen = with_single_threaded_kernels(|| {
+            with_kernel_threads(4, || KERNEL_THREADS.with(Cell::get))
+        });
+        assert_eq!(seen, 1);
+        assert_eq!(with_kernel_threads(3, || KERNEL_THREADS.with(Cell::get)), 3);
+        assert_eq!(KERNEL_THREADS.with(Cell::get), 1);
+    }
+
+    /// `beta` other than 0 and 1, a transposed operand and f32 go through the same kernel.
+    #[test]
+    fn gemm_accumulates_with_beta() {
+        let a = ndarray::array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let b = ndarray::array![[1.0f32, 0.5, -1.0], [2.0, 1.0, 0.0]];
+        let mut c = Array2::from_elem((3, 3), 1.0f32);
+        gemm(2.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+        let expected = a.dot(&b) * 2.0 + 0.5;
+        assert_eq!(c, expected);
+        let mut d = Array2::from_elem((2, 2), 0.0f32);
+        gemm(1.0, &a.t(), &a.view(), 0.0, &mut d.view_mut());
+        assert_eq!(d, a.t().dot(&a));
+    }
 
     /// Finite-difference check of the gradient for every hidden activation and output.
     #[test]

@@ -29,52 +29,6 @@ impl LearningRate {
     }
 }
 
-/// One Adam step over the flat buffers. On x86-64 the same loop is compiled again for AVX2
-/// and AVX-512 and picked at run time: each operation is still one IEEE-rounded
-/// add/mul/div/sqrt per element (Rust never fuses them), so every version gives the same bits
-/// and only the vector width changes. With 400k parameters and 50 batches per epoch this loop
-/// was a fifth of the wide network's epoch when left to SSE2.
-fn adam_step<F: Float>(params: &mut [F], ms: &mut [F], vs: &mut [F], grads: &[F], c: [F; 4]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { adam_step_avx512(params, ms, vs, grads, c) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            unsafe { adam_step_avx2(params, ms, vs, grads, c) };
-            return;
-        }
-    }
-    adam_step_portable(params, ms, vs, grads, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn adam_step_avx512<F: Float>(
-    params: &mut [F],
-    ms: &mut [F],
-    vs: &mut [F],
-    grads: &[F],
-    c: [F; 4],
-) {
-    adam_step_portable(params, ms, vs, grads, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adam_step_avx2<F: Float>(
-    params: &mut [F],
-    ms: &mut [F],
-    vs: &mut [F],
-    grads: &[F],
-    c: [F; 4],
-) {
-    adam_step_portable(params, ms, vs, grads, c);
-}
-
 #[inline(always)]
 fn adam_step_portable<F: Float>(
     params: &mut [F],
@@ -161,7 +115,42 @@ impl<F: Float> Optimizer<F> {
     }
 
     /// Applies one step to `params` given `grads` (scikit-learn's `update_params`).
+    ///
+    /// On x86-64 the same loops are compiled again for AVX2 and AVX-512 and picked at run
+    /// time: each operation is still one IEEE-rounded add/mul/div/sqrt per element (Rust never
+    /// fuses them), so every version gives the same bits and only the vector width changes.
+    /// Left to SSE2, Adam's loop was a fifth of the wide network's epoch.
     pub(crate) fn update(&mut self, params: &mut [F], grads: &[F]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports the features the function is compiled for.
+                unsafe { self.update_avx512(params, grads) };
+                return;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above.
+                unsafe { self.update_avx2(params, grads) };
+                return;
+            }
+        }
+        self.update_portable(params, grads);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn update_avx512(&mut self, params: &mut [F], grads: &[F]) {
+        self.update_portable(params, grads);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn update_avx2(&mut self, params: &mut [F], grads: &[F]) {
+        self.update_portable(params, grads);
+    }
+
+    #[inline(always)]
+    fn update_portable(&mut self, params: &mut [F], grads: &[F]) {
         match self {
             Optimizer::Sgd {
                 learning_rate,
@@ -203,7 +192,7 @@ impl<F: Float> Optimizer<F> {
                 let b2 = F::from(*beta_2).unwrap_or_else(F::zero);
                 let lr = F::from(*learning_rate).unwrap_or_else(F::zero);
                 let eps = F::from(*epsilon).unwrap_or_else(F::zero);
-                adam_step(params, ms, vs, grads, [b1, b2, lr, eps]);
+                adam_step_portable(params, ms, vs, grads, [b1, b2, lr, eps]);
             }
         }
     }

@@ -12,7 +12,7 @@ use super::base::{Activation, OutActivation};
 use super::callbacks::{EpochLog, TrainingControl};
 use super::lbfgs;
 use super::network::{
-    backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
+    forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
     with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
@@ -353,19 +353,7 @@ fn fit_stochastic<F: Float>(
                 *dst = state.train_rows[o];
             }
             ws.gather(&x, &y, &batch_rows[..m]);
-            {
-                let (first, rest) = ws.acts.split_at_mut(1);
-                forward(
-                    &layout,
-                    &state.params,
-                    state.activation,
-                    state.out,
-                    first[0].view(),
-                    rest,
-                    m,
-                );
-            }
-            let batch_loss = backward(
+            let batch_loss = forward_backward(
                 &layout,
                 &state.params,
                 state.activation,

@@ -12,7 +12,8 @@
 #   small: examples/bench_epoch --task small  vs  sklearn_reference.py fit-regressor (SGD, 20 epochs)
 #   wide:  examples/bench_epoch --task wide   vs  sklearn_reference.py wide-epoch [--f32]
 #   search: examples/california_random_search --n-jobs 1 vs --n-jobs 2 (wall time, max RSS)
-# Set SKIP_SEARCH=1 to skip the search runs (about 2 × the search time).
+# Set SKIP_SEARCH=1 to skip the search runs (about 2 × the search time), SKIP_EPOCHS=1 to
+# run only them; THREADS=N gives our fits N kernel threads (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$(pwd)
@@ -61,6 +62,7 @@ run_pair() { # name, our args, their args
   gf[$name]=$(median "${g[@]}")
 }
 
+if [ "${SKIP_EPOCHS:-0}" != 1 ]; then
 run_pair "small f64" "--task small --dtype f64" "fit-regressor --solver sgd --epochs 20"
 run_pair "wide f64" "--task wide --dtype f64" "wide-epoch --batch 200"
 run_pair "wide f32" "--task wide --dtype f32" "wide-epoch --batch 200 --f32"
@@ -74,15 +76,16 @@ name, o, t, g = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.a
 print(f"| {name} | {o:.4f} | {t:.4f} | {t / o:.1f}× | {g:.1f} |")
 PY
 done
+fi
 
 if [ "${SKIP_SEARCH:-0}" != 1 ]; then
   echo
   declare -A secs rss
   for jobs in 1 2; do
     /usr/bin/time -v "$bin/california_random_search" --n-jobs "$jobs" >"$out/search$jobs" 2>"$out/time$jobs"
-    secs[$jobs]=$(sed -n 's/^ *Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time$jobs" |
+    secs[$jobs]=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time$jobs" |
       python3 -c "import sys; p=sys.stdin.read().strip().split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
-    rss[$jobs]=$(sed -n 's/^ *Maximum resident set size (kbytes): //p' "$out/time$jobs")
+    rss[$jobs]=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$out/time$jobs")
   done
   python3 - "${secs[1]}" "${secs[2]}" "${rss[1]}" "${rss[2]}" <<'PY'
 import sys

@@ -80,20 +80,21 @@ fi
 
 if [ "${SKIP_SEARCH:-0}" != 1 ]; then
   echo
-  declare -A secs rss
+  declare -A secs rss cpu
   for jobs in 1 2; do
     /usr/bin/time -v "$bin/california_random_search" --n-jobs "$jobs" >"$out/search$jobs" 2>"$out/time$jobs"
     secs[$jobs]=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time$jobs" |
       python3 -c "import sys; p=sys.stdin.read().strip().split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
+    cpu[$jobs]=$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$out/time$jobs")
     rss[$jobs]=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$out/time$jobs")
   done
-  python3 - "${secs[1]}" "${secs[2]}" "${rss[1]}" "${rss[2]}" <<'PY'
+  python3 - "${secs[1]}" "${secs[2]}" "${rss[1]}" "${rss[2]}" "${cpu[1]}" "${cpu[2]}" <<'PY'
 import sys
-s1, s2, r1, r2 = map(float, sys.argv[1:])
-print("| search (california_random_search) | wall s | max RSS MiB |")
-print("|---|---|---|")
-print(f"| --n-jobs 1 | {s1:.1f} | {r1 / 1024:.1f} |")
-print(f"| --n-jobs 2 | {s2:.1f} | {r2 / 1024:.1f} |")
-print(f"| ratio | {s1 / s2:.2f}× faster | {r2 / r1:.2f}× memory |")
+s1, s2, r1, r2, c1, c2 = map(float, sys.argv[1:])
+print("| search (california_random_search) | wall s | user CPU s | max RSS MiB |")
+print("|---|---|---|---|")
+print(f"| --n-jobs 1 | {s1:.1f} | {c1:.1f} | {r1 / 1024:.1f} |")
+print(f"| --n-jobs 2 | {s2:.1f} | {c2:.1f} | {r2 / 1024:.1f} |")
+print(f"| ratio | {s1 / s2:.2f}× faster | | {r2 / r1:.2f}× memory |")
 PY
 fi

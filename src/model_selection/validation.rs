@@ -510,7 +510,10 @@ where
     let x_train = x.select(Axis(0), &fold.train);
     let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
-    let fitted = fit(x_train.view(), y_train.view());
+    // Tasks are the parallelism of a search: kernels inside stay on one thread.
+    let fitted = crate::neural_network::with_single_threaded_kernels(|| {
+        fit(x_train.view(), y_train.view())
+    });
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((
@@ -646,7 +649,11 @@ pub(crate) fn run_parallel<I: Sync, R: Send>(
     if n_jobs <= 1 {
         return Ok(items.iter().map(f).collect());
     }
-    run_pool(n_jobs, || items.par_iter().map(f).collect())
+    // One task per rayon job: fits differ in cost by 100× (a 3×99-neuron network next to a
+    // linear one), and rayon's default splitting hands each thread a contiguous run of tasks
+    // that cannot be rebalanced once started, which left one thread idle most of a search.
+    // The results still come back in task order.
+    run_pool(n_jobs, || items.par_iter().with_max_len(1).map(f).collect())
 }
 
 /// scikit-learn's `cross_validate`: per-fold test scores for several scorers, optional

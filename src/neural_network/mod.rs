@@ -46,6 +46,8 @@ pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_N
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
+pub(crate) use network::with_single_threaded_kernels;
+
 use linfa::Float;
 use ndarray::ArrayView2;
 
@@ -198,6 +200,13 @@ macro_rules! impl_config_setters {
             /// Patience in epochs, ≥ 1 (default 10).
             pub fn n_iter_no_change(mut self, v: usize) -> Self {
                 self.0.config.n_iter_no_change = v;
+                self
+            }
+            /// Threads the matrix products of one fit may use, ≥ 1 (default 1). Inside a
+            /// search or cross-validation kernels always run on one thread and the tasks are
+            /// parallel instead (see [`MlpConfig`](crate::neural_network::MlpConfig)).
+            pub fn n_threads(mut self, v: usize) -> Self {
+                self.0.config.n_threads = v;
                 self
             }
             /// lbfgs: maximum loss evaluations, ≥ 1 (default 15000).

@@ -1,6 +1,8 @@
 //! The network engine shared by both estimators: parameter layout, forward and backward
 //! passes over a reusable workspace, and the matrix kernel they call.
 
+use std::cell::Cell;
+
 use linfa::Float;
 use ndarray::{
     linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip,
@@ -93,7 +95,56 @@ impl Layout {
     }
 }
 
+thread_local! {
+    /// Threads the matrix kernel may use on this thread (set for the length of one fit).
+    static KERNEL_THREADS: Cell<usize> = const { Cell::new(1) };
+    /// Upper bound on [`KERNEL_THREADS`]: 1 inside a search task, so that (candidate × fold)
+    /// tasks are the only parallelism and the machine is never oversubscribed.
+    static KERNEL_THREAD_CAP: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Restores a thread-local on drop, so a panicking fit cannot leak its setting.
+struct Restore(&'static std::thread::LocalKey<Cell<usize>>, usize);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        self.0.with(|c| c.set(self.1));
+    }
+}
+
+/// Runs `f` with the matrix kernel allowed up to `n` threads on the calling thread (capped
+/// by [`with_single_threaded_kernels`]). A fit wraps its training loop in this with
+/// `MlpConfig::n_threads`.
+pub(crate) fn with_kernel_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    let cap = KERNEL_THREAD_CAP.with(Cell::get);
+    let previous = KERNEL_THREADS.with(|c| c.replace(n.clamp(1, cap.max(1))));
+    let _restore = Restore(&KERNEL_THREADS, previous);
+    f()
+}
+
+/// Runs `f` with every kernel single-threaded, whatever the fits inside ask for. Searches and
+/// cross-validation run each (candidate × fold) task in this, because the tasks themselves
+/// are spread over the `n_jobs` threads.
+pub(crate) fn with_single_threaded_kernels<R>(f: impl FnOnce() -> R) -> R {
+    let previous_cap = KERNEL_THREAD_CAP.with(|c| c.replace(1));
+    let _restore_cap = Restore(&KERNEL_THREAD_CAP, previous_cap);
+    let previous = KERNEL_THREADS.with(|c| c.replace(1));
+    let _restore = Restore(&KERNEL_THREADS, previous);
+    f()
+}
+
+/// Products with fewer multiply-adds than this stay on one thread even when more are
+/// allowed: below it, waking a second thread costs more than it saves (measured on the
+/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses).
+#[cfg(feature = "faer")]
+const PARALLEL_MIN_MULADDS: usize = 1 << 22;
+
 /// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
+///
+/// With the `faer` feature (default), `f32` and `f64` products run on faer's kernels through
+/// zero-copy views of the same buffers (faer measured faster than ndarray's
+/// `general_mat_mul` on every shape of the benchmark networks, see the README's
+/// Performance section); other element types and empty products use ndarray.
 #[inline]
 pub(crate) fn gemm<F: Float>(
     alpha: F,
@@ -102,7 +153,69 @@ pub(crate) fn gemm<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
+    #[cfg(feature = "faer")]
+    {
+        use std::any::TypeId;
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        if m > 0 && k > 0 && n > 0 {
+            if TypeId::of::<F>() == TypeId::of::<f64>() {
+                faer_gemm::<F, f64>(alpha, a, b, beta, c);
+                return;
+            }
+            if TypeId::of::<F>() == TypeId::of::<f32>() {
+                faer_gemm::<F, f32>(alpha, a, b, beta, c);
+                return;
+            }
+        }
+    }
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// faer's product over views of ndarray buffers. `F` and `T` are the same type (checked by
+/// the caller through `TypeId`); `T` names it concretely for faer.
+#[cfg(feature = "faer")]
+fn faer_gemm<F: Float, T: Float + faer::traits::ComplexField>(
+    alpha: F,
+    a: &ArrayView2<F>,
+    b: &ArrayView2<F>,
+    beta: F,
+    c: &mut ArrayViewMut2<F>,
+) {
+    use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
+    debug_assert_eq!(std::any::TypeId::of::<F>(), std::any::TypeId::of::<T>());
+    assert!(
+        a.ncols() == b.nrows() && c.nrows() == a.nrows() && c.ncols() == b.ncols(),
+        "gemm: incompatible shapes"
+    );
+    let accum = if beta == F::zero() {
+        Accum::Replace
+    } else {
+        if beta != F::one() {
+            c.mapv_inplace(|v| v * beta);
+        }
+        Accum::Add
+    };
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let threads = KERNEL_THREADS.with(Cell::get);
+    let par = if threads > 1 && m * k * n >= PARALLEL_MIN_MULADDS {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    };
+    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+    let (sa, sb, sc) = ((sa[0], sa[1]), (sb[0], sb[1]), (sc[0], sc[1]));
+    // SAFETY: `F` and `T` are the same type (TypeId checked by the caller), so the pointers
+    // and strides describe valid `T` matrices of the given shapes for the borrows' lifetimes;
+    // `c` is borrowed mutably and cannot alias `a` or `b`.
+    let (lhs, rhs, dst) = unsafe {
+        (
+            MatRef::<T>::from_raw_parts(a.as_ptr().cast::<T>(), m, k, sa.0, sa.1),
+            MatRef::<T>::from_raw_parts(b.as_ptr().cast::<T>(), k, n, sb.0, sb.1),
+            MatMut::<T>::from_raw_parts_mut(c.as_mut_ptr().cast::<T>(), m, n, sc.0, sc.1),
+        )
+    };
+    let alpha_t = T::from(alpha).unwrap_or_else(T::one);
+    matmul(dst, accum, lhs, rhs, alpha_t, par);
 }
 
 /// scikit-learn's weight initialization (`_init_coef`), drawing from `rng` in its order:
@@ -174,10 +287,8 @@ impl<F: Float> Workspace<F> {
 
     /// Copies the rows `index` of `x` and `y` into the batch buffers.
     pub(crate) fn gather(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, index: &[usize]) {
-        for (k, &row) in index.iter().enumerate() {
-            self.acts[0].row_mut(k).assign(&x.row(row));
-            self.targets.row_mut(k).assign(&y.row(row));
-        }
+        gather_rows(x, &mut self.acts[0], index);
+        gather_rows(y, &mut self.targets, index);
     }
 
     /// Copies a contiguous block of rows into the batch buffers.
@@ -197,8 +308,65 @@ impl<F: Float> Workspace<F> {
     }
 }
 
+/// Forward and backward pass of the batch gathered in the workspace's first `m` rows;
+/// returns the batch loss and leaves the gradient in `ws.grads`.
+///
+/// On x86-64 the passes' elementwise loops (bias + activation, derivatives, reductions) are
+/// compiled again for AVX2 and picked at run time. Rust never fuses or reorders float
+/// operations, so both versions compute the same bits; only the vector width changes.
+pub(crate) fn forward_backward<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { forward_backward_avx2(layout, params, activation, out, ws, m, alpha) };
+        }
+    }
+    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_backward_avx2<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+}
+
+#[inline(always)]
+fn forward_backward_portable<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    {
+        let (first, rest) = ws.acts.split_at_mut(1);
+        forward(layout, params, activation, out, first[0].view(), rest, m);
+    }
+    backward(layout, params, activation, out, ws, m, alpha)
+}
+
 /// Forward pass over the first `m` rows of `input`, writing each layer's output to
 /// `hidden[i]` (`hidden` is `acts[1..]`).
+#[inline(always)]
 pub(crate) fn forward<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -221,18 +389,9 @@ pub(crate) fn forward<F: Float>(
         let intercept = layout.intercept(params, i);
         gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
         if i + 1 < n_layers {
-            // Bias add and activation fused in one pass over the block.
-            for mut row in a_out.rows_mut() {
-                Zip::from(&mut row)
-                    .and(&intercept)
-                    .for_each(|z, &b| *z = activation.apply(*z + b));
-            }
+            bias_activation(a_out.view_mut(), intercept, activation);
         } else {
-            for mut row in a_out.rows_mut() {
-                Zip::from(&mut row)
-                    .and(&intercept)
-                    .for_each(|z, &b| *z += b);
-            }
+            bias_activation(a_out.view_mut(), intercept, Activation::Identity);
             out.apply_rows(a_out);
         }
     }
@@ -240,6 +399,7 @@ pub(crate) fn forward<F: Float>(
 
 /// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
 /// `_backprop`). Returns the batch loss including the L2 term.
+#[inline(always)]
 pub(crate) fn backward<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -269,28 +429,42 @@ pub(crate) fn backward<F: Float>(
         loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
     }
     // Output delta: p - y for every (activation, loss) pair we pair.
-    Zip::from(deltas[n_layers - 1].slice_mut(s![..m, ..]))
-        .and(&p)
-        .and(&y)
-        .for_each(|d, &p, &t| *d = p - t);
+    {
+        let mut d = deltas[n_layers - 1].slice_mut(s![..m, ..]);
+        match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
+            (Some(d), Some(p), Some(y)) => {
+                for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
+                    *d = p - t;
+                }
+            }
+            _ => Zip::from(d)
+                .and(&p)
+                .and(&y)
+                .for_each(|d, &p, &t| *d = p - t),
+        }
+    }
     let inv_m = F::one() / mf;
     for i in (0..n_layers).rev() {
         {
-            let (mut coef_grad, mut intercept_grad) = layout.layer_mut(grads, i);
+            let (mut coef_grad, intercept_grad) = layout.layer_mut(grads, i);
             let a_in = acts[i].slice(s![..m, ..]);
             let delta = deltas[i].slice(s![..m, ..]);
             gemm(inv_m, &a_in.t(), &delta, F::zero(), &mut coef_grad);
             if alpha != 0.0 {
                 let scale = alpha_f * inv_m;
-                Zip::from(&mut coef_grad)
-                    .and(&layout.coef(params, i))
-                    .for_each(|g, &w| *g += scale * w);
+                let coef = layout.coef(params, i);
+                match (coef_grad.as_slice_mut(), coef.as_slice()) {
+                    (Some(g), Some(w)) => {
+                        for (g, &w) in g.iter_mut().zip(w) {
+                            *g += scale * w;
+                        }
+                    }
+                    _ => Zip::from(&mut coef_grad)
+                        .and(&coef)
+                        .for_each(|g, &w| *g += scale * w),
+                }
             }
-            intercept_grad.fill(F::zero());
-            for row in delta.rows() {
-                intercept_grad += &row;
-            }
-            intercept_grad.mapv_inplace(|v| v * inv_m);
+            column_means(delta, intercept_grad, inv_m);
         }
         if i > 0 {
             let (lower, upper) = deltas.split_at_mut(i);
@@ -298,14 +472,115 @@ pub(crate) fn backward<F: Float>(
             let mut prev = lower[i - 1].slice_mut(s![..m, ..]);
             let coef = layout.coef(params, i);
             gemm(F::one(), &delta, &coef.t(), F::zero(), &mut prev);
+            times_derivative(prev, acts[i].slice(s![..m, ..]), activation);
+        }
+    }
+    loss
+}
+
+/// Copies rows `index` of `src` into the first rows of `dst`, as slices when both are
+/// row-contiguous (always so for the engine's buffers and usually for the data).
+fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usize]) {
+    let cols = src.ncols();
+    match (src.as_slice(), dst.as_slice_mut()) {
+        (Some(from), Some(to)) if cols > 0 => {
+            for (to_row, &row) in to.chunks_exact_mut(cols).zip(index) {
+                to_row.copy_from_slice(&from[row * cols..(row + 1) * cols]);
+            }
+        }
+        _ => {
+            for (k, &row) in index.iter().enumerate() {
+                dst.row_mut(k).assign(&src.row(row));
+            }
+        }
+    }
+}
+
+/// `z = f(z + b)` for every row of `z`: the bias add fused with the activation in one pass,
+/// with the activation chosen once per block so the inner loop is branch-free and vectorizes.
+#[inline(always)]
+fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activation: Activation) {
+    #[inline(always)]
+    fn rows<F: Float>(z: &mut [F], b: &[F], f: impl Fn(F) -> F) {
+        for row in z.chunks_exact_mut(b.len()) {
+            for (v, &bias) in row.iter_mut().zip(b) {
+                *v = f(*v + bias);
+            }
+        }
+    }
+    if b.is_empty() {
+        return;
+    }
+    match (z.as_slice_mut(), b.as_slice()) {
+        (Some(z), Some(b)) => match activation {
+            Activation::Identity => rows(z, b, |v| v),
+            Activation::Relu => rows(z, b, |v| Activation::Relu.apply(v)),
+            Activation::Tanh => rows(z, b, |v| Activation::Tanh.apply(v)),
+            Activation::Logistic => rows(z, b, |v| Activation::Logistic.apply(v)),
+            // The layer engine runs the other activations; kept total for safety.
+            other => rows(z, b, |v| other.apply(v)),
+        },
+        _ => {
+            for mut row in z.rows_mut() {
+                Zip::from(&mut row)
+                    .and(&b)
+                    .for_each(|v, &bias| *v = activation.apply(*v + bias));
+            }
+        }
+    }
+}
+
+/// `d *= f'(a)` elementwise, the activation derivative taken from the layer's outputs `a`.
+#[inline(always)]
+fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activation: Activation) {
+    #[inline(always)]
+    fn each<F: Float>(d: &mut [F], a: &[F], f: impl Fn(F) -> F) {
+        for (d, &a) in d.iter_mut().zip(a) {
+            *d *= f(a);
+        }
+    }
+    match (d.as_slice_mut(), a.as_slice()) {
+        (Some(d), Some(a)) => match activation {
+            Activation::Identity => {}
+            Activation::Relu => each(d, a, |v| Activation::Relu.derivative_from_output(v)),
+            Activation::Tanh => each(d, a, |v| Activation::Tanh.derivative_from_output(v)),
+            Activation::Logistic => each(d, a, |v| Activation::Logistic.derivative_from_output(v)),
+            other => each(d, a, |v| other.derivative_from_output(v)),
+        },
+        _ => {
             if activation != Activation::Identity {
-                Zip::from(&mut prev)
-                    .and(acts[i].slice(s![..m, ..]))
+                Zip::from(&mut d)
+                    .and(&a)
                     .for_each(|d, &a| *d *= activation.derivative_from_output(a));
             }
         }
     }
-    loss
+}
+
+/// `g = scale · Σ_rows delta`, summing rows in order (the same additions as ndarray's row
+/// loop it replaces, so the same bits).
+#[inline(always)]
+fn column_means<F: Float>(delta: ArrayView2<F>, mut g: ArrayViewMut1<F>, scale: F) {
+    g.fill(F::zero());
+    let cols = delta.ncols();
+    match (delta.as_slice(), g.as_slice_mut()) {
+        (Some(d), Some(gs)) if cols > 0 => {
+            for row in d.chunks_exact(cols) {
+                for (acc, &v) in gs.iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+            for acc in gs.iter_mut() {
+                *acc *= scale;
+            }
+        }
+        _ => {
+            for row in delta.rows() {
+                g += &row;
+            }
+            g.mapv_inplace(|v| v * scale);
+        }
+    }
 }
 
 /// Predicts the output activations for every row of `x`, in blocks so memory stays bounded.
@@ -392,6 +667,49 @@ pub(crate) fn full_batch_loss_grad<F: Float>(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// A product large enough to be split across threads gives the same bits on one thread
+    /// and on two, and a search task's cap wins over a fit's request.
+    #[test]
+    fn kernel_threads_do_not_change_results() {
+        let mut rng = NumpyRng::new(3);
+        let a = Array2::from_shape_fn((300, 257), |_| rng.uniform(-1.0, 1.0));
+        let b = Array2::from_shape_fn((257, 301), |_| rng.uniform(-1.0, 1.0));
+        let run = |threads: usize| {
+            let mut c = Array2::<f64>::zeros((300, 301));
+            with_kernel_threads(threads, || {
+                gemm(0.5, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+            });
+            c
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        let naive = a.dot(&b) * 0.5;
+        assert!(one
+            .iter()
+            .zip(naive.iter())
+            .all(|(x, y)| (x - y).abs() < 1e-12));
+        let seen = with_single_threaded_kernels(|| {
+            with_kernel_threads(4, || KERNEL_THREADS.with(Cell::get))
+        });
+        assert_eq!(seen, 1);
+        assert_eq!(with_kernel_threads(3, || KERNEL_THREADS.with(Cell::get)), 3);
+        assert_eq!(KERNEL_THREADS.with(Cell::get), 1);
+    }
+
+    /// `beta` other than 0 and 1, a transposed operand and f32 go through the same kernel.
+    #[test]
+    fn gemm_accumulates_with_beta() {
+        let a = ndarray::array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let b = ndarray::array![[1.0f32, 0.5, -1.0], [2.0, 1.0, 0.0]];
+        let mut c = Array2::from_elem((3, 3), 1.0f32);
+        gemm(2.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+        let expected = a.dot(&b) * 2.0 + 0.5;
+        assert_eq!(c, expected);
+        let mut d = Array2::from_elem((2, 2), 0.0f32);
+        gemm(1.0, &a.t(), &a.view(), 0.0, &mut d.view_mut());
+        assert_eq!(d, a.t().dot(&a));
+    }
 
     /// Finite-difference check of the gradient for every hidden activation and output.
     #[test]

@@ -83,10 +83,17 @@ pub enum EarlyStoppingMonitor {
 /// | `early_stopping_monitor` | validation score | score, loss | beyond scikit-learn: what early stopping watches |
 /// | `observer` | none | | receives each epoch's log; may stop training |
 /// | `arch` | none set | | beyond scikit-learn: activations, per-layer specs, dropout, batch norm, L1/L2, initializers, optimizers, schedules, callbacks; see [`ArchConfig`] |
+/// | `n_threads` | `1` | ≥ 1 | beyond scikit-learn: threads the matrix products of one fit may use |
 ///
 /// With every [`ArchConfig`] knob at its default and one of scikit-learn's four activations,
 /// training runs scikit-learn's engine and reproduces its numbers; otherwise it runs the
 /// layer engine ([`LayerSpec`](super::LayerSpec)).
+///
+/// **Parallelism rule.** A single fit runs its large matrix products on up to `n_threads`
+/// threads (products too small to gain stay on one). Inside a search or cross-validation the
+/// (candidate × fold) tasks are spread over `n_jobs` threads and every fit's kernels run on
+/// one thread whatever `n_threads` says, so the machine is never oversubscribed and search
+/// results do not depend on `n_jobs`.
 ///
 /// The textbook's `n_hidden` and `n_neurons` (Géron) set `hidden_layer_sizes` to `n_neurons`
 /// repeated `n_hidden` times.
@@ -145,6 +152,14 @@ pub struct MlpConfig {
     /// Knobs beyond scikit-learn (layer engine).
     #[cfg_attr(feature = "serde", serde(default))]
     pub arch: ArchConfig,
+    /// Threads the matrix products of one fit may use (see the parallelism rule above).
+    #[cfg_attr(feature = "serde", serde(default = "one_thread"))]
+    pub n_threads: usize,
+}
+
+#[cfg(feature = "serde")]
+fn one_thread() -> usize {
+    1
 }
 
 impl Default for MlpConfig {
@@ -175,6 +190,7 @@ impl Default for MlpConfig {
             early_stopping_monitor: EarlyStoppingMonitor::ValidationScore,
             observer: None,
             arch: ArchConfig::default(),
+            n_threads: 1,
         }
     }
 }
@@ -219,6 +235,7 @@ pub const MLP_PARAM_NAMES: &[&str] = &[
     "n_hidden",
     "n_iter_no_change",
     "n_neurons",
+    "n_threads",
     "nesterovs_momentum",
     "optimizer",
     "optimizer_epsilon",
@@ -304,6 +321,9 @@ impl MlpConfig {
         }
         if self.n_iter_no_change == 0 {
             return Err(invalid_param("n_iter_no_change", "must be >= 1"));
+        }
+        if self.n_threads == 0 {
+            return Err(invalid_param("n_threads", "must be >= 1"));
         }
         if self.max_fun == 0 {
             return Err(invalid_param("max_fun", "must be >= 1"));
@@ -405,6 +425,7 @@ impl MlpConfig {
                         .for_each(|l| l.units = width);
                 }
             }
+            "n_threads" => self.n_threads = value.as_usize(name)?,
             "nesterovs_momentum" => self.nesterovs_momentum = value.as_bool(name)?,
             "power_t" => self.power_t = value.as_f64(name)?,
             "random_state" => {

@@ -13,8 +13,8 @@ use super::callbacks::{EpochLog, TrainingControl};
 use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
 use super::lbfgs;
 use super::network::{
-    backward, forward, full_batch_loss_grad, init_params_sklearn, predict_outputs, Layout,
-    Workspace,
+    forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
+    with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
@@ -97,7 +97,22 @@ fn seed_of(config: &MlpConfig) -> u32 {
 
 /// Trains a network on `x` (rows) and `y` (float targets, one column per output).
 /// `strata` are class ids for the stratified early-stopping split of binary classifiers.
+/// The matrix products may use `config.n_threads` threads (capped to one inside a search).
 pub(crate) fn train<F: Float>(
+    config: &MlpConfig,
+    task: Task,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    strata: Option<&[usize]>,
+    validation: Validation<'_, F>,
+    start: Start<F>,
+) -> Result<Trained<F>> {
+    with_kernel_threads(config.n_threads, || {
+        train_on_this_thread(config, task, x, y, strata, validation, start)
+    })
+}
+
+fn train_on_this_thread<F: Float>(
     config: &MlpConfig,
     task: Task,
     x: ArrayView2<F>,
@@ -395,19 +410,7 @@ fn fit_stochastic<F: Float>(
                 *dst = state.train_rows[o];
             }
             ws.gather(&x, &y, &batch_rows[..m]);
-            {
-                let (first, rest) = ws.acts.split_at_mut(1);
-                forward(
-                    &layout,
-                    &state.params,
-                    state.activation,
-                    state.out,
-                    first[0].view(),
-                    rest,
-                    m,
-                );
-            }
-            let batch_loss = backward(
+            let batch_loss = forward_backward(
                 &layout,
                 &state.params,
                 state.activation,

@@ -1,0 +1,196 @@
+//! Seconds per training epoch and GFLOP/s on the two benchmark networks, the same work
+//! `../shared/bench/sklearn_reference.py` times (`fit-regressor` and `wide-epoch`).
+//!
+//! - `--task small`: the textbook California train split (11610 × 8, standardized) → 30 relu →
+//!   1, batch 32, SGD lr 1e-3 (momentum 0.9, Nesterov, alpha 1e-4: scikit-learn's defaults),
+//!   `--epochs` (default 20) with no early stop, as `sklearn_reference.py fit-regressor`;
+//! - `--task wide`: 10000 × 784 uniform random rows (numpy's `RandomState(0).rand`, drawn by
+//!   the crate's `NumpyRng`) with 10 random classes → 512 relu → 512 relu → 10 softmax, batch
+//!   200, Adam, as `sklearn_reference.py wide-epoch` (which runs one epoch; we run
+//!   `--epochs`, default 3, and take the median).
+//!
+//! Options: `--dtype f32|f64` (default f64), `--epochs N`, `--threads N` (the fit's
+//! `n_threads`, default 1).
+//!
+//! FLOPs per epoch are counted as scikit-learn's script counts them: 6 × coefficients × rows
+//! (forward and backward, a multiply-add = 2).
+//!
+//! `cargo run --release --example bench_epoch -- --task wide --dtype f32`
+//!
+//! Last line: `{"task": .., "dtype": .., "seconds_per_epoch": .., "gflops": .., ...}`
+//! (`seconds_per_epoch` is the median over epochs of the per-epoch wall time).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use common::{california, flag};
+use linfa::prelude::*;
+use linfa::Float;
+use mlp_tune::neural_network::{
+    EpochLog, MLPClassifier, MLPRegressor, Solver, TrainingControl, TrainingObserver,
+};
+use mlp_tune::random::NumpyRng;
+use ndarray::{Array1, Array2};
+use serde_json::json;
+
+/// Per-epoch wall times reported by the training observer.
+fn epoch_recorder() -> (impl TrainingObserver + 'static, Arc<Mutex<Vec<f64>>>) {
+    let seconds = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seconds);
+    let observer = move |log: &EpochLog| {
+        sink.lock().expect("lock").push(log.seconds);
+        TrainingControl::Continue
+    };
+    (observer, seconds)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+struct Run {
+    epoch_seconds: Vec<f64>,
+    fit_seconds: f64,
+    rows: usize,
+    coefficients: usize,
+    quality: (&'static str, f64),
+}
+
+fn small<F: Float>(epochs: usize, threads: usize) -> mlp_tune::Result<Run> {
+    let data = california();
+    let cast = |x: &Array2<f64>| x.mapv(|v| F::from(v).expect("finite"));
+    let train = Dataset::new(
+        cast(&data.train.records),
+        data.train.targets.mapv(|v| F::from(v).expect("finite")),
+    );
+    let (observer, seconds) = epoch_recorder();
+    let started = Instant::now();
+    let model = MLPRegressor::params()
+        .hidden_layer_sizes(&[30])
+        .solver(Solver::Sgd)
+        .learning_rate_init(1e-3)
+        .batch_size(32)
+        .max_iter(epochs)
+        .tol(0.0)
+        .n_iter_no_change(epochs + 1)
+        .random_state(42)
+        .n_threads(threads)
+        .observer(observer)
+        .fit(&train)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let pred = model.try_predict(&cast(&data.test.records))?;
+    let test_mse = pred
+        .iter()
+        .zip(data.test.targets.iter())
+        .map(|(&p, &t)| {
+            let d = p.to_f64().unwrap_or(f64::NAN) - t;
+            d * d
+        })
+        .sum::<f64>()
+        / pred.len() as f64;
+    let epoch_seconds = seconds.lock().expect("lock").clone();
+    Ok(Run {
+        epoch_seconds,
+        fit_seconds,
+        rows: train.nsamples(),
+        coefficients: 8 * 30 + 30,
+        quality: ("test_mse", test_mse),
+    })
+}
+
+fn wide<F: Float>(epochs: usize, threads: usize) -> mlp_tune::Result<Run> {
+    let (rows, features) = (10_000, 784);
+    let mut rng = NumpyRng::new(0);
+    let x = Array2::from_shape_fn((rows, features), |_| {
+        F::from(rng.random_sample()).expect("finite")
+    });
+    let y: Array1<usize> = (0..rows).map(|_| rng.randint(0, 10) as usize).collect();
+    let data = Dataset::new(x, y);
+    let (observer, seconds) = epoch_recorder();
+    let started = Instant::now();
+    let model = MLPClassifier::params()
+        .hidden_layer_sizes(&[512, 512])
+        .solver(Solver::Adam)
+        .batch_size(200)
+        .max_iter(epochs)
+        .tol(0.0)
+        .n_iter_no_change(epochs + 1)
+        .random_state(0)
+        .n_threads(threads)
+        .observer(observer)
+        .fit(&data)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let epoch_seconds = seconds.lock().expect("lock").clone();
+    Ok(Run {
+        epoch_seconds,
+        fit_seconds,
+        rows,
+        coefficients: 784 * 512 + 512 * 512 + 512 * 10,
+        quality: ("final_loss", model.loss()),
+    })
+}
+
+fn main() -> mlp_tune::Result<()> {
+    let task: String = flag("--task", "small".to_string());
+    let dtype: String = flag("--dtype", "f64".to_string());
+    let threads: usize = flag("--threads", 1);
+    let default_epochs = if task == "wide" { 3 } else { 20 };
+    let epochs: usize = flag("--epochs", default_epochs).max(1);
+    let run = match (task.as_str(), dtype.as_str()) {
+        ("small", "f64") => small::<f64>(epochs, threads)?,
+        ("small", "f32") => small::<f32>(epochs, threads)?,
+        ("wide", "f64") => wide::<f64>(epochs, threads)?,
+        ("wide", "f32") => wide::<f32>(epochs, threads)?,
+        _ => {
+            eprintln!(
+                "usage: bench_epoch --task small|wide --dtype f32|f64 [--epochs N] [--threads N]"
+            );
+            std::process::exit(2);
+        }
+    };
+    let per_epoch = median(&run.epoch_seconds);
+    let flops = 6.0 * run.coefficients as f64 * run.rows as f64;
+    let gflops = flops / per_epoch / 1e9;
+    let fit_per_epoch = run.fit_seconds / run.epoch_seconds.len().max(1) as f64;
+    println!(
+        "task {task} ({dtype}, {threads} kernel thread(s)): {} rows, {} coefficients, {} epochs",
+        run.rows,
+        run.coefficients,
+        run.epoch_seconds.len()
+    );
+    println!("per-epoch seconds: {:.5?}", run.epoch_seconds);
+    println!(
+        "median {:.3} ms/epoch, {:.2} GFLOP/s; whole fit {:.3} s ({:.3} ms/epoch incl. setup); {} {:.4}",
+        per_epoch * 1e3,
+        gflops,
+        run.fit_seconds,
+        fit_per_epoch * 1e3,
+        run.quality.0,
+        run.quality.1
+    );
+    println!(
+        "{}",
+        json!({
+            "task": task,
+            "dtype": dtype,
+            "threads": threads,
+            "epochs": run.epoch_seconds.len(),
+            "seconds_per_epoch": per_epoch,
+            "fit_seconds_per_epoch": fit_per_epoch,
+            "gflops": gflops,
+            run.quality.0: run.quality.1,
+        })
+    );
+    Ok(())
+}

@@ -14,9 +14,11 @@ use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::{
     clip_gradients, GeneralOptimizer, LearningRate, OptimizerKind, Schedule,
 };
-use super::train::{accuracy_from_outputs, r2_uniform, Task, Trained, Validation};
+use super::train::{
+    accuracy_from_outputs, r2_uniform, validation_split, Task, Trained, Validation,
+};
 use crate::error::{invalid_param, MlpTuneError, Result};
-use crate::model_selection::split::stratified_shuffle_split_with;
+
 use crate::random::NumpyRng;
 
 /// What the layer engine keeps between calls, next to the flat parameters in [`Trained`].
@@ -199,29 +201,13 @@ fn run<F: Float>(
         ));
     }
     if !continuing || state.train_rows.is_empty() {
-        if use_split {
-            let n_val = (config.validation_fraction * n_total as f64).ceil() as usize;
-            if n_val < 2 || n_val >= n_total {
-                return Err(MlpTuneError::InvalidInput(format!(
-                    "early stopping needs at least 2 validation rows and 1 training row; validation_fraction {} of {} rows gives {}",
-                    config.validation_fraction, n_total, n_val
-                )));
-            }
-            let (train_rows, val_rows) = match (task.classifier && y.ncols() == 1, strata) {
-                (true, Some(classes)) => {
-                    stratified_shuffle_split_with(classes, n_total - n_val, n_val, rng)?
-                }
-                _ => {
-                    let perm = rng.permutation(n_total);
-                    (perm[n_val..].to_vec(), perm[..n_val].to_vec())
-                }
-            };
-            state.train_rows = train_rows;
-            state.validation_rows = val_rows;
+        let (train_rows, validation_rows) = if use_split {
+            validation_split(config, task, y.ncols(), strata, n_total, rng)?
         } else {
-            state.train_rows = (0..n_total).collect();
-            state.validation_rows.clear();
-        }
+            ((0..n_total).collect(), Vec::new())
+        };
+        state.train_rows = train_rows;
+        state.validation_rows = validation_rows;
         state.order = (0..state.train_rows.len()).collect();
     }
     if incremental {

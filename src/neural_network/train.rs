@@ -88,6 +88,35 @@ pub(crate) struct Task {
     pub(crate) classifier: bool,
 }
 
+/// scikit-learn's early-stopping split of `n_total` rows into (training, validation) rows,
+/// drawn from `rng` right after initialization: `ceil(validation_fraction · n)` held out,
+/// stratified for single-output (binary) classifiers, a permutation otherwise.
+pub(crate) fn validation_split(
+    config: &MlpConfig,
+    task: Task,
+    n_outputs: usize,
+    strata: Option<&[usize]>,
+    n_total: usize,
+    rng: &mut NumpyRng,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let n_val = (config.validation_fraction * n_total as f64).ceil() as usize;
+    if n_val < 2 || n_val >= n_total {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "early stopping needs at least 2 validation rows and 1 training row; validation_fraction {} of {} rows gives {}",
+            config.validation_fraction, n_total, n_val
+        )));
+    }
+    match (task.classifier && n_outputs == 1, strata) {
+        (true, Some(classes)) => {
+            stratified_shuffle_split_with(classes, n_total - n_val, n_val, rng)
+        }
+        _ => {
+            let perm = rng.permutation(n_total);
+            Ok((perm[n_val..].to_vec(), perm[..n_val].to_vec()))
+        }
+    }
+}
+
 /// Explicit held-out rows instead of the `validation_fraction` split.
 pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
 
@@ -316,29 +345,13 @@ fn fit_stochastic<F: Float>(
     // drawn from the generator right after initialization, as scikit-learn does.
     let use_split = config.early_stopping && validation.is_none();
     if !continuing || state.train_rows.is_empty() {
-        if use_split {
-            let n_val = (config.validation_fraction * n_total as f64).ceil() as usize;
-            if n_val < 2 || n_val >= n_total {
-                return Err(MlpTuneError::InvalidInput(format!(
-                    "early stopping needs at least 2 validation rows and 1 training row; validation_fraction {} of {} rows gives {}",
-                    config.validation_fraction, n_total, n_val
-                )));
-            }
-            let (train_rows, val_rows) = match (task.classifier && y.ncols() == 1, strata) {
-                (true, Some(classes)) => {
-                    stratified_shuffle_split_with(classes, n_total - n_val, n_val, rng)?
-                }
-                _ => {
-                    let perm = rng.permutation(n_total);
-                    (perm[n_val..].to_vec(), perm[..n_val].to_vec())
-                }
-            };
-            state.train_rows = train_rows;
-            state.validation_rows = val_rows;
+        let (train_rows, validation_rows) = if use_split {
+            validation_split(config, task, y.ncols(), strata, n_total, rng)?
         } else {
-            state.train_rows = (0..n_total).collect();
-            state.validation_rows.clear();
-        }
+            ((0..n_total).collect(), Vec::new())
+        };
+        state.train_rows = train_rows;
+        state.validation_rows = validation_rows;
         state.order = (0..state.train_rows.len()).collect();
         if !continuing && !incremental {
             if use_split || validation.is_some() {

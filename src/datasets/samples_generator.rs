@@ -51,6 +51,22 @@ fn two_groups(outer: Vec<(f64, f64)>, inner: Vec<(f64, f64)>) -> (Array2<f64>, A
     (x, y)
 }
 
+/// Stacks the two groups (labels 0 and 1), shuffles the rows and adds Gaussian noise, in
+/// scikit-learn's draw order.
+fn two_noisy_groups(
+    outer: Vec<(f64, f64)>,
+    inner: Vec<(f64, f64)>,
+    noise: f64,
+    rng: &mut NumpyRng,
+) -> Dataset<f64, usize, ndarray::Ix1> {
+    let (x, y) = two_groups(outer, inner);
+    let (mut x, y) = shuffle_rows(x, y, rng);
+    if noise > 0.0 {
+        add_noise(&mut x, noise, rng);
+    }
+    Dataset::new(x, y).with_feature_names(vec!["x1", "x2"])
+}
+
 fn check_n_samples(n_samples: usize) -> Result<()> {
     if n_samples < 2 {
         return Err(MlpTuneError::InvalidParameter {
@@ -97,12 +113,7 @@ pub fn make_moons(
         .into_iter()
         .map(|t| (1.0 - t.cos(), 1.0 - t.sin() - 0.5))
         .collect();
-    let (x, y) = two_groups(outer, inner);
-    let (mut x, y) = shuffle_rows(x, y, &mut rng);
-    if noise > 0.0 {
-        add_noise(&mut x, noise, &mut rng);
-    }
-    Ok(Dataset::new(x, y).with_feature_names(vec!["x1", "x2"]))
+    Ok(two_noisy_groups(outer, inner, noise, &mut rng))
 }
 
 /// `make_circles(n_samples, shuffle=True, noise, random_state, factor)`: a large circle
@@ -138,12 +149,7 @@ pub fn make_circles(
         .into_iter()
         .map(|t| (t.cos() * factor, t.sin() * factor))
         .collect();
-    let (x, y) = two_groups(outer, inner);
-    let (mut x, y) = shuffle_rows(x, y, &mut rng);
-    if noise > 0.0 {
-        add_noise(&mut x, noise, &mut rng);
-    }
-    Ok(Dataset::new(x, y).with_feature_names(vec!["x1", "x2"]))
+    Ok(two_noisy_groups(outer, inner, noise, &mut rng))
 }
 
 /// `make_classification(n_samples, n_features=2, n_informative=2, n_redundant=0,

@@ -75,3 +75,67 @@ fn failures_in_a_row_stop_the_search() {
         .unwrap()
         .contains("non-finite"));
 }
+
+/// The observer sees every fit start and end, and a refit; fits taken from a journal are
+/// reported as ended without a start.
+#[test]
+fn observers_see_fit_starts_ends_and_the_refit() {
+    use mlp_tune::model_selection::{FitEvent, SearchObserver};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[derive(Default)]
+    struct Counts {
+        planned: AtomicUsize,
+        started: AtomicUsize,
+        ended: AtomicUsize,
+        refits: AtomicUsize,
+    }
+    impl SearchObserver for Counts {
+        fn on_search_start(&self, n_candidates: usize, n_splits: usize) {
+            self.planned
+                .store(n_candidates * n_splits, Ordering::SeqCst);
+        }
+        fn on_fit_start(&self, _c: usize, _s: usize) {
+            self.started.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_fit_end(&self, e: &FitEvent) {
+            assert!(e.seconds >= 0.0 && e.error.is_none());
+            self.ended.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_refit_end(&self, _seconds: f64) {
+            self.refits.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let path = std::env::temp_dir().join(format!("mlp-tune-observer-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let iris = mlp_tune::datasets::iris();
+    let run = || {
+        let counts = Arc::new(Counts::default());
+        GridSearchCV::new(
+            by_name(
+                MLPClassifier::<f64, usize>::params()
+                    .solver(Solver::Lbfgs)
+                    .max_iter(20)
+                    .random_state(0),
+            ),
+            ParamGrid::new().add("alpha", [1e-4, 1e-1]),
+        )
+        .cv(3)
+        .n_jobs(2)
+        .journal(&path)
+        .observer(counts.clone())
+        .fit(&iris)
+        .unwrap();
+        let c = |a: &AtomicUsize| a.load(Ordering::SeqCst);
+        (
+            c(&counts.planned),
+            c(&counts.started),
+            c(&counts.ended),
+            c(&counts.refits),
+        )
+    };
+    assert_eq!(run(), (6, 6, 6, 1));
+    assert_eq!(run(), (6, 0, 6, 1), "resumed fits have no start");
+    let _ = std::fs::remove_file(&path);
+}

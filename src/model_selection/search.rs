@@ -31,6 +31,8 @@ pub trait SearchObserver: Send + Sync {
     /// searches pass their first round's candidates (all of them for Hyperband) and announce
     /// each round with [`on_round_start`](Self::on_round_start).
     fn on_search_start(&self, _n_candidates: usize, _n_splits: usize) {}
+    /// A (candidate, fold) fit is starting (not called for fits taken from a journal).
+    fn on_fit_start(&self, _candidate: usize, _split: usize) {}
     /// One (candidate, fold) fit finished.
     fn on_fit_end(&self, _event: &FitEvent) {}
     /// The best candidate was refitted on all rows.
@@ -434,6 +436,9 @@ impl<B, T> SearchCV<B, T> {
                         }
                         if stopped() {
                             return Ok(None);
+                        }
+                        if let Some(observer) = &self.observer {
+                            observer.on_fit_start(c, s);
                         }
                         let (outcome, _model) = fit_and_score(
                             &estimators[c],

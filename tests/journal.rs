@@ -440,6 +440,10 @@ fn expected_resume(
     )
 }
 
+/// A record without its times: (bracket, iter, row, candidate, split, n_resources, cost,
+/// test score bits).
+type RecordBits = (usize, usize, usize, usize, usize, usize, usize, Vec<u64>);
+
 fn assert_same_search(
     a: &FittedSearch<CountingWarm, MLPRegressor<f64>>,
     ra: &[HalvingRecord],
@@ -472,23 +476,22 @@ fn assert_same_search(
     assert_eq!(ca.primary().rank_test, cb.primary().rank_test);
     assert_eq!(a.best_index(), b.best_index());
     assert_eq!(a.best_params(), b.best_params());
-    let key =
-        |r: &[HalvingRecord]| -> Vec<(usize, usize, usize, usize, usize, usize, usize, Vec<u64>)> {
-            r.iter()
-                .map(|r| {
-                    (
-                        r.bracket,
-                        r.iter,
-                        r.row,
-                        r.candidate,
-                        r.split,
-                        r.n_resources,
-                        r.cost,
-                        r.test_scores.iter().map(|v| v.to_bits()).collect(),
-                    )
-                })
-                .collect()
-        };
+    let key = |r: &[HalvingRecord]| -> Vec<RecordBits> {
+        r.iter()
+            .map(|r| {
+                (
+                    r.bracket,
+                    r.iter,
+                    r.row,
+                    r.candidate,
+                    r.split,
+                    r.n_resources,
+                    r.cost,
+                    r.test_scores.iter().map(|v| v.to_bits()).collect(),
+                )
+            })
+            .collect()
+    };
     assert_eq!(key(ra), key(rb));
     let x = data().records().clone();
     assert_eq!(a.try_predict(&x).unwrap(), b.try_predict(&x).unwrap());

@@ -866,8 +866,10 @@ struct Rebuilds {
     epochs: usize,
 }
 
-/// The settings a halving or Hyperband search's fold results depend on besides the
-/// candidates, estimators, folds, scorers and data, for the journal fingerprint.
+/// The journal fingerprint of a halving or Hyperband search: `settings` (its schedule
+/// settings) besides what every search's fingerprint covers (candidates, estimators built
+/// with the resource parameter, folds, scorers, data).
+#[allow(clippy::too_many_arguments)]
 fn journal_fingerprint<F, T, B, E>(
     opts: &SearchCV<B, T>,
     kind: &str,

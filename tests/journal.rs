@@ -12,7 +12,7 @@ use linfa::prelude::*;
 use mlp_tune::model_selection::{
     by_name, Candidate, ContinueTraining, Distribution, Estimator, FittedHalving, FittedHyperband,
     FittedSearch, GridSearchCV, HalvingGridSearchCV, HalvingRecord, HyperbandSearchCV,
-    ParamDistributions, ParamGrid, Resource,
+    ParamDistributions, ParamGrid, ParamValue, Resource,
 };
 use mlp_tune::neural_network::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, Solver};
 use mlp_tune::MlpTuneError;
@@ -410,25 +410,34 @@ fn expected_resume(
     recorded: &std::collections::HashSet<(usize, usize, usize, usize)>,
 ) -> (usize, usize, usize, usize) {
     let key = |r: &HalvingRecord| (r.bracket, r.iter, r.candidate, r.split);
+    let find = |b, i, c, s| fresh.iter().find(|r| key(r) == (b, i, c, s));
     let unfinished: Vec<&HalvingRecord> = fresh
         .iter()
         .filter(|r| !recorded.contains(&key(r)))
         .collect();
+    // A failed fit leaves no model: nothing to rebuild after it, and the next fit starts
+    // afresh.
     let rebuilt: Vec<&&HalvingRecord> = unfinished
         .iter()
-        .filter(|r| r.iter > 0 && recorded.contains(&(r.bracket, r.iter - 1, r.candidate, r.split)))
+        .filter(|r| {
+            r.iter > 0
+                && recorded.contains(&(r.bracket, r.iter - 1, r.candidate, r.split))
+                && find(r.bracket, r.iter - 1, r.candidate, r.split)
+                    .is_some_and(|p| p.error.is_none())
+        })
         .collect();
     let rebuild_epochs: usize = rebuilt
         .iter()
         .map(|r| {
-            fresh
-                .iter()
-                .filter(|p| {
-                    (p.bracket, p.candidate, p.split) == (r.bracket, r.candidate, r.split)
-                        && p.iter < r.iter
+            (0..r.iter)
+                .filter_map(|i| find(r.bracket, i, r.candidate, r.split))
+                .fold(0, |epochs, p| {
+                    if p.error.is_some() {
+                        0
+                    } else {
+                        epochs + p.cost
+                    }
                 })
-                .map(|p| p.cost)
-                .sum::<usize>()
         })
         .sum();
     let unfinished_epochs = unfinished.iter().map(|r| r.cost).sum();
@@ -444,10 +453,10 @@ fn expected_resume(
 /// test score bits).
 type RecordBits = (usize, usize, usize, usize, usize, usize, usize, Vec<u64>);
 
-fn assert_same_search(
-    a: &FittedSearch<CountingWarm, MLPRegressor<f64>>,
+fn assert_same_search<E: Estimator<f64, f64, Model = MLPRegressor<f64>>>(
+    a: &FittedSearch<E, MLPRegressor<f64>>,
     ra: &[HalvingRecord],
-    b: &FittedSearch<CountingWarm, MLPRegressor<f64>>,
+    b: &FittedSearch<E, MLPRegressor<f64>>,
     rb: &[HalvingRecord],
 ) {
     let (ca, cb) = (a.cv_results(), b.cv_results());
@@ -644,5 +653,114 @@ fn a_killed_hyperband_search_resumes_identically() {
         run_hyperband(Some(&path), Arc::default(), 2),
         Err(MlpTuneError::Journal(_))
     ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An MLP whose fits fail for one candidate in the first round (10 epochs), so that with a
+/// large `error_score` it survives without a model to continue.
+struct Flaky {
+    inner: MLPRegressorValidParams<f64>,
+    fail: bool,
+}
+
+impl Estimator<f64, f64> for Flaky {
+    type Model = MLPRegressor<f64>;
+    fn fit_xy(&self, x: ArrayView2<f64>, y: ArrayView1<f64>) -> mlp_tune::Result<Self::Model> {
+        if self.fail {
+            return Err(MlpTuneError::InvalidInput("flaky".into()));
+        }
+        self.inner.fit_xy(x, y)
+    }
+    fn predict_xy(&self, m: &Self::Model, x: ArrayView2<f64>) -> mlp_tune::Result<Array1<f64>> {
+        self.inner.predict_xy(m, x)
+    }
+    fn is_classifier(&self) -> bool {
+        false
+    }
+    fn describe(&self) -> String {
+        Estimator::<f64, f64>::describe(&self.inner)
+    }
+    fn epochs_trained(&self, m: &Self::Model) -> Option<usize> {
+        Some(m.n_iter())
+    }
+    fn continuation(&self) -> Option<&dyn ContinueTraining<f64, f64, Self::Model>> {
+        self.inner.continuation()
+    }
+}
+
+/// Every prefix of a complete journal is a state a kill can leave (records are appended
+/// one whole line at a time); resuming from each gives the uninterrupted run's results
+/// and costs, including a candidate whose first-round fits failed (no model to continue:
+/// its next round trains afresh).
+#[test]
+fn resuming_from_every_prefix_of_a_halving_journal_gives_the_same_search() {
+    let (dir, path) = fresh_dir("halving-prefixes");
+    let lrs = [1e-3, 3e-3, 1e-2, 3e-2];
+    let run = |journal: Option<&PathBuf>, flaky: Option<f64>| {
+        let named = by_name(warm_base().hidden_layer_sizes(&[8]));
+        let builder = move |c: &Candidate| {
+            Ok(Flaky {
+                inner: named(c)?,
+                fail: c.get("max_iter") == Some(&ParamValue::Int(10))
+                    && flaky.map(ParamValue::Float).as_ref() == c.get("learning_rate_init"),
+            })
+        };
+        let grid = ParamGrid::new().add("learning_rate_init", lrs);
+        let mut search = HalvingGridSearchCV::new(builder, grid)
+            .resource(Resource::Epochs)
+            .max_resources(40)
+            .factor(2.0)
+            .error_score(Some(1e9))
+            .cv(3)
+            .n_jobs(2);
+        if let Some(p) = journal {
+            search = search.journal(p);
+        }
+        search.fit(&data()).unwrap()
+    };
+    // The candidate that wins the second round fails its first: it survives on the error
+    // score, trains afresh in the second round, wins it again and is continued in the last.
+    let plain = run(None, None);
+    let winner = plain
+        .records()
+        .iter()
+        .find(|r| r.iter == 2)
+        .unwrap()
+        .candidate;
+    let flaky = Some(lrs[winner]);
+    let run = |journal: Option<&PathBuf>| run(journal, flaky);
+    let fresh = run(None);
+    assert_eq!(fresh.n_candidates(), [4, 2, 1]);
+    let flaky_iters: Vec<(usize, bool)> = fresh
+        .records()
+        .iter()
+        .filter(|r| r.candidate == winner)
+        .map(|r| (r.iter, r.error.is_none()))
+        .collect();
+    assert_eq!(
+        flaky_iters,
+        [0, 0, 0, 1, 1, 1, 2, 2, 2].map(|i| (i, i > 0)),
+        "the failing candidate must fail its first round and win the second"
+    );
+    let total = fresh.records().len();
+    run(Some(&path));
+    let full = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    assert_eq!(lines.len(), total + 1);
+    for n in 0..=total {
+        std::fs::write(&path, format!("{}\n", lines[..=n].join("\n"))).unwrap();
+        let keys = recorded_keys(&path);
+        let (_, rebuilt, rebuild_epochs, _) = expected_resume(fresh.records(), &keys);
+        let resumed = run(Some(&path));
+        assert_eq!(resumed.resumed_fits(), n);
+        assert_same_search(
+            resumed.search(),
+            resumed.records(),
+            fresh.search(),
+            fresh.records(),
+        );
+        assert_eq!(resumed.rebuilt_models(), rebuilt, "prefix {n}");
+        assert_eq!(resumed.rebuild_cost(), rebuild_epochs, "prefix {n}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

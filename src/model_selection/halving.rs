@@ -463,8 +463,8 @@ where
         rebuilt: 0,
         rebuild_cost: 0,
     };
-    // (bracket, candidate, split) → (epochs trained so far by the rounds run, whether the
-    // last of them succeeded): what a resumed fit needs to rebuild a model it continues.
+    // (bracket, candidate, split) → (epochs of the model the last round left, whether it
+    // left one): what a resumed fit needs to rebuild a model it continues.
     let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
     let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
     // Brackets are aligned on their last round: shorter brackets start later, so every
@@ -712,10 +712,16 @@ where
                 out.rebuilt += 1;
                 out.rebuild_cost += epochs;
             }
+            // A failed fit leaves no model, so the next round starts afresh and its cost
+            // is the whole count of a fresh fit.
             let t = trained
                 .entry((row.bracket, row.candidate, s))
-                .or_insert((0, true));
-            *t = (t.0 + cost, outcome.error.is_none());
+                .or_insert((0, false));
+            *t = match (outcome.error.is_none(), t.1) {
+                (false, _) => (0, false),
+                (true, true) => (t.0 + cost, true),
+                (true, false) => (cost, true),
+            };
             out.records.push(HalvingRecord {
                 bracket: row.bracket,
                 iter: row.round,

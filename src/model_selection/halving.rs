@@ -1144,6 +1144,27 @@ impl<B, T> HalvingSearchCV<B, T> {
     /// the journal is rebuilt by training it in one go to its round's resource (equal to the
     /// continued model), counted by `rebuilt_models` and `rebuild_cost`. A file written by
     /// a different search (other schedule settings too) is refused.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, HalvingGridSearchCV, ParamGrid, Resource};
+    /// use mlp_tune::neural_network::{MLPRegressor, Solver};
+    ///
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
+    /// let path = std::env::temp_dir().join(format!("doc-halving-journal-{}.jsonl", std::process::id()));
+    /// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).random_state(0);
+    /// let search = HalvingGridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-1]))
+    ///     .resource(Resource::Epochs)
+    ///     .max_resources(8)
+    ///     .factor(2.0)
+    ///     .cv(2)
+    ///     .journal(&path);
+    /// let first = search.fit(&data).unwrap();
+    /// let again = search.fit(&data).unwrap(); // every fit comes from the journal
+    /// assert_eq!(again.resumed_fits(), first.records().len());
+    /// assert_eq!(again.cv_results().primary().mean_test, first.cv_results().primary().mean_test);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
         self.base = self.base.journal(path);
         self

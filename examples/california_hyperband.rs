@@ -7,7 +7,8 @@
 //! rows and evaluated on the test rows.
 //!
 //! `cargo run --release --example california_hyperband [-- --n-jobs 2 --seed 42
-//!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1]`
+//!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1 --journal PATH]`
+//! (with `--journal`, an interrupted run rerun with the same file resumes where it stopped)
 //!
 //! The default schedule is Hyperband's most exploratory bracket only: 27 candidates trained
 //! 2 epochs, the best 9 continued to 6, the best 3 to 18 and the best one to 54
@@ -92,6 +93,7 @@ fn main() {
     let min_epochs: usize = flag("--min-epochs", 2);
     let max_brackets: usize = flag("--max-brackets", 1);
     let iterations: usize = flag("--iterations", 1);
+    let journal: String = flag("--journal", String::new());
     let data = california();
 
     let space = ParamDistributions::new()
@@ -144,13 +146,25 @@ fn main() {
             total: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             best: Mutex::new(f64::NEG_INFINITY),
-        }))
-        .fit(&data.train)
-        .unwrap_or_else(|e| {
-            eprintln!("search failed: {e}");
-            std::process::exit(1);
-        });
+        }));
+    let search = if journal.is_empty() {
+        search
+    } else {
+        search.journal(&journal)
+    };
+    let search = search.fit(&data.train).unwrap_or_else(|e| {
+        eprintln!("search failed: {e}");
+        std::process::exit(1);
+    });
     let search_seconds = started.elapsed().as_secs_f64();
+    if !journal.is_empty() {
+        println!(
+            "{} fits taken from the journal {journal}; {} models rebuilt for continuation ({} epochs)",
+            search.resumed_fits(),
+            search.rebuilt_models(),
+            search.rebuild_cost()
+        );
+    }
 
     for (b, bracket) in search.brackets().iter().enumerate() {
         println!(

@@ -41,6 +41,7 @@ use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 use ndarray::{ArrayView1, ArrayView2};
 
+use super::journal::{Journal, RoundEntry};
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
@@ -311,11 +312,28 @@ struct EngineOutput<E, M> {
     /// `last_round[row]`: the row belongs to its bracket's last round.
     last_round: Vec<bool>,
     records: Vec<HalvingRecord>,
+    /// Fits taken from the journal.
+    resumed: usize,
+    /// Resumed fits: (candidate, fold) models rebuilt because the model they continue was
+    /// not carried over (its round came from the journal), and the epochs that cost.
+    rebuilt: usize,
+    rebuild_cost: usize,
+}
+
+/// A finished (row, fold) task.
+struct FoldDone<M> {
+    outcome: FoldOutcome,
+    model: Option<M>,
+    cost: usize,
+    /// Taken from the journal.
+    recorded: bool,
+    /// Epochs retrained to rebuild the model this fit continues, if it had to be rebuilt.
+    rebuilt: Option<usize>,
 }
 
 /// One task of a round: a (row, fold) fit, or the refit overlapped with the last round.
 enum TaskOut<M> {
-    Fold(Result<(FoldOutcome, Option<M>, usize)>),
+    Fold(Result<FoldDone<M>>),
     Refit(Result<M>, f64),
 }
 
@@ -418,6 +436,7 @@ fn run_brackets<F, T, B, E>(
     classes: &[T],
     selection: usize,
     refit: bool,
+    journal: Option<&Journal>,
 ) -> Result<EngineOutput<E, E::Model>>
 where
     F: Float,
@@ -440,7 +459,13 @@ where
         bracket: Vec::new(),
         last_round: Vec::new(),
         records: Vec::new(),
+        resumed: 0,
+        rebuilt: 0,
+        rebuild_cost: 0,
     };
+    // (bracket, candidate, split) → (epochs of the model the last round left, whether it
+    // left one): what a resumed fit needs to rebuild a model it continues.
+    let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
     let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
     // Brackets are aligned on their last round: shorter brackets start later, so every
     // step (and the expensive last one above all) has work from several brackets.
@@ -456,7 +481,13 @@ where
             resource: usize,
             prev_resource: usize,
             estimator: E,
+            params: Candidate,
             folds: Arc<Vec<Fold>>,
+            /// Per fold: the journal's record of this task.
+            recorded: Vec<Option<RoundEntry>>,
+            /// Per fold: the epochs trained so far when the model to continue must be
+            /// rebuilt (its previous round came from the journal).
+            rebuild: Vec<Option<usize>>,
         }
         let mut rows: Vec<Row<E>> = Vec::new();
         for (b, plan) in plans.iter().enumerate() {
@@ -487,7 +518,35 @@ where
                     None => candidates[c].clone(),
                 };
                 let estimator = (opts.builder)(&params)?;
-                out.params.push(params);
+                let continues = warm && estimator.continuation().is_some();
+                let mut recorded = Vec::with_capacity(n_splits);
+                let mut rebuild = Vec::with_capacity(n_splits);
+                for s in 0..n_splits {
+                    let entry = journal.and_then(|j| j.finished_round((b, round, c, s)));
+                    if let Some(e) = entry {
+                        if e.n_resources != r {
+                            return Err(MlpTuneError::Journal(format!(
+                                "the journal records bracket {b} round {round} with {} resources, the schedule has {r}",
+                                e.n_resources
+                            )));
+                        }
+                    }
+                    // An uninterrupted run would continue the model of the previous round
+                    // if that fit succeeded; training in one go to this round's resource
+                    // gives the same model.
+                    rebuild.push(
+                        (continues
+                            && round > 0
+                            && entry.is_none()
+                            && !models.contains_key(&(c, s)))
+                        .then(|| trained.get(&(b, c, s)))
+                        .flatten()
+                        .filter(|(_, ok)| *ok)
+                        .map(|(epochs, _)| *epochs),
+                    );
+                    recorded.push(entry.cloned());
+                }
+                out.params.push(params.clone());
                 out.iter.push(round);
                 out.n_resources.push(r);
                 out.bracket.push(b);
@@ -499,7 +558,10 @@ where
                     resource: r,
                     prev_resource: prev_resource[b],
                     estimator,
+                    params,
                     folds: Arc::clone(&round_folds),
+                    recorded,
+                    rebuild,
                 });
             }
             prev_resource[b] = r;
@@ -522,6 +584,25 @@ where
                 return TaskOut::Refit(model, started.elapsed().as_secs_f64());
             };
             let row = &rows[ri];
+            if let Some(entry) = &row.recorded[s] {
+                if let Some(observer) = &opts.observer {
+                    observer.on_fit_end(&FitEvent {
+                        candidate: first_row + ri,
+                        split: s,
+                        score: entry.outcome.test_scores[0],
+                        seconds: entry.outcome.fit_time + entry.outcome.score_time,
+                        error: entry.outcome.error.clone(),
+                    });
+                }
+                return TaskOut::Fold(Ok(FoldDone {
+                    outcome: entry.outcome.clone(),
+                    model: None,
+                    cost: entry.cost,
+                    recorded: true,
+                    rebuilt: None,
+                }));
+            }
+            let rebuild = row.rebuild[s];
             let previous = if warm {
                 models_ref.get(&(row.candidate, s))
             } else {
@@ -553,7 +634,14 @@ where
                     }
                     _ => {
                         let fitted = row.estimator.fit_xy(xt, yt)?;
-                        cost = row.estimator.epochs_trained(&fitted);
+                        let epochs = row.estimator.epochs_trained(&fitted);
+                        // A rebuilt model is charged, like a continued one, only the epochs
+                        // past the previous round; the rest is reported as rebuild cost.
+                        cost = match (rebuild, epochs) {
+                            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+                            (Some(_), None) => Some(row.resource.saturating_sub(row.prev_resource)),
+                            (None, epochs) => epochs,
+                        };
                         Ok(fitted)
                     }
                 },
@@ -562,6 +650,21 @@ where
                 Resource::NSamples => row.folds[s].train.len(),
                 _ => row.resource,
             });
+            // On disk before it counts as done.
+            if let (Some(j), Ok((o, _))) = (journal, &result) {
+                let entry = RoundEntry {
+                    outcome: o.clone(),
+                    n_resources: row.resource,
+                    cost,
+                };
+                if let Err(e) = j.record_round(
+                    (row.bracket, row.round, row.candidate, s),
+                    &row.params,
+                    &entry,
+                ) {
+                    return TaskOut::Fold(Err(e));
+                }
+            }
             if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
                 observer.on_fit_end(&FitEvent {
                     candidate: first_row + ri,
@@ -571,7 +674,13 @@ where
                     error: o.error.clone(),
                 });
             }
-            TaskOut::Fold(result.map(|(o, m)| (o, m, cost)))
+            TaskOut::Fold(result.map(|(outcome, model)| FoldDone {
+                outcome,
+                model,
+                cost,
+                recorded: false,
+                rebuilt: rebuild,
+            }))
         })?;
         let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
         for (task, result) in tasks.iter().zip(results) {
@@ -588,8 +697,31 @@ where
                     ))
                 }
             };
-            let (outcome, model, cost) = result?;
+            let FoldDone {
+                outcome,
+                model,
+                cost,
+                recorded,
+                rebuilt,
+            } = result?;
             let row = &rows[ri];
+            if recorded {
+                out.resumed += 1;
+            }
+            if let Some(epochs) = rebuilt {
+                out.rebuilt += 1;
+                out.rebuild_cost += epochs;
+            }
+            // A failed fit leaves no model, so the next round starts afresh and its cost
+            // is the whole count of a fresh fit.
+            let t = trained
+                .entry((row.bracket, row.candidate, s))
+                .or_insert((0, false));
+            *t = match (outcome.error.is_none(), t.1) {
+                (false, _) => (0, false),
+                (true, true) => (t.0 + cost, true),
+                (true, false) => (cost, true),
+            };
             out.records.push(HalvingRecord {
                 bracket: row.bracket,
                 iter: row.round,
@@ -657,7 +789,7 @@ fn finish<F, T, B, E>(
     scorers: &[Scorer<T>],
     refit_index: Option<usize>,
     classes_len: usize,
-) -> Result<(FittedSearch<E, E::Model>, Vec<HalvingRecord>)>
+) -> Result<(FittedSearch<E, E::Model>, Vec<HalvingRecord>, Rebuilds)>
 where
     F: Float,
     T: ScoreTarget,
@@ -700,7 +832,7 @@ where
         refit_time: None,
         n_splits,
         classes_len,
-        resumed_fits: 0,
+        resumed_fits: out.resumed,
         skipped_fits: 0,
         stop_reason: None,
     };
@@ -726,7 +858,58 @@ where
             fitted.best_estimator = Some(estimator);
         }
     }
-    Ok((fitted, out.records))
+    let rebuilds = Rebuilds {
+        models: out.rebuilt,
+        epochs: out.rebuild_cost,
+    };
+    Ok((fitted, out.records, rebuilds))
+}
+
+/// What resuming from a journal cost beyond the unfinished fits themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Rebuilds {
+    models: usize,
+    epochs: usize,
+}
+
+/// The journal fingerprint of a halving or Hyperband search: `settings` (its schedule
+/// settings) besides what every search's fingerprint covers (candidates, estimators built
+/// with the resource parameter, folds, scorers, data).
+#[allow(clippy::too_many_arguments)]
+fn journal_fingerprint<F, T, B, E>(
+    opts: &SearchCV<B, T>,
+    kind: &str,
+    settings: String,
+    x: ArrayView2<F>,
+    y: ArrayView1<T>,
+    candidates: &[Candidate],
+    resource_param: Option<(&str, usize)>,
+    folds: &[Fold],
+    scorers: &[Scorer<T>],
+) -> Result<String>
+where
+    F: Float,
+    T: ScoreTarget,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+{
+    let estimators: Vec<E> = candidates
+        .iter()
+        .map(|c| match resource_param {
+            Some((name, r)) => (opts.builder)(&with_resource(c, name, ParamValue::Int(r as i64))),
+            None => (opts.builder)(c),
+        })
+        .collect::<Result<_>>()?;
+    Ok(opts.fingerprint_of(
+        kind,
+        &settings,
+        x,
+        y,
+        candidates,
+        &estimators,
+        folds,
+        scorers,
+    ))
 }
 
 /// Where a halving search's candidates come from.
@@ -952,6 +1135,41 @@ impl<B, T> HalvingSearchCV<B, T> {
         self
     }
 
+    /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
+    /// (created if missing; its directory must exist), flushed to disk before the fit
+    /// counts as done; see [`SearchCV::journal`]. Running the same search again with the
+    /// same file skips the recorded fits and gives `cv_results`, best candidate and refit
+    /// identical to an uninterrupted run; which candidates survive each round follows from
+    /// the recorded scores. With warm continuation, a model whose previous round came from
+    /// the journal is rebuilt by training it in one go to its round's resource (equal to the
+    /// continued model), counted by `rebuilt_models` and `rebuild_cost`. A file written by
+    /// a different search (other schedule settings too) is refused.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, HalvingGridSearchCV, ParamGrid, Resource};
+    /// use mlp_tune::neural_network::{MLPRegressor, Solver};
+    ///
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
+    /// let path = std::env::temp_dir().join(format!("doc-halving-journal-{}.jsonl", std::process::id()));
+    /// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).random_state(0);
+    /// let search = HalvingGridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-1]))
+    ///     .resource(Resource::Epochs)
+    ///     .max_resources(8)
+    ///     .factor(2.0)
+    ///     .cv(2)
+    ///     .journal(&path);
+    /// let first = search.fit(&data).unwrap();
+    /// let again = search.fit(&data).unwrap(); // every fit comes from the journal
+    /// assert_eq!(again.resumed_fits(), first.records().len());
+    /// assert_eq!(again.cv_results().primary().mean_test, first.cv_results().primary().mean_test);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.base = self.base.journal(path);
+        self
+    }
+
     /// Runs the search on a dataset.
     pub fn fit<F, E, R, TT>(
         &self,
@@ -1085,6 +1303,45 @@ impl<B, T> HalvingSearchCV<B, T> {
                 .zip(schedule.n_candidates.iter().copied())
                 .collect(),
         };
+        let journal = match &self.base.journal {
+            Some(path) => {
+                let kind = match &self.space {
+                    HalvingSpace::Grid(_) => "halving-grid",
+                    HalvingSpace::Random { .. } => "halving-random",
+                };
+                let n_candidates = match &self.space {
+                    HalvingSpace::Grid(_) => None,
+                    HalvingSpace::Random { n_candidates, .. } => Some(*n_candidates),
+                };
+                let settings = format!(
+                    "factor {} resource {:?} min_resources {:?} max_resources {:?} resolved {} aggressive {} n_candidates {:?} random_state {} plan {:?}",
+                    self.factor.to_bits(),
+                    self.resource,
+                    self.min_resources,
+                    self.max_resources,
+                    max_resources,
+                    self.aggressive_elimination,
+                    n_candidates,
+                    self.random_state,
+                    plan,
+                );
+                let fingerprint = journal_fingerprint(
+                    &self.base,
+                    kind,
+                    settings,
+                    x,
+                    y,
+                    &candidates,
+                    self.resource
+                        .param_name()
+                        .map(|name| (name, schedule.min_resources)),
+                    &folds,
+                    &scorers,
+                )?;
+                Some(Journal::open(path, &fingerprint)?)
+            }
+            None => None,
+        };
         let settings = EngineSettings {
             resource: &self.resource,
             random_state: self.random_state,
@@ -1102,8 +1359,9 @@ impl<B, T> HalvingSearchCV<B, T> {
             &classes,
             refit_index.unwrap_or(0),
             refit_index.is_some(),
+            journal.as_ref(),
         )?;
-        let (search, records) = finish(
+        let (search, records, rebuilds) = finish(
             &self.base,
             x,
             y,
@@ -1119,6 +1377,7 @@ impl<B, T> HalvingSearchCV<B, T> {
             search,
             schedule,
             records,
+            rebuilds,
         })
     }
 
@@ -1144,6 +1403,7 @@ pub struct FittedHalving<E, M> {
     search: FittedSearch<E, M>,
     schedule: HalvingSchedule,
     records: Vec<HalvingRecord>,
+    rebuilds: Rebuilds,
 }
 
 impl<E, M> Deref for FittedHalving<E, M> {
@@ -1199,9 +1459,22 @@ impl<E, M> FittedHalving<E, M> {
         &self.records
     }
     /// Resource actually spent by the search (sum of the records' `cost`; epochs with
-    /// `resource = epochs`), without the refit.
+    /// `resource = epochs`), without the refit. A search resumed from a journal reports the
+    /// same cost as an uninterrupted one; what resuming cost on top is
+    /// [`rebuild_cost`](Self::rebuild_cost).
     pub fn total_cost(&self) -> usize {
         self.records.iter().map(|r| r.cost).sum()
+    }
+    /// Fits of a resumed search that had to rebuild the model they continue (its previous
+    /// round came from the journal, so the model was not in memory): each trained in one
+    /// go to its round's resource, which gives the continued model.
+    pub fn rebuilt_models(&self) -> usize {
+        self.rebuilds.models
+    }
+    /// Epochs spent rebuilding models on resuming (the epochs of the rounds taken from
+    /// the journal that the rebuilt fits trained again); 0 for an uninterrupted search.
+    pub fn rebuild_cost(&self) -> usize {
+        self.rebuilds.epochs
     }
 }
 
@@ -1433,6 +1706,20 @@ impl<B, T> HyperbandSearchCV<B, T> {
         self
     }
 
+    /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
+    /// (created if missing; its directory must exist), flushed to disk before the fit
+    /// counts as done; see [`SearchCV::journal`]. Running the same search again with the
+    /// same file skips the recorded fits and gives `cv_results`, best candidate and refit
+    /// identical to an uninterrupted run; which candidates survive each round follows from
+    /// the recorded scores. With warm continuation, a model whose previous round came from
+    /// the journal is rebuilt by training it in one go to its round's resource (equal to the
+    /// continued model), counted by `rebuilt_models` and `rebuild_cost`. A file written by
+    /// a different search (other schedule settings too) is refused.
+    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.base = self.base.journal(path);
+        self
+    }
+
     /// Runs the search on a dataset.
     pub fn fit<F, E, R, TT>(
         &self,
@@ -1505,6 +1792,33 @@ impl<B, T> HyperbandSearchCV<B, T> {
         if let Some(observer) = &self.base.observer {
             observer.on_search_start(next, n_splits);
         }
+        let journal = match &self.base.journal {
+            Some(path) => {
+                let settings = format!(
+                    "max_epochs {} min_epochs {} factor {} iterations {} max_brackets {:?} random_state {} plans {:?}",
+                    self.max_epochs,
+                    self.min_epochs,
+                    self.factor.to_bits(),
+                    self.iterations,
+                    self.max_brackets,
+                    self.random_state,
+                    plans,
+                );
+                let fingerprint = journal_fingerprint(
+                    &self.base,
+                    "hyperband",
+                    settings,
+                    x,
+                    y,
+                    &candidates,
+                    Some(("max_iter", 1)),
+                    &folds,
+                    &scorers,
+                )?;
+                Some(Journal::open(path, &fingerprint)?)
+            }
+            None => None,
+        };
         let settings = EngineSettings {
             resource: &Resource::Epochs,
             random_state: self.random_state,
@@ -1522,8 +1836,9 @@ impl<B, T> HyperbandSearchCV<B, T> {
             &classes,
             refit_index.unwrap_or(0),
             refit_index.is_some(),
+            journal.as_ref(),
         )?;
-        let (search, records) = finish(
+        let (search, records, rebuilds) = finish(
             &self.base,
             x,
             y,
@@ -1537,6 +1852,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
             search,
             brackets,
             records,
+            rebuilds,
         })
     }
 }
@@ -1548,6 +1864,7 @@ pub struct FittedHyperband<E, M> {
     search: FittedSearch<E, M>,
     brackets: Vec<Bracket>,
     records: Vec<HalvingRecord>,
+    rebuilds: Rebuilds,
 }
 
 impl<E, M> Deref for FittedHyperband<E, M> {
@@ -1570,9 +1887,20 @@ impl<E, M> FittedHyperband<E, M> {
     pub fn records(&self) -> &[HalvingRecord] {
         &self.records
     }
-    /// Epochs actually trained by the search (without the refit).
+    /// Epochs actually trained by the search (without the refit). A search resumed from a
+    /// journal reports the same cost as an uninterrupted one; what resuming cost on top is
+    /// [`rebuild_cost`](Self::rebuild_cost).
     pub fn total_cost(&self) -> usize {
         self.records.iter().map(|r| r.cost).sum()
+    }
+    /// Fits of a resumed search that had to rebuild the model they continue (see
+    /// [`FittedHalving::rebuilt_models`]).
+    pub fn rebuilt_models(&self) -> usize {
+        self.rebuilds.models
+    }
+    /// Epochs spent rebuilding models on resuming; 0 for an uninterrupted search.
+    pub fn rebuild_cost(&self) -> usize {
+        self.rebuilds.epochs
     }
 }
 

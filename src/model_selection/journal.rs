@@ -9,6 +9,11 @@
 //! a different search is refused, never mixed in. A torn last line (the process killed in
 //! the middle of a write) is detected and dropped; any other damaged line is an error.
 //!
+//! Grid and random searches key a line by `round` (always 0), `candidate` and `split`.
+//! Successive-halving and Hyperband searches key it by `bracket`, `iter`, `candidate` and
+//! `split`, and add the round's `n_resources` and the fit's `cost` (resource actually
+//! spent), which resumed records need to be identical to fresh ones.
+//!
 //! Scores are stored as the bit patterns of their `f64` values (NaN and infinities
 //! included), so resumed results are bitwise the recorded ones; a readable copy sits beside
 //! them for humans.
@@ -29,9 +34,23 @@ use crate::error::{MlpTuneError, Result};
 const FORMAT: &str = "mlp-tune search journal";
 const VERSION: u64 = 1;
 
-/// Identifies one task of a search: the round (0 for grid and random searches; the halving
-/// iteration otherwise), the candidate and the fold.
+/// Identifies one task of a grid or random search: the round (always 0), the candidate and
+/// the fold.
 pub(crate) type TaskKey = (usize, usize, usize);
+
+/// Identifies one task of a successive-halving or Hyperband search: the bracket (0 for a
+/// halving search), the round within it, the candidate and the fold.
+pub(crate) type RoundKey = (usize, usize, usize, usize);
+
+/// A recorded task of a successive-halving or Hyperband search.
+#[derive(Debug, Clone)]
+pub(crate) struct RoundEntry {
+    pub(crate) outcome: FoldOutcome,
+    /// The round's resource.
+    pub(crate) n_resources: usize,
+    /// Resource the fit actually spent (see `HalvingRecord::cost`).
+    pub(crate) cost: usize,
+}
 
 /// Builds the fingerprint of a search from its parts, in a fixed order.
 #[derive(Default)]
@@ -61,7 +80,8 @@ impl Fingerprint {
 pub(crate) struct Journal {
     path: PathBuf,
     file: Mutex<File>,
-    finished: HashMap<TaskKey, FoldOutcome>,
+    /// Grid and random lines have bracket 0 and `n_resources`/`cost` 0.
+    finished: HashMap<RoundKey, RoundEntry>,
 }
 
 fn journal_error(path: &Path, what: impl std::fmt::Display) -> MlpTuneError {
@@ -95,13 +115,21 @@ fn floats_from_bits(v: &Value) -> Option<Vec<f64>> {
         .collect()
 }
 
-fn parse_record(line: &str) -> Option<(TaskKey, FoldOutcome)> {
+fn parse_record(line: &str) -> Option<(RoundKey, RoundEntry)> {
     let v: Value = serde_json::from_str(line).ok()?;
-    let key = (
-        v.get("round")?.as_u64()? as usize,
-        v.get("candidate")?.as_u64()? as usize,
-        v.get("split")?.as_u64()? as usize,
-    );
+    let index = |name: &str| v.get(name)?.as_u64().map(|n| n as usize);
+    // A halving line has a bracket, an iteration and its resources; a grid or random line
+    // has only a round.
+    let (bracket, round, n_resources, cost) = match v.get("bracket") {
+        Some(_) => (
+            index("bracket")?,
+            index("iter")?,
+            index("n_resources")?,
+            index("cost")?,
+        ),
+        None => (0, index("round")?, 0, 0),
+    };
+    let key = (bracket, round, index("candidate")?, index("split")?);
     let train_scores = match v.get("train_bits")? {
         Value::Null => None,
         other => Some(floats_from_bits(other)?),
@@ -117,7 +145,14 @@ fn parse_record(line: &str) -> Option<(TaskKey, FoldOutcome)> {
             _ => return None,
         },
     };
-    Some((key, outcome))
+    Some((
+        key,
+        RoundEntry {
+            outcome,
+            n_resources,
+            cost,
+        },
+    ))
 }
 
 impl Journal {
@@ -186,37 +221,80 @@ impl Journal {
         })
     }
 
-    /// The outcome recorded for a task by an earlier run.
+    /// The outcome recorded for a grid or random search task by an earlier run.
     pub(crate) fn finished(&self, key: TaskKey) -> Option<&FoldOutcome> {
-        self.finished.get(&key)
+        self.finished
+            .get(&(0, key.0, key.1, key.2))
+            .map(|e| &e.outcome)
     }
 
-    /// Appends a finished task and waits until it is on disk.
+    /// Appends a finished grid or random search task and waits until it is on disk.
     pub(crate) fn record(
         &self,
         key: TaskKey,
         candidate: &Candidate,
         outcome: &FoldOutcome,
     ) -> Result<()> {
-        let line = json!({
+        let mut line = json!({
             "round": key.0,
             "candidate": key.1,
             "split": key.2,
-            "params": candidate_to_json(candidate),
-            "test": readable(&outcome.test_scores),
-            "test_bits": bits(&outcome.test_scores),
-            "train_bits": outcome.train_scores.as_deref().map(bits),
-            "fit_time": outcome.fit_time,
-            "fit_time_bits": outcome.fit_time.to_bits(),
-            "score_time_bits": outcome.score_time.to_bits(),
-            "error": outcome.error,
         });
+        add_outcome(&mut line, candidate, outcome);
+        self.append(&line)
+    }
+
+    /// The entry recorded for a halving or Hyperband task by an earlier run.
+    pub(crate) fn finished_round(&self, key: RoundKey) -> Option<&RoundEntry> {
+        self.finished.get(&key)
+    }
+
+    /// Appends a finished halving or Hyperband task and waits until it is on disk.
+    pub(crate) fn record_round(
+        &self,
+        key: RoundKey,
+        params: &Candidate,
+        entry: &RoundEntry,
+    ) -> Result<()> {
+        let mut line = json!({
+            "bracket": key.0,
+            "iter": key.1,
+            "candidate": key.2,
+            "split": key.3,
+            "n_resources": entry.n_resources,
+            "cost": entry.cost,
+        });
+        add_outcome(&mut line, params, &entry.outcome);
+        self.append(&line)
+    }
+
+    fn append(&self, line: &Value) -> Result<()> {
         let mut file = self
             .file
             .lock()
             .map_err(|_| journal_error(&self.path, "a writer panicked"))?;
         write_line(&mut file, &line.to_string())
             .map_err(|e| journal_error(&self.path, format_args!("cannot append: {e}")))
+    }
+}
+
+fn add_outcome(line: &mut Value, candidate: &Candidate, outcome: &FoldOutcome) {
+    if let Value::Object(map) = line {
+        for (k, v) in [
+            ("params", candidate_to_json(candidate)),
+            ("test", readable(&outcome.test_scores)),
+            ("test_bits", bits(&outcome.test_scores)),
+            (
+                "train_bits",
+                outcome.train_scores.as_deref().map_or(Value::Null, bits),
+            ),
+            ("fit_time", json!(outcome.fit_time)),
+            ("fit_time_bits", json!(outcome.fit_time.to_bits())),
+            ("score_time_bits", json!(outcome.score_time.to_bits())),
+            ("error", json!(outcome.error)),
+        ] {
+            map.insert(k.to_string(), v);
+        }
     }
 }
 

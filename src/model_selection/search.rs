@@ -576,12 +576,35 @@ impl<B, T> SearchCV<B, T> {
     where
         T: ScoreTarget,
     {
-        let mut fp = Fingerprint::default();
         let kind = match &self.space {
             SearchSpace::Grid(_) => "grid",
             SearchSpace::Random { .. } => "random",
         };
+        self.fingerprint_of(kind, "", x, y, candidates, estimators, folds, scorers)
+    }
+
+    /// The journal fingerprint of a search of `kind` whose own settings (schedule and the
+    /// like) are described by `settings` (empty for grid and random searches).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fingerprint_of<F: Float, E: Estimator<F, T>>(
+        &self,
+        kind: &str,
+        settings: &str,
+        x: ndarray::ArrayView2<F>,
+        y: ArrayView1<T>,
+        candidates: &[Candidate],
+        estimators: &[E],
+        folds: &[super::split::Fold],
+        scorers: &[Scorer<T>],
+    ) -> String
+    where
+        T: ScoreTarget,
+    {
+        let mut fp = Fingerprint::default();
         fp.part("kind", kind.as_bytes());
+        if !settings.is_empty() {
+            fp.part("settings", settings.as_bytes());
+        }
         for (c, e) in candidates.iter().zip(estimators) {
             fp.part("candidate", candidate_to_json(c).to_string().as_bytes());
             fp.part("estimator", e.describe().as_bytes());

@@ -602,6 +602,9 @@ where
                     rebuilt: None,
                 }));
             }
+            if let Some(observer) = &opts.observer {
+                observer.on_fit_start(first_row + ri, s);
+            }
             let rebuild = row.rebuild[s];
             let previous = if warm {
                 models_ref.get(&(row.candidate, s))

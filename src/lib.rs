@@ -17,6 +17,10 @@ pub mod error;
 pub mod metrics;
 pub mod model_selection;
 pub mod neural_network;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod random;
 
 pub use error::{MlpTuneError, Result};

@@ -511,9 +511,8 @@ where
     let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
     // Tasks are the parallelism of a search: kernels inside stay on one thread.
-    let fitted = crate::neural_network::with_single_threaded_kernels(|| {
-        fit(x_train.view(), y_train.view())
-    });
+    let fitted =
+        crate::neural_network::with_single_threaded_kernels(|| fit(x_train.view(), y_train.view()));
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((

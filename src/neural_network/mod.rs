@@ -38,10 +38,10 @@ pub use callbacks::{
     EarlyStoppingConfig, EpochLog, Monitor, ObserverHandle, TrainingControl, TrainingObserver,
 };
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
-pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
 pub use layers::{
     ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, ARCH_PARAM_NAMES,
 };
+pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
 pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_NAMES};
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};

@@ -26,7 +26,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -221,30 +221,31 @@ impl SearchObserver for SearchProgress {
 /// A [`TrainingObserver`] that draws one fit's progress: epoch / `max_iter`, elapsed, ETA,
 /// training loss, validation loss and score. It never stops training.
 ///
-/// Meant for one fit at a time: attached to the estimator of a search, the fits of all
-/// threads would move the same bar.
+/// Clones share the bar, so a caller can keep one and give the estimator another. Meant
+/// for one fit at a time: attached to the estimator of a search, the fits of all threads
+/// would move the same bar.
 ///
 /// ```
 /// use linfa::prelude::*;
-/// use mlp_tune::neural_network::{MLPRegressor, ObserverHandle};
+/// use mlp_tune::neural_network::MLPRegressor;
 /// use mlp_tune::progress::TrainingProgress;
 ///
 /// let data = mlp_tune::datasets::diabetes();
 /// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
-/// let bar = std::sync::Arc::new(TrainingProgress::hidden(30));
+/// let bar = TrainingProgress::hidden(30);
 /// let model = MLPRegressor::<f64>::params()
 ///     .max_iter(30)
 ///     .random_state(0)
-///     .observer(ObserverHandle(bar.clone()))
+///     .observer(bar.clone())
 ///     .fit(&data)
 ///     .unwrap();
 /// assert_eq!(bar.epochs_done(), model.n_iter() as u64);
 /// assert_eq!(bar.last_loss(), Some(model.loss()));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TrainingProgress {
     bar: ProgressBar,
-    last: Mutex<Option<EpochLog>>,
+    last: Arc<Mutex<Option<EpochLog>>>,
 }
 
 impl TrainingProgress {
@@ -264,7 +265,7 @@ impl TrainingProgress {
         bar.set_style(style(TRAINING_TEMPLATE));
         TrainingProgress {
             bar,
-            last: Mutex::new(None),
+            last: Arc::new(Mutex::new(None)),
         }
     }
 

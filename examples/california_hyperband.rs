@@ -160,7 +160,8 @@ fn main() {
     let search_seconds = started.elapsed().as_secs_f64();
     progress.finish();
     save_picture("california_hyperband.svg", |path| {
-        mlp_tune::plot::search_results(search.cv_results(), path)
+        // learning_rate_init is drawn log-uniformly: a log axis whatever the draws' span.
+        mlp_tune::plot::search_results_with(search.cv_results(), &["learning_rate_init"], path)
     });
     save_picture("california_hyperband_rounds.svg", |path| {
         mlp_tune::plot::halving_rounds(&search, path)

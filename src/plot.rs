@@ -226,7 +226,9 @@ pub fn learning_curves_svg<'a>(curves: impl Into<LearningCurves<'a>>) -> Result<
                 .map_err(draw_err)?;
             chart
                 .configure_mesh()
+                .max_light_lines(0)
                 .x_desc("epoch")
+                .x_label_formatter(&|x| number(*x))
                 .y_desc("loss")
                 .y_label_formatter(&|v| number(*v))
                 .draw()
@@ -266,7 +268,9 @@ pub fn learning_curves_svg<'a>(curves: impl Into<LearningCurves<'a>>) -> Result<
                 .map_err(draw_err)?;
             chart
                 .configure_mesh()
+                .max_light_lines(0)
                 .x_desc("epoch")
+                .x_label_formatter(&|x| number(*x))
                 .y_desc("score")
                 .y_label_formatter(&|v| number(*v))
                 .draw()
@@ -362,10 +366,34 @@ fn searched_params(params: &[Candidate]) -> Vec<String> {
     }
 }
 
-fn axis_for(values: &[&ParamValue]) -> Axis {
+/// Spreads points sharing an x value (a grid's other parameters) side by side, at most
+/// `reach` either way, so their bars do not hide each other.
+fn spread(xs: &[f64], reach: f64) -> Vec<f64> {
+    let mut out = xs.to_vec();
+    let mut seen: Vec<f64> = Vec::new();
+    for &x in xs {
+        if !x.is_finite() || seen.contains(&x) {
+            continue;
+        }
+        seen.push(x);
+        let group: Vec<usize> = (0..xs.len()).filter(|&i| xs[i] == x).collect();
+        if group.len() < 2 {
+            continue;
+        }
+        let step = (2.0 * reach / (group.len() - 1) as f64).min(reach / 2.0);
+        let middle = (group.len() - 1) as f64 / 2.0;
+        for (k, &i) in group.iter().enumerate() {
+            out[i] = x + (k as f64 - middle) * step;
+        }
+    }
+    out
+}
+
+fn axis_for(values: &[&ParamValue], log: bool) -> Axis {
     let numbers: Option<Vec<f64>> = values.iter().map(|v| as_number(v)).collect();
     match numbers {
         Some(n) if wants_log(&n) => Axis::Log,
+        Some(n) if log && n.iter().all(|&v| v > 0.0) => Axis::Log,
         Some(_) => Axis::Linear,
         None => {
             let mut cats: Vec<ParamValue> = Vec::new();
@@ -393,6 +421,25 @@ pub fn search_results(results: &CvResults, path: impl AsRef<Path>) -> Result<()>
 
 /// [`search_results`] as an SVG string.
 pub fn search_results_svg(results: &CvResults) -> Result<String> {
+    search_results_svg_with(results, &[])
+}
+
+/// [`search_results`] with a log axis for the parameters named in `log_params` (when their
+/// values are positive) even if the values drawn span less than two decades, as for a
+/// log-uniform distribution whose draws happened to bunch up.
+pub fn search_results_with(
+    results: &CvResults,
+    log_params: &[&str],
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    write_svg(
+        &search_results_svg_with(results, log_params)?,
+        path.as_ref(),
+    )
+}
+
+/// [`search_results_with`] as an SVG string.
+pub fn search_results_svg_with(results: &CvResults, log_params: &[&str]) -> Result<String> {
     let metric = results
         .metrics
         .first()
@@ -447,7 +494,7 @@ pub fn search_results_svg(results: &CvResults) -> Result<String> {
                 .iter()
                 .map(|&i| &results.params[i][name])
                 .collect();
-            let axis = axis_for(&values);
+            let axis = axis_for(&values, log_params.contains(&name.as_str()));
             let x_of = |v: &ParamValue| -> f64 {
                 match &axis {
                     Axis::Linear => as_number(v).unwrap_or(f64::NAN),
@@ -463,6 +510,7 @@ pub fn search_results_svg(results: &CvResults) -> Result<String> {
                 Axis::Categorical(cats) => (-0.5, cats.len() as f64 - 0.5),
                 _ => span(xs.iter().copied()).unwrap_or((0.0, 1.0)),
             };
+            let xs = spread(&xs, (x_hi - x_lo) * 0.04);
             let x_desc = match &axis {
                 Axis::Log => format!("{name} (log scale)"),
                 _ => name.clone(),
@@ -497,6 +545,7 @@ pub fn search_results_svg(results: &CvResults) -> Result<String> {
                 .map_err(draw_err)?;
             chart
                 .configure_mesh()
+                .max_light_lines(0)
                 .x_desc(x_desc)
                 .y_desc(format!("mean test {score_name} ± std"))
                 .x_labels(n_labels)
@@ -653,6 +702,7 @@ pub fn halving_rounds_svg(rounds: impl Into<HalvingRounds>) -> Result<String> {
             let y_fmt = |v: &f64| number(if log { 10f64.powf(*v) } else { *v });
             chart
                 .configure_mesh()
+                .max_light_lines(0)
                 .x_desc("round")
                 .y_desc(if log {
                     format!("{desc} (log scale)")

@@ -174,6 +174,9 @@ fn search_results_skip_failed_candidates_and_refuse_all_failed() {
     assert_svg(&svg);
     assert_eq!(count(&svg, "r=\"4\""), 2);
     assert!(!svg.contains("log scale"));
+    let svg = plot::search_results_svg_with(&results, &["learning_rate_init"]).unwrap();
+    assert_svg(&svg);
+    assert!(svg.contains("learning_rate_init (log scale)"));
     for m in results.metrics[0].mean_test.iter_mut() {
         *m = f64::NAN;
     }

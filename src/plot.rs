@@ -586,9 +586,11 @@ pub fn search_results_svg_with(results: &CvResults, log_params: &[&str]) -> Resu
                         });
                 }
             }
-            if rounds.is_some() {
+            // One legend is enough: every panel colors the rounds alike.
+            if rounds.is_some() && name == &names[0] {
                 chart
                     .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerRight)
                     .border_style(BLACK)
                     .background_style(WHITE.mix(0.8))
                     .draw()

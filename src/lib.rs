@@ -11,6 +11,9 @@
 //! - [`metrics`]: the metric functions behind the scorers;
 //! - [`datasets`]: embedded toy sets and the California housing loader;
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
+//! - `progress` (feature `progress`): terminal progress bars for searches and training,
+//!   drawn only when attached as observers;
+//! - `plot` (feature `plot`): SVG learning curves, search results and halving rounds.
 
 pub mod datasets;
 pub mod error;

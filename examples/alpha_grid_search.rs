@@ -10,10 +10,9 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use common::{california_raw, flag, mse, ProgressPrinter};
+use common::{california_raw, flag, mse, Progress};
 use linfa::ParamGuard;
 use linfa_preprocessing::linear_scaling::LinearScaler;
 use linfa_preprocessing::PreprocessingError;
@@ -44,13 +43,15 @@ fn main() -> mlp_tune::Result<()> {
         "California housing, raw features, {} training rows; GridSearchCV over alpha {alphas:?}, cv 3, {n_jobs} threads",
         data.train.records.nrows()
     );
+    let progress = Progress::default_lines();
     let started = Instant::now();
     let search = GridSearchCV::new(build, grid)
         .cv(3)
         .n_jobs(n_jobs)
-        .observer(Arc::new(ProgressPrinter::default()))
+        .observer(progress.observer())
         .fit(&data.train)?;
     let search_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
     let results = search.cv_results();
     for (i, params) in results.params.iter().enumerate() {
         println!(

@@ -16,10 +16,9 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use common::{california, flag, mse, ProgressPrinter};
+use common::{california, flag, mse, Progress};
 use mlp_tune::model_selection::param_space::Candidate;
 use mlp_tune::model_selection::param_space::{candidate_to_json, candidate_to_string};
 use mlp_tune::model_selection::{
@@ -57,17 +56,19 @@ fn run(
             grid = grid.add(name, [value.clone()]);
         }
     }
+    let progress = Progress::default_lines();
     let started = Instant::now();
     let search = GridSearchCV::new(by_name(base), grid)
         .cv(3)
         .n_jobs(n_jobs)
-        .observer(Arc::new(ProgressPrinter::default()))
+        .observer(progress.observer())
         .fit(&data.train)
         .unwrap_or_else(|e| {
             eprintln!("search failed: {e}");
             std::process::exit(1);
         });
     let seconds = started.elapsed().as_secs_f64();
+    progress.finish();
     let results = search.cv_results();
     let primary = results.primary();
     let mut order: Vec<usize> = (0..results.params.len()).collect();

@@ -7,8 +7,14 @@
 //! rows and evaluated on the test rows.
 //!
 //! `cargo run --release --example california_hyperband [-- --n-jobs 2 --seed 42
-//!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1 --journal PATH]`
-//! (with `--journal`, an interrupted run rerun with the same file resumes where it stopped)
+//!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1
+//!  --plot-dir target/plots --journal PATH]`
+//!
+//! With `--journal`, an interrupted run rerun with the same file resumes where it stopped.
+//! Progress goes to stderr (a bar in a terminal, round and fit lines otherwise). Two
+//! pictures go to the `--plot-dir` folder: `california_hyperband.svg` (mean test score
+//! against each parameter, colored by round) and `california_hyperband_rounds.svg`
+//! (candidates and epochs per round of each bracket).
 //!
 //! The default schedule is Hyperband's most exploratory bracket only: 27 candidates trained
 //! 2 epochs, the best 9 continued to 6, the best 3 to 18 and the best one to 54
@@ -24,10 +30,10 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use common::{california, flag, mse};
+use common::{california, flag, mse, save_picture, Progress};
 use mlp_tune::model_selection::param_space::{candidate_to_json, candidate_to_string};
 use mlp_tune::model_selection::{
     by_name, Distribution, FitEvent, HyperbandSearchCV, ParamDistributions, RoundEvent,
@@ -132,6 +138,12 @@ fn main() {
          {n_jobs} threads, seed {seed}"
     );
 
+    let progress = Progress::new(HyperbandProgress {
+        started: Instant::now(),
+        total: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        best: Mutex::new(f64::NEG_INFINITY),
+    });
     let started = Instant::now();
     let search = HyperbandSearchCV::new(by_name(base), space, max_epochs)
         .factor(factor)
@@ -141,12 +153,7 @@ fn main() {
         .cv(3)
         .n_jobs(n_jobs)
         .random_state(seed)
-        .observer(Arc::new(HyperbandProgress {
-            started: Instant::now(),
-            total: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-            best: Mutex::new(f64::NEG_INFINITY),
-        }));
+        .observer(progress.observer());
     let search = if journal.is_empty() {
         search
     } else {
@@ -157,6 +164,7 @@ fn main() {
         std::process::exit(1);
     });
     let search_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
     if !journal.is_empty() {
         println!(
             "{} fits taken from the journal {journal}; {} models rebuilt for continuation ({} epochs)",
@@ -165,6 +173,13 @@ fn main() {
             search.rebuild_cost()
         );
     }
+    save_picture("california_hyperband.svg", |path| {
+        // learning_rate_init is drawn log-uniformly: a log axis whatever the draws' span.
+        mlp_tune::plot::search_results_with(search.cv_results(), &["learning_rate_init"], path)
+    });
+    save_picture("california_hyperband_rounds.svg", |path| {
+        mlp_tune::plot::halving_rounds(&search, path)
+    });
 
     for (b, bracket) in search.brackets().iter().enumerate() {
         println!(

@@ -3,18 +3,21 @@
 //! California housing, 3-fold CV scored by negated MSE, refit on the training rows and
 //! evaluated on the test rows.
 //!
-//! `cargo run --release --example california_random_search [-- --n-jobs 2 --seed 42 --journal PATH --n-iter 10]`
+//! `cargo run --release --example california_random_search [-- --n-jobs 2 --seed 42 --journal PATH --n-iter 10
+//!  --plot-dir target/plots]`
 //! (`--keras` for the textbook's plain Keras SGD, `--sklearn-analog` for the exact search of
 //! `../shared/bench/sklearn_reference.py random-search`).
+//!
+//! Progress goes to stderr (a bar in a terminal); the mean test score against each searched
+//! parameter is drawn to `california_random_search.svg` in the `--plot-dir` folder.
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_mse": .., "search_seconds": ..}`.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use common::{california, flag, mse, ProgressPrinter};
+use common::{california, flag, mse, save_picture, Progress};
 use mlp_tune::model_selection::param_space::candidate_to_json;
 use mlp_tune::model_selection::{by_name, Distribution, ParamDistributions, RandomizedSearchCV};
 use mlp_tune::neural_network::{MLPRegressor, Solver};
@@ -85,12 +88,13 @@ fn main() {
         _ => println!("textbook space, scikit-learn's SGD (momentum 0.9, Nesterov)"),
     }
 
+    let progress = Progress::default_lines();
     let started = Instant::now();
     let mut search = RandomizedSearchCV::new(by_name(base), space, n_iter)
         .cv(3)
         .n_jobs(n_jobs)
         .random_state(seed)
-        .observer(Arc::new(ProgressPrinter::default()));
+        .observer(progress.observer());
     if !journal.is_empty() {
         // Interrupt and rerun with the same --journal: finished fits are not repeated.
         search = search.journal(&journal);
@@ -100,6 +104,11 @@ fn main() {
         std::process::exit(1);
     });
     let search_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    save_picture("california_random_search.svg", |path| {
+        // learning_rate_init is drawn log-uniformly: a log axis whatever the draws' span.
+        mlp_tune::plot::search_results_with(search.cv_results(), &["learning_rate_init"], path)
+    });
     if search.resumed_fits() > 0 {
         println!(
             "{} fits taken from the journal {journal}",

@@ -3,16 +3,19 @@
 //! scaled to [0, 1], with a stratified 75/25 split (random_state 42), as
 //! `../shared/bench/sklearn_reference.py grid-digits` runs it in scikit-learn.
 //!
-//! `cargo run --release --example digits_grid_search [-- --n-jobs 2 --seed 42 --journal PATH]`
+//! `cargo run --release --example digits_grid_search [-- --n-jobs 2 --seed 42 --journal PATH
+//!  --plot-dir target/plots]`
+//!
+//! Progress goes to stderr (a bar in a terminal); the mean test accuracy against each
+//! parameter is drawn to `digits_grid_search.svg` in the `--plot-dir` folder.
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_accuracy": .., "search_seconds": ..}`.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use common::{flag, ProgressPrinter};
+use common::{flag, save_picture, Progress};
 use linfa::Dataset;
 use mlp_tune::model_selection::param_space::candidate_to_json;
 use mlp_tune::model_selection::{by_name, train_test_split_indices, GridSearchCV, ParamGrid, Size};
@@ -43,18 +46,23 @@ fn main() -> mlp_tune::Result<()> {
         )
         .add("alpha", [1e-4, 1e-2]);
     println!("digits / 16: {} train / {} test rows; GridSearchCV, 6 candidates x 5 folds, accuracy, {n_jobs} threads", train.len(), test.len());
+    let progress = Progress::default_lines();
     let started = Instant::now();
     let mut search = GridSearchCV::new(by_name(base), grid)
         .cv(5)
         .scoring("accuracy")?
         .n_jobs(n_jobs)
-        .observer(Arc::new(ProgressPrinter::default()));
+        .observer(progress.observer());
     if !journal.is_empty() {
         // Interrupt and rerun with the same --journal: finished fits are not repeated.
         search = search.journal(&journal);
     }
     let search = search.fit(&train_set)?;
     let search_seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    save_picture("digits_grid_search.svg", |path| {
+        mlp_tune::plot::search_results(search.cv_results(), path)
+    });
     if search.resumed_fits() > 0 {
         println!(
             "{} fits taken from the journal {journal}",

@@ -11,12 +11,19 @@
 //! - [`metrics`]: the metric functions behind the scorers;
 //! - [`datasets`]: embedded toy sets and the California housing loader;
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
+//! - `progress` (feature `progress`): terminal progress bars for searches and training,
+//!   drawn only when attached as observers;
+//! - `plot` (feature `plot`): SVG learning curves, search results and halving rounds.
 
 pub mod datasets;
 pub mod error;
 pub mod metrics;
 pub mod model_selection;
 pub mod neural_network;
+#[cfg(feature = "plot")]
+pub mod plot;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod random;
 
 pub use error::{MlpTuneError, Result};

@@ -1,13 +1,17 @@
 //! Helpers shared by the examples: command-line flags, the textbook California split with
-//! standardization, and a progress printer for searches (the library itself never prints).
+//! standardization, progress on stderr for searches (a bar in a terminal, one line per fit
+//! otherwise; the library itself never prints) and the pictures' folder.
 #![allow(dead_code)]
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use linfa::Dataset;
 use mlp_tune::datasets::{california_housing, california_textbook_split};
 use mlp_tune::model_selection::{FitEvent, SearchObserver};
+use mlp_tune::progress::SearchProgress;
 use ndarray::{Array1, Array2, Axis, Ix1};
 
 /// `--name value` from the command line, parsed, or `default`.
@@ -118,5 +122,63 @@ impl SearchObserver for ProgressPrinter {
 
     fn on_refit_end(&self, seconds: f64) {
         eprintln!("refit of the best candidate: {seconds:.2} s");
+    }
+}
+
+/// How a search shows its progress on stderr.
+pub enum Progress {
+    /// indicatif's bar (stderr is a terminal).
+    Bar(Arc<SearchProgress>),
+    /// Plain lines (logs, CI), kept because a bar is invisible there.
+    Lines(Arc<dyn SearchObserver>),
+}
+
+impl Progress {
+    /// A bar when stderr is a terminal, else `lines`.
+    pub fn new(lines: impl SearchObserver + 'static) -> Self {
+        if std::io::stderr().is_terminal() {
+            Progress::Bar(Arc::new(SearchProgress::new()))
+        } else {
+            Progress::Lines(Arc::new(lines))
+        }
+    }
+
+    /// A bar in a terminal, [`ProgressPrinter`]'s lines elsewhere.
+    pub fn default_lines() -> Self {
+        Self::new(ProgressPrinter::default())
+    }
+
+    /// The observer to attach to the search.
+    pub fn observer(&self) -> Arc<dyn SearchObserver> {
+        match self {
+            Progress::Bar(bar) => bar.clone(),
+            Progress::Lines(lines) => lines.clone(),
+        }
+    }
+
+    /// Leaves the bar at its final state before the report is printed.
+    pub fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish();
+        }
+    }
+}
+
+/// `--plot-dir DIR` (default `target/plots`): where the examples write their pictures.
+pub fn plot_dir() -> PathBuf {
+    PathBuf::from(flag("--plot-dir", "target/plots".to_string()))
+}
+
+/// Writes the picture `name` into the `--plot-dir` folder (created if missing). A failure is
+/// a warning on stderr: it never changes the example's output or exit status.
+pub fn save_picture(name: &str, draw: impl FnOnce(&Path) -> mlp_tune::Result<()>) {
+    let dir = plot_dir();
+    let path = dir.join(name);
+    let written = std::fs::create_dir_all(&dir)
+        .map_err(|e| mlp_tune::MlpTuneError::Io(format!("{}: {e}", dir.display())))
+        .and_then(|()| draw(&path));
+    match written {
+        Ok(()) => eprintln!("picture: {}", path.display()),
+        Err(e) => eprintln!("warning: picture {} not written: {e}", path.display()),
     }
 }

@@ -15,7 +15,7 @@ use super::stochastic_optimizers::{
     clip_gradients, GeneralOptimizer, LearningRate, OptimizerKind, Schedule,
 };
 use super::train::{
-    accuracy_from_outputs, r2_uniform, validation_split, Task, Trained, Validation,
+    accuracy_from_outputs, r2_uniform, reshuffle, validation_split, Task, Trained, Validation,
 };
 use crate::error::{invalid_param, MlpTuneError, Result};
 
@@ -254,14 +254,7 @@ fn run<F: Float>(
     'epochs: for _ in 0..epochs {
         let started = Instant::now();
         if config.shuffle {
-            for (i, p) in perm.iter_mut().enumerate() {
-                *p = i;
-            }
-            rng.shuffle(&mut perm);
-            for (dst, &p) in next_order.iter_mut().zip(perm.iter()) {
-                *dst = state.order[p];
-            }
-            std::mem::swap(&mut state.order, &mut next_order);
+            reshuffle(rng, &mut perm, &mut state.order, &mut next_order);
         }
         let mut accumulated = F::zero();
         let mut start = 0;

@@ -117,6 +117,25 @@ pub(crate) fn validation_split(
     }
 }
 
+/// scikit-learn's per-epoch `shuffle(X, y)`: permutes `order` with one `shuffle` of
+/// `0..n` drawn from `rng`, through the reused buffers `perm` and `next_order` (no
+/// allocation per epoch).
+pub(crate) fn reshuffle(
+    rng: &mut NumpyRng,
+    perm: &mut [usize],
+    order: &mut Vec<usize>,
+    next_order: &mut Vec<usize>,
+) {
+    for (i, p) in perm.iter_mut().enumerate() {
+        *p = i;
+    }
+    rng.shuffle(perm);
+    for (dst, &p) in next_order.iter_mut().zip(perm.iter()) {
+        *dst = order[p];
+    }
+    std::mem::swap(order, next_order);
+}
+
 /// Explicit held-out rows instead of the `validation_fraction` split.
 pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
 
@@ -403,14 +422,7 @@ fn fit_stochastic<F: Float>(
     for _ in 0..epochs {
         let started = Instant::now();
         if config.shuffle {
-            for (i, p) in perm.iter_mut().enumerate() {
-                *p = i;
-            }
-            rng.shuffle(&mut perm);
-            for (dst, &p) in next_order.iter_mut().zip(perm.iter()) {
-                *dst = state.order[p];
-            }
-            std::mem::swap(&mut state.order, &mut next_order);
+            reshuffle(rng, &mut perm, &mut state.order, &mut next_order);
         }
         let mut accumulated = F::zero();
         let mut start = 0;

@@ -966,6 +966,74 @@ pub struct HalvingSearchCV<B, T> {
     random_state: u32,
 }
 
+/// The options halving and Hyperband searches share with [`SearchCV`], forwarded to their
+/// `base` search.
+macro_rules! delegate_search_options {
+    () => {
+        /// `cv=k` (stratified for classifiers).
+        pub fn cv(mut self, k: usize) -> Self {
+            self.base = self.base.cv(k);
+            self
+        }
+
+        /// Any splitter or fold count. The splitter must give the same folds on every call
+        /// (ours do: a shuffled splitter restarts from its seed).
+        pub fn cv_with(mut self, cv: Cv) -> Self {
+            self.base = self.base.cv_with(cv);
+            self
+        }
+
+        /// One scorer by scikit-learn name.
+        pub fn scoring(mut self, name: &str) -> Result<Self> {
+            self.base = self.base.scoring(name)?;
+            Ok(self)
+        }
+
+        /// Several scorers; candidates are selected by the refit metric (the first unless
+        /// [`refit_metric`](Self::refit_metric) names another).
+        pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
+            self.base = self.base.scorers(scorers);
+            self
+        }
+
+        /// Refit the best candidate on all rows (default true).
+        pub fn refit(mut self, refit: bool) -> Self {
+            self.base = self.base.refit(refit);
+            self
+        }
+
+        /// Select (and refit) by this scorer's name.
+        pub fn refit_metric(mut self, name: &str) -> Self {
+            self.base = self.base.refit_metric(name);
+            self
+        }
+
+        /// Threads for the (candidate × fold) tasks of a round (of every bracket, for Hyperband). Results do not depend on it.
+        pub fn n_jobs(mut self, n_jobs: usize) -> Self {
+            self.base = self.base.n_jobs(n_jobs);
+            self
+        }
+
+        /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
+        pub fn error_score(mut self, value: Option<f64>) -> Self {
+            self.base = self.base.error_score(value);
+            self
+        }
+
+        /// Also score the training rows.
+        pub fn return_train_score(mut self, yes: bool) -> Self {
+            self.base = self.base.return_train_score(yes);
+            self
+        }
+
+        /// Receives progress events, including [`SearchObserver::on_round_start`].
+        pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
+            self.base = self.base.observer(observer);
+            self
+        }
+    };
+}
+
 impl<B, T> std::fmt::Debug for HalvingSearchCV<B, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HalvingSearchCV")
@@ -1076,67 +1144,7 @@ impl<B, T> HalvingSearchCV<B, T> {
         self
     }
 
-    /// `cv=k` (stratified for classifiers).
-    pub fn cv(mut self, k: usize) -> Self {
-        self.base = self.base.cv(k);
-        self
-    }
-
-    /// Any splitter or fold count. The splitter must give the same folds on every call
-    /// (ours do: a shuffled splitter restarts from its seed).
-    pub fn cv_with(mut self, cv: Cv) -> Self {
-        self.base = self.base.cv_with(cv);
-        self
-    }
-
-    /// One scorer by scikit-learn name.
-    pub fn scoring(mut self, name: &str) -> Result<Self> {
-        self.base = self.base.scoring(name)?;
-        Ok(self)
-    }
-
-    /// Several scorers; candidates are selected by the refit metric (the first unless
-    /// [`refit_metric`](Self::refit_metric) names another).
-    pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
-        self.base = self.base.scorers(scorers);
-        self
-    }
-
-    /// Refit the best candidate on all rows (default true).
-    pub fn refit(mut self, refit: bool) -> Self {
-        self.base = self.base.refit(refit);
-        self
-    }
-
-    /// Select (and refit) by this scorer's name.
-    pub fn refit_metric(mut self, name: &str) -> Self {
-        self.base = self.base.refit_metric(name);
-        self
-    }
-
-    /// Threads for the (candidate × fold) tasks of a round. Results do not depend on it.
-    pub fn n_jobs(mut self, n_jobs: usize) -> Self {
-        self.base = self.base.n_jobs(n_jobs);
-        self
-    }
-
-    /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
-    pub fn error_score(mut self, value: Option<f64>) -> Self {
-        self.base = self.base.error_score(value);
-        self
-    }
-
-    /// Also score the training rows.
-    pub fn return_train_score(mut self, yes: bool) -> Self {
-        self.base = self.base.return_train_score(yes);
-        self
-    }
-
-    /// Receives progress events, including [`SearchObserver::on_round_start`].
-    pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
-        self.base = self.base.observer(observer);
-        self
-    }
+    delegate_search_options!();
 
     /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
     /// (created if missing; its directory must exist), flushed to disk before the fit
@@ -1649,65 +1657,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
         self
     }
 
-    /// `cv=k` (stratified for classifiers).
-    pub fn cv(mut self, k: usize) -> Self {
-        self.base = self.base.cv(k);
-        self
-    }
-
-    /// Any splitter or fold count.
-    pub fn cv_with(mut self, cv: Cv) -> Self {
-        self.base = self.base.cv_with(cv);
-        self
-    }
-
-    /// One scorer by scikit-learn name.
-    pub fn scoring(mut self, name: &str) -> Result<Self> {
-        self.base = self.base.scoring(name)?;
-        Ok(self)
-    }
-
-    /// Several scorers; selection uses the refit metric.
-    pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
-        self.base = self.base.scorers(scorers);
-        self
-    }
-
-    /// Refit the best candidate on all rows (default true).
-    pub fn refit(mut self, refit: bool) -> Self {
-        self.base = self.base.refit(refit);
-        self
-    }
-
-    /// Select (and refit) by this scorer's name.
-    pub fn refit_metric(mut self, name: &str) -> Self {
-        self.base = self.base.refit_metric(name);
-        self
-    }
-
-    /// Threads. Results do not depend on it.
-    pub fn n_jobs(mut self, n_jobs: usize) -> Self {
-        self.base = self.base.n_jobs(n_jobs);
-        self
-    }
-
-    /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
-    pub fn error_score(mut self, value: Option<f64>) -> Self {
-        self.base = self.base.error_score(value);
-        self
-    }
-
-    /// Also score the training rows.
-    pub fn return_train_score(mut self, yes: bool) -> Self {
-        self.base = self.base.return_train_score(yes);
-        self
-    }
-
-    /// Receives progress events, including [`SearchObserver::on_round_start`].
-    pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
-        self.base = self.base.observer(observer);
-        self
-    }
+    delegate_search_options!();
 
     /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
     /// (created if missing; its directory must exist), flushed to disk before the fit

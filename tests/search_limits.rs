@@ -139,3 +139,538 @@ fn observers_see_fit_starts_ends_and_the_refit() {
     assert_eq!(run(), (6, 0, 6, 1), "resumed fits have no start");
     let _ = std::fs::remove_file(&path);
 }
+
+// Successive halving and Hyperband: the same limits, round by round.
+
+mod rounds {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use linfa::prelude::*;
+    use mlp_tune::model_selection::{
+        by_name, Candidate, ContinueTraining, Distribution, Estimator, FitEvent, FittedSearch,
+        HalvingGridSearchCV, HalvingRecord, HyperbandSearchCV, ParamDistributions, ParamGrid,
+        ParamValue, Resource, RoundEvent, SearchObserver,
+    };
+    use mlp_tune::neural_network::{
+        MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, Solver,
+    };
+    use mlp_tune::MlpTuneError;
+    use ndarray::{Array1, ArrayView1, ArrayView2};
+
+    fn data() -> Dataset<f64, f64, ndarray::Ix1> {
+        let d = mlp_tune::datasets::diabetes();
+        let x = d.records();
+        let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
+        let std = x.std_axis(ndarray::Axis(0), 0.0);
+        Dataset::new((x - &mean) / &std, d.targets().mapv(|v| v / 100.0))
+    }
+
+    fn base() -> MLPRegressorParams<f64> {
+        MLPRegressor::<f64>::params()
+            .solver(Solver::Sgd)
+            .hidden_layer_sizes(&[8])
+            .tol(0.0)
+            .n_iter_no_change(1000)
+            .random_state(0)
+    }
+
+    /// How long the sleeping fit sleeps: longer than the budgets the tests give, so the
+    /// budget is certainly spent once it is done (the tests assert nothing about time).
+    const NAP: Duration = Duration::from_millis(600);
+
+    /// An MLP with warm continuation that fails on chosen (candidate, resource) pairs and
+    /// can sleep through one fit.
+    struct Probe {
+        inner: MLPRegressorValidParams<f64>,
+        fail: bool,
+        /// Sleep through the first fit or continuation that finds this unset.
+        nap: Option<Arc<AtomicBool>>,
+    }
+
+    impl Probe {
+        fn enter(&self) -> mlp_tune::Result<()> {
+            if self.fail {
+                return Err(MlpTuneError::InvalidInput("probe failure".into()));
+            }
+            if let Some(flag) = &self.nap {
+                if !flag.swap(true, Ordering::SeqCst) {
+                    std::thread::sleep(NAP);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl Estimator<f64, f64> for Probe {
+        type Model = MLPRegressor<f64>;
+        fn fit_xy(&self, x: ArrayView2<f64>, y: ArrayView1<f64>) -> mlp_tune::Result<Self::Model> {
+            self.enter()?;
+            self.inner.fit_xy(x, y)
+        }
+        fn predict_xy(&self, m: &Self::Model, x: ArrayView2<f64>) -> mlp_tune::Result<Array1<f64>> {
+            self.inner.predict_xy(m, x)
+        }
+        fn is_classifier(&self) -> bool {
+            false
+        }
+        fn describe(&self) -> String {
+            Estimator::<f64, f64>::describe(&self.inner)
+        }
+        fn epochs_trained(&self, m: &Self::Model) -> Option<usize> {
+            Some(m.n_iter())
+        }
+        fn continuation(&self) -> Option<&dyn ContinueTraining<f64, f64, Self::Model>> {
+            self.inner.continuation().map(|_| self as _)
+        }
+    }
+
+    impl ContinueTraining<f64, f64, MLPRegressor<f64>> for Probe {
+        fn continue_xy(
+            &self,
+            model: &MLPRegressor<f64>,
+            x: ArrayView2<f64>,
+            y: ArrayView1<f64>,
+            epochs: usize,
+        ) -> mlp_tune::Result<MLPRegressor<f64>> {
+            self.enter()?;
+            let inner = self.inner.continuation().expect("continues");
+            inner.continue_xy(model, x, y, epochs)
+        }
+        fn finished(&self, model: &MLPRegressor<f64>) -> bool {
+            self.inner
+                .continuation()
+                .expect("continues")
+                .finished(model)
+        }
+    }
+
+    fn epochs(c: &Candidate) -> i64 {
+        match c.get("max_iter") {
+            Some(ParamValue::Int(e)) => *e,
+            _ => -1,
+        }
+    }
+
+    fn lr(c: &Candidate) -> f64 {
+        match c.get("learning_rate_init") {
+            Some(ParamValue::Float(v)) => *v,
+            _ => f64::NAN,
+        }
+    }
+
+    /// Probes that fail where `fail` says, and sleep through the first fit at `nap_epochs`.
+    fn probes(
+        fail: impl Fn(&Candidate) -> bool + Sync,
+        nap_epochs: Option<i64>,
+    ) -> impl Fn(&Candidate) -> mlp_tune::Result<Probe> + Sync {
+        let named = by_name(base());
+        let flag = Arc::new(AtomicBool::new(false));
+        move |c: &Candidate| {
+            Ok(Probe {
+                inner: named(c)?,
+                fail: fail(c),
+                nap: (nap_epochs == Some(epochs(c))).then(|| flag.clone()),
+            })
+        }
+    }
+
+    /// Counts fit starts and ends, and records the rounds announced.
+    #[derive(Default)]
+    struct Watch {
+        started: AtomicUsize,
+        ended: AtomicUsize,
+        rounds: Mutex<Vec<RoundEvent>>,
+        refits: AtomicUsize,
+    }
+
+    impl SearchObserver for Watch {
+        fn on_fit_start(&self, _c: usize, _s: usize) {
+            self.started.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_fit_end(&self, _e: &FitEvent) {
+            self.ended.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_round_start(&self, e: &RoundEvent) {
+            self.rounds.lock().unwrap().push(e.clone());
+        }
+        fn on_refit_end(&self, _seconds: f64) {
+            self.refits.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    const LRS: [f64; 4] = [1e-3, 3e-3, 1e-2, 3e-2];
+
+    /// 4 candidates × 3 folds at 10, 20 and 40 epochs (4, 2 and 1 candidates).
+    fn halving<BF>(builder: BF) -> mlp_tune::model_selection::HalvingSearchCV<BF, f64> {
+        HalvingGridSearchCV::new(builder, ParamGrid::new().add("learning_rate_init", LRS))
+            .resource(Resource::Epochs)
+            .max_resources(40)
+            .factor(2.0)
+            .cv(3)
+    }
+
+    #[test]
+    fn a_halving_search_with_no_time_lists_its_first_round_and_stops() {
+        let watch = Arc::new(Watch::default());
+        let search = halving(probes(|_| false, None))
+            .time_budget(Duration::ZERO)
+            .observer(watch.clone())
+            .fit(&data())
+            .unwrap();
+        assert!(search.is_partial());
+        assert!(search.stop_reason().unwrap().contains("time budget"));
+        // Every fit of the schedule: 4×3 + 2×3 + 1×3.
+        assert_eq!(search.skipped_fits(), 21);
+        assert_eq!(search.n_iterations(), 1);
+        assert_eq!(search.n_resources(), [10]);
+        assert_eq!(search.n_candidates(), [4]);
+        assert_eq!(search.planned_schedule().n_resources, [10, 20, 40]);
+        assert_eq!(search.n_remaining_candidates(), 2);
+        let results = search.cv_results();
+        assert_eq!(results.params.len(), 4);
+        assert!(results.primary().mean_test.iter().all(|m| m.is_nan()));
+        assert!(results.errors[0].as_ref().unwrap().contains("not fitted"));
+        assert!(search.records().is_empty());
+        assert_eq!(search.best_index(), None);
+        assert_eq!(search.best_params(), None);
+        assert!(search.best_model().is_none());
+        assert!(search.try_predict(data().records()).is_err());
+        assert_eq!(watch.started.load(Ordering::SeqCst), 0);
+        assert_eq!(watch.ended.load(Ordering::SeqCst), 0);
+        assert_eq!(watch.refits.load(Ordering::SeqCst), 0);
+        assert_eq!(watch.rounds.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn failures_in_a_row_in_the_first_round_leave_no_best_candidate() {
+        // With one thread, fits run in task order: candidate 0's three folds fail, then
+        // candidate 1's first one trips the limit of 4.
+        let watch = Arc::new(Watch::default());
+        let search = halving(probes(|c| lr(c) <= 3e-3, None))
+            .max_consecutive_failures(4)
+            .n_jobs(1)
+            .observer(watch.clone())
+            .fit(&data())
+            .unwrap();
+        assert!(search.is_partial());
+        assert_eq!(search.stop_reason(), Some("4 fits in a row failed"));
+        assert_eq!(search.records().len(), 4);
+        assert!(search.records().iter().all(|r| r.error.is_some()));
+        assert_eq!(search.skipped_fits(), (12 - 4) + 6 + 3);
+        assert_eq!(search.n_iterations(), 1);
+        assert_eq!(unfinished_rows(&search), [1, 2, 3]);
+        assert_eq!(search.best_index(), None);
+        assert!(search.best_model().is_none());
+        assert_eq!(watch.started.load(Ordering::SeqCst), 4);
+        assert_eq!(watch.ended.load(Ordering::SeqCst), 4);
+        assert_eq!(watch.refits.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_stop_in_a_later_round_takes_the_best_of_the_last_complete_round() {
+        let watch = Arc::new(Watch::default());
+        // Every 20-epoch fit fails: the second round trips the limit at its third fit.
+        let search = halving(probes(|c| epochs(c) == 20, None))
+            .max_consecutive_failures(3)
+            .n_jobs(1)
+            .observer(watch.clone())
+            .fit(&data())
+            .unwrap();
+        let plain = halving(probes(|_| false, None)).fit(&data()).unwrap();
+        assert!(search.is_partial());
+        assert_eq!(search.stop_reason(), Some("3 fits in a row failed"));
+        assert_eq!(search.n_iterations(), 2);
+        assert_eq!(search.n_resources(), [10, 20]);
+        assert_eq!(search.n_candidates(), [4, 2]);
+        assert_eq!(search.skipped_fits(), 3 + 3);
+        let results = search.cv_results();
+        assert_eq!(results.iter.as_deref(), Some(&[0, 0, 0, 0, 1, 1][..]));
+        // The second round's rows are failed or unfitted: NaN, ranked last.
+        assert_eq!(unfinished_rows(&search), [5]);
+        let p = results.primary();
+        assert!(p.rank_test[4..].iter().all(|&r| r > 4));
+        // The first round ran as in a search without failures; its best is the answer.
+        let first = &plain.cv_results().primary().mean_test[..4];
+        assert_eq!(&p.mean_test[..4], first);
+        let best = search.best_index().unwrap();
+        assert!(best < 4);
+        assert_eq!(p.rank_test[best], 1);
+        assert_eq!(
+            search.best_params().unwrap().get("max_iter"),
+            Some(&ParamValue::Int(10))
+        );
+        assert_eq!(search.best_model().unwrap().n_iter(), 10);
+        assert_eq!(watch.refits.load(Ordering::SeqCst), 1);
+        assert_eq!(watch.started.load(Ordering::SeqCst), search.records().len());
+        assert_eq!(watch.ended.load(Ordering::SeqCst), search.records().len());
+        let rounds = watch.rounds.lock().unwrap().clone();
+        assert_eq!(
+            rounds.iter().map(|r| r.n_resources).collect::<Vec<_>>(),
+            search.n_resources()
+        );
+    }
+
+    #[test]
+    fn limits_that_never_trip_change_nothing() {
+        let limited = halving(probes(|_| false, None))
+            .time_budget(Duration::from_secs(3600))
+            .max_consecutive_failures(1)
+            .fit(&data())
+            .unwrap();
+        let plain = halving(probes(|_| false, None)).fit(&data()).unwrap();
+        assert!(!limited.is_partial());
+        assert_eq!(limited.stop_reason(), None);
+        assert_eq!(limited.skipped_fits(), 0);
+        assert_eq!(limited.schedule(), limited.planned_schedule());
+        assert_same_search(
+            limited.search(),
+            limited.records(),
+            plain.search(),
+            plain.records(),
+        );
+    }
+
+    /// Rows with folds never fitted (a failed fit has a fit time; an unstarted one has not).
+    fn unfinished_rows<E, M>(s: &FittedSearch<E, M>) -> Vec<usize> {
+        let times = &s.cv_results().mean_fit_time;
+        (0..times.len()).filter(|&r| times[r].is_nan()).collect()
+    }
+
+    /// Scores as bits, so that NaN equals NaN.
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Same results, best candidate, records (without times) and refitted model.
+    fn assert_same_search(
+        a: &FittedSearch<Probe, MLPRegressor<f64>>,
+        ra: &[HalvingRecord],
+        b: &FittedSearch<Probe, MLPRegressor<f64>>,
+        rb: &[HalvingRecord],
+    ) {
+        let (ca, cb) = (a.cv_results(), b.cv_results());
+        assert_eq!(ca.params, cb.params);
+        assert_eq!(ca.iter, cb.iter);
+        assert_eq!(ca.n_resources, cb.n_resources);
+        assert_eq!(ca.bracket, cb.bracket);
+        assert_eq!(ca.errors, cb.errors);
+        let (pa, pb) = (ca.primary(), cb.primary());
+        assert_eq!(
+            pa.split_test.iter().map(|v| bits(v)).collect::<Vec<_>>(),
+            pb.split_test.iter().map(|v| bits(v)).collect::<Vec<_>>()
+        );
+        assert_eq!(bits(&pa.mean_test), bits(&pb.mean_test));
+        assert_eq!(pa.rank_test, pb.rank_test);
+        assert_eq!(a.best_index(), b.best_index());
+        assert_eq!(a.best_params(), b.best_params());
+        assert_eq!(
+            a.best_score().map(f64::to_bits),
+            b.best_score().map(f64::to_bits)
+        );
+        let key = |r: &[HalvingRecord]| -> Vec<_> {
+            r.iter()
+                .map(|r| {
+                    (
+                        (r.bracket, r.iter, r.row, r.candidate, r.split),
+                        (r.n_resources, r.cost, r.error.clone()),
+                        bits(&r.test_scores),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(key(ra), key(rb));
+        let x = data().records().clone();
+        match (a.try_predict(&x), b.try_predict(&x)) {
+            (Ok(pa), Ok(pb)) => {
+                assert_eq!(bits(pa.as_slice().unwrap()), bits(pb.as_slice().unwrap()))
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("one search has a refitted model, the other not"),
+        }
+    }
+
+    fn journal_path(tag: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "mlp-tune-limits-{tag}-{}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// Stop and resume: a search stopped by its time budget (the first 20-epoch fit, a
+    /// continuation, sleeps past it) is run again with its journal and no budget; the
+    /// result is the uninterrupted run's. Where the budget ran out depends on the machine;
+    /// the test asserts only what holds wherever it did.
+    #[test]
+    fn a_halving_search_stopped_by_its_budget_resumes_from_its_journal() {
+        let path = journal_path("halving-budget");
+        let fresh = halving(probes(|_| false, Some(20)))
+            .n_jobs(2)
+            .fit(&data())
+            .unwrap();
+        assert!(!fresh.is_partial());
+        let stopped = halving(probes(|_| false, Some(20)))
+            .time_budget(NAP / 2)
+            .n_jobs(1)
+            .journal(&path)
+            .fit(&data())
+            .unwrap();
+        assert!(stopped.is_partial());
+        assert!(stopped.stop_reason().unwrap().contains("time budget"));
+        assert!(stopped.n_iterations() <= 2);
+        assert_eq!(
+            stopped.records().len() + stopped.skipped_fits(),
+            fresh.records().len()
+        );
+        // Every fit that ran is in the journal, and it ran as in the uninterrupted search.
+        for r in stopped.records() {
+            assert!(fresh.records().iter().any(|f| {
+                (f.iter, f.candidate, f.split) == (r.iter, r.candidate, r.split)
+                    && bits(&f.test_scores) == bits(&r.test_scores)
+            }));
+        }
+        if let Some(best) = stopped.best_index() {
+            assert!(!unfinished_rows(stopped.search()).contains(&best));
+        }
+        eprintln!(
+            "stopped after {} fits in {} round(s), {} skipped",
+            stopped.records().len(),
+            stopped.n_iterations(),
+            stopped.skipped_fits()
+        );
+
+        let resumed = halving(probes(|_| false, Some(20)))
+            .n_jobs(2)
+            .journal(&path)
+            .fit(&data())
+            .unwrap();
+        assert!(!resumed.is_partial());
+        assert_eq!(resumed.resumed_fits(), stopped.records().len());
+        assert_same_search(
+            resumed.search(),
+            resumed.records(),
+            fresh.search(),
+            fresh.records(),
+        );
+
+        // With every fit in the journal, even a spent budget gives the whole search: a
+        // stopped search still takes what the journal holds.
+        let replayed = halving(probes(|_| false, Some(20)))
+            .time_budget(Duration::ZERO)
+            .journal(&path)
+            .fit(&data())
+            .unwrap();
+        assert!(!replayed.is_partial());
+        assert_eq!(replayed.resumed_fits(), fresh.records().len());
+        assert_same_search(
+            replayed.search(),
+            replayed.records(),
+            fresh.search(),
+            fresh.records(),
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Hyperband over 18 epochs from 2, two brackets ([2, 6, 18] epochs for 9, 3, 1
+    /// candidates; [6, 18] for 5, 1), aligned on their last round.
+    fn hyperband<BF>(builder: BF) -> mlp_tune::model_selection::HyperbandSearchCV<BF, f64> {
+        let space = ParamDistributions::new()
+            .add(
+                "learning_rate_init",
+                Distribution::LogUniform {
+                    low: 1e-3,
+                    high: 1e-1,
+                },
+            )
+            .add(
+                "alpha",
+                Distribution::LogUniform {
+                    low: 1e-5,
+                    high: 1.0,
+                },
+            );
+        HyperbandSearchCV::new(builder, space, 18)
+            .min_epochs(2)
+            .max_brackets(2)
+            .cv(3)
+            .random_state(5)
+    }
+
+    #[test]
+    fn a_hyperband_search_stopped_by_failures_resumes_from_its_journal() {
+        let path = journal_path("hyperband-failures");
+        // Every 6-epoch fit fails: the second step (both brackets at 6 epochs) trips the
+        // limit of 3 at the end of its first row.
+        let fails = |c: &Candidate| epochs(c) == 6;
+        let fresh = hyperband(probes(fails, None))
+            .n_jobs(2)
+            .fit(&data())
+            .unwrap();
+        assert!(!fresh.is_partial());
+        let watch = Arc::new(Watch::default());
+        let stopped = hyperband(probes(fails, None))
+            .max_consecutive_failures(3)
+            .n_jobs(1)
+            .journal(&path)
+            .observer(watch.clone())
+            .fit(&data())
+            .unwrap();
+        assert!(stopped.is_partial());
+        assert_eq!(stopped.stop_reason(), Some("3 fits in a row failed"));
+        assert_eq!(stopped.records().len(), 9 * 3 + 3);
+        // The rest of the second step (7 rows × 3 folds) and the whole last one.
+        assert_eq!(stopped.skipped_fits(), 7 * 3 + 2 * 3);
+        let run: Vec<Vec<usize>> = stopped
+            .brackets()
+            .iter()
+            .map(|b| b.n_resources.clone())
+            .collect();
+        assert_eq!(run, [vec![2, 6], vec![6]]);
+        let planned: Vec<Vec<usize>> = stopped
+            .planned_brackets()
+            .iter()
+            .map(|b| b.n_resources.clone())
+            .collect();
+        assert_eq!(planned, [vec![2, 6, 18], vec![6, 18]]);
+        assert_eq!(watch.rounds.lock().unwrap().len(), 3);
+        assert_eq!(watch.started.load(Ordering::SeqCst), 30);
+        assert_eq!(watch.ended.load(Ordering::SeqCst), 30);
+        // Only the first bracket's first round is complete: the best comes from it.
+        let results = stopped.cv_results();
+        let best = stopped.best_index().unwrap();
+        assert_eq!(results.bracket.as_ref().unwrap()[best], 0);
+        assert_eq!(results.iter.as_ref().unwrap()[best], 0);
+        assert_eq!(
+            stopped.best_params().unwrap().get("max_iter"),
+            Some(&ParamValue::Int(2))
+        );
+        assert_eq!(
+            stopped.best_score(),
+            results.primary().mean_test[..9]
+                .iter()
+                .copied()
+                .reduce(f64::max)
+        );
+        assert_eq!(stopped.best_model().unwrap().n_iter(), 2);
+
+        let resumed = hyperband(probes(fails, None))
+            .n_jobs(2)
+            .journal(&path)
+            .fit(&data())
+            .unwrap();
+        assert!(!resumed.is_partial());
+        assert_eq!(resumed.resumed_fits(), 30);
+        assert_eq!(resumed.brackets(), fresh.brackets());
+        assert_same_search(
+            resumed.search(),
+            resumed.records(),
+            fresh.search(),
+            fresh.records(),
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -28,14 +28,20 @@
 //! successive-halving run with the same cross-validation and warm continuation. Brackets
 //! advance in lockstep, aligned on their last round, so their fits share the thread pool.
 //!
+//! A [time budget](HalvingSearchCV::time_budget) or a [limit on failures in a
+//! row](HalvingSearchCV::max_consecutive_failures) stops a search between fits: the round
+//! in progress is left incomplete, no further round starts, and the best candidate comes
+//! from the last complete round.
+//!
 //! Every finished (candidate, fold, round) fit is a plain [`HalvingRecord`]; which
 //! candidates ran in a round is the set of records with that `(bracket, iter)`.
 //! Results are collected by task index, so they are identical for any `n_jobs`.
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
@@ -246,6 +252,25 @@ impl HalvingSchedule {
     }
 }
 
+impl HalvingSchedule {
+    /// The schedule of the first `rounds` rounds (scikit-learn's attributes of a search
+    /// that ran only those).
+    fn truncated(&self, rounds: usize) -> HalvingSchedule {
+        let rounds = rounds.min(self.n_iterations);
+        HalvingSchedule {
+            n_resources: self.n_resources[..rounds].to_vec(),
+            n_candidates: self.n_candidates[..rounds].to_vec(),
+            n_remaining_candidates: self
+                .n_candidates
+                .get(rounds)
+                .copied()
+                .unwrap_or(self.n_remaining_candidates),
+            n_iterations: rounds,
+            ..self.clone()
+        }
+    }
+}
+
 fn check_factor(factor: f64) -> Result<()> {
     if !(factor.is_finite() && factor > 1.0) {
         return Err(invalid_param(
@@ -302,15 +327,22 @@ struct BracketPlan {
 /// What the round engine gives back.
 struct EngineOutput<E, M> {
     /// The refit, when it could run alongside the last round (a single candidate left):
-    /// its params, model (or error) and seconds.
-    early_refit: Option<(E, Result<M>, f64)>,
+    /// the row it refits, its params, model (or error) and seconds.
+    early_refit: Option<(usize, E, Result<M>, f64)>,
     params: Vec<Candidate>,
     outcomes: Vec<FoldOutcome>,
     iter: Vec<usize>,
     n_resources: Vec<usize>,
     bracket: Vec<usize>,
-    /// `last_round[row]`: the row belongs to its bracket's last round.
-    last_round: Vec<bool>,
+    /// `complete[row]`: every fold of the row was fitted (or taken from the journal).
+    complete: Vec<bool>,
+    /// Rounds entered by each bracket (all of them unless the search stopped).
+    rounds_entered: Vec<usize>,
+    /// (candidate, fold) fits never started: those of the rows entered plus every fit of
+    /// the rounds never entered.
+    skipped: usize,
+    /// Why the search stopped starting fits, when it skipped some.
+    stop_reason: Option<String>,
     records: Vec<HalvingRecord>,
     /// Fits taken from the journal.
     resumed: usize,
@@ -335,6 +367,79 @@ struct FoldDone<M> {
 enum TaskOut<M> {
     Fold(Result<FoldDone<M>>),
     Refit(Result<M>, f64),
+    /// Not started: the search had stopped.
+    Skipped,
+}
+
+/// The limits of [`SearchCV::time_budget`] and [`SearchCV::max_consecutive_failures`]
+/// for a halving run, with the same rules as the grid search: the budget is checked before
+/// each fit starts; failures in a row are counted over the fits that run (not those taken
+/// from the journal) as they finish, across rounds.
+struct Stopper {
+    budget: Option<Duration>,
+    max_failures: Option<usize>,
+    started: Instant,
+    reason: Mutex<Option<String>>,
+    failures: AtomicUsize,
+}
+
+impl Stopper {
+    fn new(budget: Option<Duration>, max_failures: Option<usize>) -> Self {
+        Stopper {
+            budget,
+            max_failures,
+            started: Instant::now(),
+            reason: Mutex::new(None),
+            failures: AtomicUsize::new(0),
+        }
+    }
+
+    fn stop(&self, reason: String) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+    }
+
+    /// Whether the search has stopped, after checking the budget.
+    fn stopped(&self) -> bool {
+        if let Some(budget) = self.budget {
+            if self.started.elapsed() >= budget {
+                self.stop(format!("time budget of {budget:?} spent"));
+            }
+        }
+        self.reason.lock().map(|r| r.is_some()).unwrap_or(true)
+    }
+
+    /// Counts a fit that ran.
+    fn fit_done(&self, failed: bool) {
+        if failed {
+            let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.max_failures.is_some_and(|limit| n >= limit) {
+                self.stop(format!("{n} fits in a row failed"));
+            }
+        } else {
+            self.failures.store(0, Ordering::SeqCst);
+        }
+    }
+
+    fn into_reason(self) -> Option<String> {
+        self.reason.into_inner().unwrap_or(None)
+    }
+}
+
+/// The outcome of a (row, fold) fit that was never started: NaN scores, so its row ranks
+/// last, and the reason as its error.
+fn not_fitted(n_scorers: usize, return_train_score: bool, reason: Option<&str>) -> FoldOutcome {
+    FoldOutcome {
+        test_scores: vec![f64::NAN; n_scorers],
+        train_scores: return_train_score.then(|| vec![f64::NAN; n_scorers]),
+        fit_time: f64::NAN,
+        score_time: f64::NAN,
+        error: Some(format!(
+            "not fitted: {}",
+            reason.unwrap_or("the search stopped")
+        )),
+    }
 }
 
 /// The settings the engine needs besides the estimator options.
@@ -457,12 +562,16 @@ where
         iter: Vec::new(),
         n_resources: Vec::new(),
         bracket: Vec::new(),
-        last_round: Vec::new(),
+        complete: Vec::new(),
+        rounds_entered: vec![0; plans.len()],
+        skipped: 0,
+        stop_reason: None,
         records: Vec::new(),
         resumed: 0,
         rebuilt: 0,
         rebuild_cost: 0,
     };
+    let stopper = Stopper::new(opts.time_budget, opts.max_consecutive_failures);
     // (bracket, candidate, split) → (epochs of the model the last round left, whether it
     // left one): what a resumed fit needs to rebuild a model it continues.
     let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
@@ -490,6 +599,7 @@ where
             rebuild: Vec<Option<usize>>,
         }
         let mut rows: Vec<Row<E>> = Vec::new();
+        let mut round_events: Vec<RoundEvent> = Vec::new();
         for (b, plan) in plans.iter().enumerate() {
             let Some(round) = round_of(b, step) else {
                 continue;
@@ -497,15 +607,13 @@ where
             let Some(&(r, _)) = plan.rounds.get(round) else {
                 continue;
             };
-            if let Some(observer) = &opts.observer {
-                observer.on_round_start(&RoundEvent {
-                    bracket: b,
-                    iter: round,
-                    n_candidates: current[b].len(),
-                    n_resources: r,
-                    n_splits,
-                });
-            }
+            round_events.push(RoundEvent {
+                bracket: b,
+                iter: round,
+                n_candidates: current[b].len(),
+                n_resources: r,
+                n_splits,
+            });
             let round_folds = Arc::new(match settings.resource {
                 Resource::NSamples => {
                     subsample_folds(folds, r, settings.n_samples, settings.random_state)
@@ -546,11 +654,6 @@ where
                     );
                     recorded.push(entry.cloned());
                 }
-                out.params.push(params.clone());
-                out.iter.push(round);
-                out.n_resources.push(r);
-                out.bracket.push(b);
-                out.last_round.push(round + 1 == plan.rounds.len());
                 rows.push(Row {
                     bracket: b,
                     round,
@@ -566,6 +669,29 @@ where
             }
             prev_resource[b] = r;
         }
+        // A stopped search enters no new round, except to take fits the journal already
+        // holds (they cost nothing, as in the grid search); the first round is always
+        // entered so that every candidate appears in `cv_results`.
+        if step > 0
+            && stopper.stopped()
+            && !rows
+                .iter()
+                .any(|row| row.recorded.iter().any(Option::is_some))
+        {
+            break;
+        }
+        for event in &round_events {
+            out.rounds_entered[event.bracket] += 1;
+            if let Some(observer) = &opts.observer {
+                observer.on_round_start(event);
+            }
+        }
+        for row in &rows {
+            out.params.push(row.params.clone());
+            out.iter.push(row.round);
+            out.n_resources.push(row.resource);
+            out.bracket.push(row.bracket);
+        }
         let first_row = out.outcomes.len() / n_splits.max(1);
         // When a single candidate is left for the last step it is the best whatever its
         // score, so its refit on all rows runs alongside its folds (first, as the longest
@@ -577,8 +703,12 @@ where
             .chain((0..rows.len()).flat_map(|r| (0..n_splits).map(move |s| Some((r, s)))))
             .collect();
         let models_ref = &models;
+        let stopper = &stopper;
         let results = run_parallel(opts.n_jobs, &tasks, |task| {
             let Some((ri, s)) = *task else {
+                if stopper.stopped() {
+                    return TaskOut::Skipped;
+                }
                 let started = Instant::now();
                 let model = rows[0].estimator.fit_xy(x, y);
                 return TaskOut::Refit(model, started.elapsed().as_secs_f64());
@@ -601,6 +731,9 @@ where
                     recorded: true,
                     rebuilt: None,
                 }));
+            }
+            if stopper.stopped() {
+                return TaskOut::Skipped;
             }
             if let Some(observer) = &opts.observer {
                 observer.on_fit_start(first_row + ri, s);
@@ -653,6 +786,9 @@ where
                 Resource::NSamples => row.folds[s].train.len(),
                 _ => row.resource,
             });
+            if let Ok((o, _)) = &result {
+                stopper.fit_done(o.error.is_some());
+            }
             // On disk before it counts as done.
             if let (Some(j), Ok((o, _))) = (journal, &result) {
                 let entry = RoundEntry {
@@ -686,12 +822,26 @@ where
             }))
         })?;
         let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
+        out.complete.resize(first_row + rows.len(), true);
+        let mut step_skipped = 0;
         for (task, result) in tasks.iter().zip(results) {
             let (ri, s, result) = match (task, result) {
                 (Some((ri, s)), TaskOut::Fold(result)) => (*ri, *s, result),
                 (_, TaskOut::Refit(model, seconds)) => {
                     let estimator = (opts.builder)(&out.params[first_row])?;
-                    out.early_refit = Some((estimator, model, seconds));
+                    out.early_refit = Some((first_row, estimator, model, seconds));
+                    continue;
+                }
+                (None, TaskOut::Skipped) => continue,
+                (Some((ri, _)), TaskOut::Skipped) => {
+                    step_skipped += 1;
+                    out.complete[first_row + ri] = false;
+                    let reason = stopper.reason.lock().ok().and_then(|r| r.clone());
+                    out.outcomes.push(not_fitted(
+                        scorers.len(),
+                        opts.return_train_score,
+                        reason.as_deref(),
+                    ));
                     continue;
                 }
                 (None, TaskOut::Fold(_)) => {
@@ -746,6 +896,12 @@ where
                 }
             }
         }
+        if step_skipped > 0 {
+            // Survivors chosen from incomplete scores could differ from an uninterrupted
+            // run's: the search ends here.
+            out.skipped += step_skipped;
+            break;
+        }
         // Survivors of each bracket that has another round.
         for (b, plan) in plans.iter().enumerate() {
             let Some(&(_, n_next)) = round_of(b, step).and_then(|r| plan.rounds.get(r + 1)) else {
@@ -778,6 +934,22 @@ where
             })
             .collect();
     }
+    out.skipped += plans
+        .iter()
+        .zip(&out.rounds_entered)
+        .map(|(plan, &entered)| {
+            plan.rounds[entered.min(plan.rounds.len())..]
+                .iter()
+                .map(|&(_, n)| n * n_splits)
+                .sum::<usize>()
+        })
+        .sum::<usize>();
+    // A stop after the last fit left nothing undone: the result is complete.
+    out.stop_reason = if out.skipped > 0 {
+        stopper.into_reason()
+    } else {
+        None
+    };
     Ok(out)
 }
 
@@ -806,42 +978,74 @@ where
         scorers,
         opts.return_train_score,
     );
+    // The best candidate comes from the last round of its bracket (scikit-learn:
+    // `nanargmax` over the last iteration; the first row when all are NaN). In a stopped
+    // search, from each bracket's last round whose every fit was done: never from a
+    // candidate with folds left unfitted.
+    let mut round_complete: HashMap<(usize, usize), bool> = HashMap::new();
+    for r in 0..out.params.len() {
+        *round_complete
+            .entry((out.bracket[r], out.iter[r]))
+            .or_insert(true) &= out.complete[r];
+    }
+    let mut last_complete: HashMap<usize, usize> = HashMap::new();
+    for (&(b, i), &complete) in &round_complete {
+        if complete {
+            let last = last_complete.entry(b).or_insert(i);
+            *last = (*last).max(i);
+        }
+    }
     results.iter = Some(out.iter);
     results.n_resources = Some(out.n_resources);
     results.bracket = Some(out.bracket);
-    // The best candidate comes from the last round of its bracket (scikit-learn:
-    // `nanargmax` over the last iteration; the first row when all are NaN).
+    let (row_iter, row_bracket) = (
+        results.iter.as_deref().unwrap_or_default(),
+        results.bracket.as_deref().unwrap_or_default(),
+    );
     let metric = &results.metrics[refit_index.unwrap_or(0)];
     let last_rows: Vec<usize> = (0..out.params.len())
-        .filter(|&r| out.last_round[r])
+        .filter(|&r| last_complete.get(&row_bracket[r]) == Some(&row_iter[r]))
         .collect();
-    let mut best = last_rows.first().copied().unwrap_or(0);
+    let mut best = last_rows.first().copied();
     let mut best_score = f64::NAN;
     for &r in &last_rows {
         let s = metric.mean_test[r];
         if !s.is_nan() && (best_score.is_nan() || s > best_score) {
-            best = r;
+            best = Some(r);
             best_score = s;
         }
     }
-    let best_score = metric.mean_test.get(best).copied();
+    let partial = out.skipped > 0;
+    if partial && best_score.is_nan() {
+        // As the grid search: a partial search without a scored complete candidate has
+        // no best one.
+        best = None;
+    }
+    let best_score = best.and_then(|b| metric.mean_test.get(b).copied());
     let mut fitted = FittedSearch {
         cv_results: results,
-        best_index: Some(best),
+        best_index: best,
         best_score,
-        best_params: out.params.get(best).cloned(),
+        best_params: best.and_then(|b| out.params.get(b).cloned()),
         best_estimator: None,
         best_model: None,
         refit_time: None,
         n_splits,
         classes_len,
         resumed_fits: out.resumed,
-        skipped_fits: 0,
-        stop_reason: None,
+        skipped_fits: out.skipped,
+        stop_reason: out.stop_reason.take(),
     };
     if refit_index.is_some() {
-        if let Some(params) = out.params.get(best) {
-            let (estimator, model, seconds) = match out.early_refit.take() {
+        if let Some(params) = best.and_then(|b| out.params.get(b)) {
+            // The overlapped refit counts only if it refitted the best row (a stopped last
+            // round leaves the best in an earlier one).
+            let early = out
+                .early_refit
+                .take()
+                .filter(|(row, ..)| Some(*row) == best)
+                .map(|(_, e, m, s)| (e, m, s));
+            let (estimator, model, seconds) = match early {
                 Some(done) => done,
                 None => {
                     let estimator = (opts.builder)(params)?;
@@ -928,7 +1132,8 @@ enum HalvingSpace {
 /// A successive-halving search with cross-validation: [`HalvingGridSearchCV::new`] or
 /// [`HalvingRandomSearchCV::new`] build one. It takes every option of
 /// [`GridSearchCV`](super::GridSearchCV) (`cv`, `scoring`, `refit`, `error_score`,
-/// `n_jobs`, `random_state`, `observer`) plus scikit-learn's halving options.
+/// `n_jobs`, `random_state`, `observer`, `journal`, `time_budget`,
+/// `max_consecutive_failures`) plus scikit-learn's halving options.
 ///
 /// Candidates are selected by the refit metric (the first scorer by default). The best
 /// candidate is the best of the **last** round (as in scikit-learn), its parameters include
@@ -1029,6 +1234,40 @@ macro_rules! delegate_search_options {
         /// Receives progress events, including [`SearchObserver::on_round_start`].
         pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
             self.base = self.base.observer(observer);
+            self
+        }
+
+        /// Starts no new (candidate, fold) fit once `budget` has passed since the rounds
+        /// began (as [`SearchCV::time_budget`]); fits already running finish and are kept
+        /// (and journaled). No further round (or bracket) starts: survivors chosen from
+        /// incomplete scores could differ from an uninterrupted run's.
+        ///
+        /// The result is then [partial](FittedSearch::is_partial), with the
+        /// [reason](FittedSearch::stop_reason): the rounds entered appear in `cv_results`,
+        /// unstarted fits with NaN scores (their rows rank last, `error` says "not
+        /// fitted"); [`skipped_fits`](FittedSearch::skipped_fits) counts them plus every fit
+        /// of the rounds never entered. The best candidate (and the refit) comes from each
+        /// bracket's last round whose every fit was done, never from a row with folds
+        /// missing; with none, `best_index` is `None` and there is no refit. Round
+        /// attributes (`n_iterations`, `n_resources`, `n_candidates`, `brackets`) describe
+        /// the rounds entered. A stopped search still enters a round when the journal holds
+        /// some of its fits (taking them costs nothing). With a
+        /// [journal](Self::journal), running the search again without the limit finishes the
+        /// rest and gives the results of an uninterrupted run.
+        pub fn time_budget(mut self, budget: std::time::Duration) -> Self {
+            self.base = self.base.time_budget(budget);
+            self
+        }
+
+        /// Starts no new fit after `n` fits in a row have failed (`n` of at least 1), with
+        /// the consequences of [`time_budget`](Self::time_budget). As in the grid search,
+        /// fits are counted as they finish, over the fits the search runs (not those taken
+        /// from the journal), and the count carries across rounds. With `n_jobs(1)` that
+        /// is the task order (round by round; within a round, bracket, candidate, fold), so
+        /// the search stops at the same fit every time; with more threads, fits finishing
+        /// together are counted in either order. Default: no limit.
+        pub fn max_consecutive_failures(mut self, n: usize) -> Self {
+            self.base = self.base.max_consecutive_failures(n);
             self
         }
     };
@@ -1372,6 +1611,7 @@ impl<B, T> HalvingSearchCV<B, T> {
             refit_index.is_some(),
             journal.as_ref(),
         )?;
+        let entered = out.rounds_entered[0];
         let (search, records, rebuilds) = finish(
             &self.base,
             x,
@@ -1386,7 +1626,8 @@ impl<B, T> HalvingSearchCV<B, T> {
         search.cv_results.bracket = None;
         Ok(FittedHalving {
             search,
-            schedule,
+            schedule: schedule.truncated(entered),
+            planned: schedule,
             records,
             rebuilds,
         })
@@ -1413,6 +1654,7 @@ impl<B, T> HalvingSearchCV<B, T> {
 pub struct FittedHalving<E, M> {
     search: FittedSearch<E, M>,
     schedule: HalvingSchedule,
+    planned: HalvingSchedule,
     records: Vec<HalvingRecord>,
     rebuilds: Rebuilds,
 }
@@ -1429,23 +1671,31 @@ impl<E, M> FittedHalving<E, M> {
     pub fn search(&self) -> &FittedSearch<E, M> {
         &self.search
     }
-    /// The whole schedule.
+    /// The schedule of the rounds run: the whole schedule, unless the search
+    /// [stopped](FittedSearch::is_partial) (then the rounds entered, the last possibly
+    /// incomplete; see [`planned_schedule`](Self::planned_schedule)).
     pub fn schedule(&self) -> &HalvingSchedule {
         &self.schedule
     }
-    /// `n_resources_`.
+    /// The schedule as planned, whether or not the search ran all of it.
+    pub fn planned_schedule(&self) -> &HalvingSchedule {
+        &self.planned
+    }
+    /// `n_resources_`: the resource of each round run.
     pub fn n_resources(&self) -> &[usize] {
         &self.schedule.n_resources
     }
-    /// `n_candidates_`.
+    /// `n_candidates_`: the candidates of each round run.
     pub fn n_candidates(&self) -> &[usize] {
         &self.schedule.n_candidates
     }
-    /// `n_remaining_candidates_`.
+    /// `n_remaining_candidates_`: the candidates the schedule keeps after the last round
+    /// run.
     pub fn n_remaining_candidates(&self) -> usize {
         self.schedule.n_remaining_candidates
     }
-    /// `n_iterations_`.
+    /// `n_iterations_`: rounds run (entered, for a stopped search: the last one may be
+    /// incomplete).
     pub fn n_iterations(&self) -> usize {
         self.schedule.n_iterations
     }
@@ -1791,6 +2041,15 @@ impl<B, T> HyperbandSearchCV<B, T> {
             refit_index.is_some(),
             journal.as_ref(),
         )?;
+        let run: Vec<Bracket> = brackets
+            .iter()
+            .zip(&out.rounds_entered)
+            .map(|(b, &entered)| Bracket {
+                s: b.s,
+                n_resources: b.n_resources[..entered.min(b.n_resources.len())].to_vec(),
+                n_candidates: b.n_candidates[..entered.min(b.n_candidates.len())].to_vec(),
+            })
+            .collect();
         let (search, records, rebuilds) = finish(
             &self.base,
             x,
@@ -1803,7 +2062,8 @@ impl<B, T> HyperbandSearchCV<B, T> {
         )?;
         Ok(FittedHyperband {
             search,
-            brackets,
+            brackets: run,
+            planned: brackets,
             records,
             rebuilds,
         })
@@ -1816,6 +2076,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
 pub struct FittedHyperband<E, M> {
     search: FittedSearch<E, M>,
     brackets: Vec<Bracket>,
+    planned: Vec<Bracket>,
     records: Vec<HalvingRecord>,
     rebuilds: Rebuilds,
 }
@@ -1832,9 +2093,16 @@ impl<E, M> FittedHyperband<E, M> {
     pub fn search(&self) -> &FittedSearch<E, M> {
         &self.search
     }
-    /// The brackets run, in order (bracket `b` of the records and `cv_results`).
+    /// The brackets, in order (bracket `b` of the records and `cv_results`), with the
+    /// rounds run: all of them unless the search [stopped](FittedSearch::is_partial), then
+    /// the rounds entered (the last possibly incomplete; none for a bracket that never
+    /// started). See [`planned_brackets`](Self::planned_brackets).
     pub fn brackets(&self) -> &[Bracket] {
         &self.brackets
+    }
+    /// The brackets as planned, whether or not the search ran all of their rounds.
+    pub fn planned_brackets(&self) -> &[Bracket] {
+        &self.planned
     }
     /// Every (candidate, fold, round) fit, in collection order.
     pub fn records(&self) -> &[HalvingRecord] {

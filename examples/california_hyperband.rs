@@ -8,9 +8,12 @@
 //!
 //! `cargo run --release --example california_hyperband [-- --n-jobs 2 --seed 42
 //!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1
-//!  --plot-dir target/plots --journal PATH]`
+//!  --plot-dir target/plots --journal PATH --time-budget SECONDS]`
 //!
 //! With `--journal`, an interrupted run rerun with the same file resumes where it stopped.
+//! With `--time-budget`, the search starts no fit after that many seconds (running fits
+//! finish, no further round starts) and says what it left undone; with a journal, a rerun
+//! without the budget finishes the search.
 //! Progress goes to stderr (a bar in a terminal, round and fit lines otherwise). Two
 //! pictures go to the `--plot-dir` folder: `california_hyperband.svg` (mean test score
 //! against each parameter, colored by round) and `california_hyperband_rounds.svg`
@@ -25,7 +28,10 @@
 //! 0.277, 0.283, 0.290, 0.277.
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_mse": .., "search_seconds": ..,
-//! "total_epochs": ..}` (`total_epochs`: epochs trained by the search's fits plus the refit).
+//! "total_epochs": .., "partial": .., "skipped_fits": ..}` (`total_epochs`: epochs trained
+//! by the search's fits plus the refit; `partial`: the time budget stopped the search, and
+//! the best candidate comes from the last complete round of each bracket; the first three
+//! are null when no round was complete).
 
 mod common;
 
@@ -100,6 +106,7 @@ fn main() {
     let max_brackets: usize = flag("--max-brackets", 1);
     let iterations: usize = flag("--iterations", 1);
     let journal: String = flag("--journal", String::new());
+    let time_budget: f64 = flag("--time-budget", 0.0);
     let data = california();
 
     let space = ParamDistributions::new()
@@ -159,6 +166,11 @@ fn main() {
     } else {
         search.journal(&journal)
     };
+    let search = if time_budget > 0.0 {
+        search.time_budget(std::time::Duration::from_secs_f64(time_budget))
+    } else {
+        search
+    };
     let search = search.fit(&data.train).unwrap_or_else(|e| {
         eprintln!("search failed: {e}");
         std::process::exit(1);
@@ -181,6 +193,13 @@ fn main() {
         mlp_tune::plot::halving_rounds(&search, path)
     });
 
+    if search.is_partial() {
+        println!(
+            "partial search: {}; {} fits not run (rerun with the same --journal and no budget to finish)",
+            search.stop_reason().unwrap_or("stopped"),
+            search.skipped_fits()
+        );
+    }
     for (b, bracket) in search.brackets().iter().enumerate() {
         println!(
             "bracket {b} (s = {}): candidates {:?}, epochs {:?}",
@@ -201,9 +220,27 @@ fn main() {
             candidate_to_string(&results.params[row])
         );
     }
-    let best_params = search.best_params().expect("refit is on");
-    let best_score = search.best_score().expect("refit is on");
-    let model = search.best_model().expect("refit is on");
+    let (Some(best_params), Some(best_score), Some(model)) = (
+        search.best_params(),
+        search.best_score(),
+        search.best_model(),
+    ) else {
+        // Only a stopped search has no best candidate: no round was complete.
+        println!("no candidate finished every fold of a round: nothing to refit");
+        println!(
+            "{}",
+            json!({
+                "best_params": null,
+                "best_score": null,
+                "test_mse": null,
+                "search_seconds": search_seconds,
+                "total_epochs": search.total_cost(),
+                "partial": true,
+                "skipped_fits": search.skipped_fits(),
+            })
+        );
+        return;
+    };
     let prediction = search
         .try_predict(&data.test.records)
         .expect("refitted model predicts");
@@ -225,6 +262,8 @@ fn main() {
             "test_mse": test_mse,
             "search_seconds": search_seconds,
             "total_epochs": total_epochs,
+            "partial": search.is_partial(),
+            "skipped_fits": search.skipped_fits(),
         })
     );
 }

@@ -984,7 +984,8 @@ impl<E, M> FittedSearch<E, M> {
     pub fn is_partial(&self) -> bool {
         self.skipped_fits > 0
     }
-    /// How many (candidate, fold) fits were never started.
+    /// How many (candidate, fold) fits were never started. For halving and Hyperband
+    /// searches this includes every fit the schedule planned for the rounds never entered.
     pub fn skipped_fits(&self) -> usize {
         self.skipped_fits
     }

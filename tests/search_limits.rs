@@ -413,6 +413,30 @@ mod rounds {
         );
     }
 
+    /// The last round's single candidate is refitted alongside its folds; when the round
+    /// stops before its folds are done, that refit is dropped and the best of the round
+    /// before is refitted instead (here the overlapped refit even failed).
+    #[test]
+    fn a_stop_in_the_last_round_refits_the_best_of_the_round_before() {
+        let search = halving(probes(|c| epochs(c) == 40, None))
+            .max_consecutive_failures(2)
+            .n_jobs(1)
+            .fit(&data())
+            .unwrap();
+        assert!(search.is_partial());
+        assert_eq!(search.stop_reason(), Some("2 fits in a row failed"));
+        assert_eq!(search.skipped_fits(), 1);
+        assert_eq!(search.n_iterations(), 3);
+        assert_eq!(unfinished_rows(search.search()), [6]);
+        let best = search.best_index().unwrap();
+        assert_eq!(search.cv_results().iter.as_ref().unwrap()[best], 1);
+        assert_eq!(
+            search.best_params().unwrap().get("max_iter"),
+            Some(&ParamValue::Int(20))
+        );
+        assert_eq!(search.best_model().unwrap().n_iter(), 20);
+    }
+
     #[test]
     fn limits_that_never_trip_change_nothing() {
         let limited = halving(probes(|_| false, None))
@@ -572,6 +596,26 @@ mod rounds {
             fresh.search(),
             fresh.records(),
         );
+
+        // A journal missing one first-round fit, and no time: the first round stays
+        // incomplete, so no later round is entered although the journal holds them.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let first_round =
+            |l: &&str| serde_json::from_str::<serde_json::Value>(l).unwrap()["iter"] == 0;
+        let hole = 1 + lines[1..].iter().position(first_round).unwrap();
+        lines.remove(hole);
+        std::fs::write(&path, format!("{}\n", lines.join("\n"))).unwrap();
+        let holed = halving(probes(|_| false, Some(20)))
+            .time_budget(Duration::ZERO)
+            .journal(&path)
+            .fit(&data())
+            .unwrap();
+        assert!(holed.is_partial());
+        assert_eq!(holed.n_iterations(), 1);
+        assert_eq!(holed.resumed_fits(), 11);
+        assert_eq!(holed.skipped_fits(), 1 + 6 + 3);
+        assert_eq!(holed.best_index(), None);
         let _ = std::fs::remove_file(&path);
     }
 

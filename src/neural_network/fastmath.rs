@@ -169,28 +169,54 @@ kernels!(
     ]
 );
 
+/// `v[i] = f(v[i])`. Compiled again for AVX-512 and AVX2 and picked at run time (the callers
+/// are not all compiled for a wide target); the kernels use no fused operations, so every
+/// version gives the same bits.
+#[inline(always)]
+fn map<T: Copy>(v: &mut [T], f: impl Fn(T) -> T) {
+    #[inline(always)]
+    fn each<T: Copy>(v: &mut [T], f: impl Fn(T) -> T) {
+        for x in v.iter_mut() {
+            *x = f(*x);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn each_avx512<T: Copy>(v: &mut [T], f: impl Fn(T) -> T) {
+            each(v, f)
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn each_avx2<T: Copy>(v: &mut [T], f: impl Fn(T) -> T) {
+            each(v, f)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { each_avx512(v, f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { each_avx2(v, f) };
+        }
+    }
+    each(v, f)
+}
+
 /// Runs `f64_kernel` or `f32_kernel` over `v` in place when `F` is `f64` or `f32`, and the
-/// scalar `fallback` otherwise. Inlined so that the loops are compiled (and vectorized) for
-/// the caller's target features (the AVX2 copy of the training step).
+/// scalar `fallback` otherwise.
 #[inline(always)]
 fn map_in_place<F: Float>(
     v: &mut [F],
-    f64_kernel: fn(f64) -> f64,
-    f32_kernel: fn(f32) -> f32,
+    f64_kernel: impl Fn(f64) -> f64,
+    f32_kernel: impl Fn(f32) -> f32,
     fallback: impl Fn(F) -> F,
 ) {
     if TypeId::of::<F>() == TypeId::of::<f64>() {
         // SAFETY: `F` is `f64` (same type, so same size, alignment and validity).
-        let v = unsafe { &mut *(v as *mut [F] as *mut [f64]) };
-        for x in v.iter_mut() {
-            *x = f64_kernel(*x);
-        }
+        map(unsafe { &mut *(v as *mut [F] as *mut [f64]) }, f64_kernel);
     } else if TypeId::of::<F>() == TypeId::of::<f32>() {
         // SAFETY: `F` is `f32`.
-        let v = unsafe { &mut *(v as *mut [F] as *mut [f32]) };
-        for x in v.iter_mut() {
-            *x = f32_kernel(*x);
-        }
+        map(unsafe { &mut *(v as *mut [F] as *mut [f32]) }, f32_kernel);
     } else {
         for x in v.iter_mut() {
             *x = fallback(*x);
@@ -423,6 +449,7 @@ mod tests {
     }
 
     #[test]
+    /// The slice loops (AVX-512 or AVX2 where available) give the scalar kernels' bits.
     fn slices_match_the_scalar_kernels() {
         let xs: Vec<f64> = (0..1001).map(|i| (f64::from(i) - 500.0) * 0.037).collect();
         let mut t = xs.clone();

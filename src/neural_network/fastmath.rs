@@ -448,8 +448,8 @@ mod tests {
         }
     }
 
-    #[test]
     /// The slice loops (AVX-512 or AVX2 where available) give the scalar kernels' bits.
+    #[test]
     fn slices_match_the_scalar_kernels() {
         let xs: Vec<f64> = (0..1001).map(|i| (f64::from(i) - 500.0) * 0.037).collect();
         let mut t = xs.clone();

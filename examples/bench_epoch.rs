@@ -10,7 +10,11 @@
 //!   `--epochs`, default 3, and take the median).
 //!
 //! Options: `--dtype f32|f64` (default f64), `--epochs N`, `--threads N` (the fit's
-//! `n_threads`, default 1).
+//! `n_threads`, default 1). For `--task small` also `--activation relu|tanh|logistic`
+//! (default relu), `--hidden 30,30,30` (default 30) and `--solver sgd|adam` (default sgd;
+//! adam uses scikit-learn's defaults with the same learning rate), e.g. the tanh network of
+//! the Hyperband search:
+//! `cargo run --release --example bench_epoch -- --activation tanh --hidden 30,30,30 --solver adam`.
 //!
 //! FLOPs per epoch are counted as scikit-learn's script counts them: 6 × coefficients × rows
 //! (forward and backward, a multiply-add = 2).
@@ -29,7 +33,7 @@ use common::{california, flag};
 use linfa::prelude::*;
 use linfa::Float;
 use mlp_tune::neural_network::{
-    EpochLog, MLPClassifier, MLPRegressor, Solver, TrainingControl, TrainingObserver,
+    Activation, EpochLog, MLPClassifier, MLPRegressor, Solver, TrainingControl, TrainingObserver,
 };
 use mlp_tune::random::NumpyRng;
 use ndarray::{Array1, Array2};
@@ -67,7 +71,14 @@ struct Run {
     quality: (&'static str, f64),
 }
 
-fn small<F: Float>(epochs: usize, threads: usize) -> mlp_tune::Result<Run> {
+/// The `--task small` network: hidden sizes, activation and solver.
+struct SmallNet {
+    hidden: Vec<usize>,
+    activation: Activation,
+    solver: Solver,
+}
+
+fn small<F: Float>(epochs: usize, threads: usize, net: &SmallNet) -> mlp_tune::Result<Run> {
     let data = california();
     let cast = |x: &Array2<f64>| x.mapv(|v| F::from(v).expect("finite"));
     let train = Dataset::new(
@@ -77,8 +88,9 @@ fn small<F: Float>(epochs: usize, threads: usize) -> mlp_tune::Result<Run> {
     let (observer, seconds) = epoch_recorder();
     let started = Instant::now();
     let model = MLPRegressor::params()
-        .hidden_layer_sizes(&[30])
-        .solver(Solver::Sgd)
+        .hidden_layer_sizes(&net.hidden)
+        .activation(net.activation)
+        .solver(net.solver)
         .learning_rate_init(1e-3)
         .batch_size(32)
         .max_iter(epochs)
@@ -104,7 +116,11 @@ fn small<F: Float>(epochs: usize, threads: usize) -> mlp_tune::Result<Run> {
         epoch_seconds,
         fit_seconds,
         rows: train.nsamples(),
-        coefficients: 8 * 30 + 30,
+        coefficients: std::iter::once(8)
+            .chain(net.hidden.iter().copied())
+            .zip(net.hidden.iter().copied().chain(std::iter::once(1)))
+            .map(|(a, b)| a * b)
+            .sum(),
         quality: ("test_mse", test_mse),
     })
 }
@@ -147,9 +163,32 @@ fn main() -> mlp_tune::Result<()> {
     let threads: usize = flag("--threads", 1);
     let default_epochs = if task == "wide" { 3 } else { 20 };
     let epochs: usize = flag("--epochs", default_epochs).max(1);
+    let activation_name: String = flag("--activation", "relu".to_string());
+    let hidden_text: String = flag("--hidden", "30".to_string());
+    let solver_name: String = flag("--solver", "sgd".to_string());
+    let hidden: Option<Vec<usize>> = hidden_text
+        .split(',')
+        .map(|h| h.trim().parse().ok())
+        .collect();
+    let solver = match solver_name.as_str() {
+        "sgd" => Some(Solver::Sgd),
+        "adam" => Some(Solver::Adam),
+        _ => None,
+    };
+    let (Ok(activation), Some(hidden), Some(solver)) =
+        (Activation::from_name(&activation_name), hidden, solver)
+    else {
+        eprintln!("bad --activation, --hidden or --solver");
+        std::process::exit(2);
+    };
+    let net = SmallNet {
+        hidden,
+        activation,
+        solver,
+    };
     let run = match (task.as_str(), dtype.as_str()) {
-        ("small", "f64") => small::<f64>(epochs, threads)?,
-        ("small", "f32") => small::<f32>(epochs, threads)?,
+        ("small", "f64") => small::<f64>(epochs, threads, &net)?,
+        ("small", "f32") => small::<f32>(epochs, threads, &net)?,
         ("wide", "f64") => wide::<f64>(epochs, threads)?,
         ("wide", "f32") => wide::<f32>(epochs, threads)?,
         _ => {
@@ -185,6 +224,9 @@ fn main() -> mlp_tune::Result<()> {
             "task": task,
             "dtype": dtype,
             "threads": threads,
+            "activation": if task == "wide" { "relu" } else { activation_name.as_str() },
+            "hidden": if task == "wide" { "512,512" } else { hidden_text.as_str() },
+            "solver": if task == "wide" { "adam" } else { solver_name.as_str() },
             "epochs": run.epoch_seconds.len(),
             "seconds_per_epoch": per_epoch,
             "fit_seconds_per_epoch": fit_per_epoch,

@@ -3,6 +3,7 @@
 use linfa::Float;
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
+use super::fastmath;
 use crate::error::{MlpTuneError, Result};
 
 /// A hidden layer's activation function: scikit-learn's four plus Keras 3's.
@@ -431,10 +432,30 @@ impl OutActivation {
     pub(crate) fn apply_rows<F: Float>(self, mut z: ArrayViewMut2<F>) {
         match self {
             OutActivation::Identity => {}
-            OutActivation::Exp => z.mapv_inplace(|v| v.exp()),
-            OutActivation::Logistic => z.mapv_inplace(logistic),
+            OutActivation::Exp => match z.as_slice_mut() {
+                Some(z) => fastmath::exp_in_place(z),
+                None => z.mapv_inplace(|v| v.exp()),
+            },
+            OutActivation::Logistic => match z.as_slice_mut() {
+                Some(z) => fastmath::logistic_in_place(z),
+                None => z.mapv_inplace(logistic),
+            },
             OutActivation::Softmax => {
                 for mut row in z.rows_mut() {
+                    if let Some(row) = row.as_slice_mut() {
+                        let max = row
+                            .iter()
+                            .fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
+                        for v in row.iter_mut() {
+                            *v -= max;
+                        }
+                        fastmath::exp_in_place(row);
+                        let sum = row.iter().fold(F::zero(), |s, &v| s + v);
+                        for v in row.iter_mut() {
+                            *v /= sum;
+                        }
+                        continue;
+                    }
                     let max = row.fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
                     let mut sum = F::zero();
                     for v in row.iter_mut() {

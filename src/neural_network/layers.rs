@@ -17,6 +17,7 @@ use linfa::Float;
 use ndarray::{s, Array2, ArrayView2, Zip};
 
 use super::base::{Activation, OutActivation, SELU_ALPHA, SELU_SCALE};
+use super::fastmath;
 use super::network::{gemm, Layout};
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
@@ -1206,9 +1207,22 @@ pub(crate) fn forward<F: Float>(
                             }
                         });
                 }
-                None => Zip::from(&mut a_out)
-                    .and(&a_in)
-                    .for_each(|o, &x| *o = act.apply(x)),
+                None => match act {
+                    // The vectorized kernels of the simple engine, for the same results.
+                    Activation::Tanh | Activation::Logistic if a_out.is_standard_layout() => {
+                        a_out.assign(&a_in);
+                        if let Some(out) = a_out.as_slice_mut() {
+                            if act == Activation::Tanh {
+                                fastmath::tanh_in_place(out);
+                            } else {
+                                fastmath::logistic_in_place(out);
+                            }
+                        }
+                    }
+                    _ => Zip::from(&mut a_out)
+                        .and(&a_in)
+                        .for_each(|o, &x| *o = act.apply(x)),
+                },
             },
             Op::Activity { .. } => a_out.assign(&a_in),
             Op::BatchNorm {

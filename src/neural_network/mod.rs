@@ -21,6 +21,7 @@
 pub mod base;
 pub mod callbacks;
 mod classifier;
+mod fastmath;
 mod general;
 mod layers;
 mod lbfgs;

@@ -9,6 +9,7 @@ use ndarray::{
 };
 
 use super::base::{Activation, OutActivation};
+use super::fastmath;
 use crate::random::NumpyRng;
 
 /// Where each layer's coefficients and intercepts sit in the flat parameter buffer: all
@@ -515,8 +516,16 @@ fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activati
         (Some(z), Some(b)) => match activation {
             Activation::Identity => rows(z, b, |v| v),
             Activation::Relu => rows(z, b, |v| Activation::Relu.apply(v)),
-            Activation::Tanh => rows(z, b, |v| Activation::Tanh.apply(v)),
-            Activation::Logistic => rows(z, b, |v| Activation::Logistic.apply(v)),
+            // Bias first, then the vectorized kernels over the whole block (libm's
+            // per-element calls dominated tanh and logistic networks).
+            Activation::Tanh => {
+                rows(z, b, |v| v);
+                fastmath::tanh_in_place(z);
+            }
+            Activation::Logistic => {
+                rows(z, b, |v| v);
+                fastmath::logistic_in_place(z);
+            }
             // The layer engine runs the other activations; kept total for safety.
             other => rows(z, b, |v| other.apply(v)),
         },

@@ -8,7 +8,7 @@
 //!
 //! `cargo run --release --example california_hyperband [-- --n-jobs 2 --seed 42
 //!  --max-epochs 54 --factor 3 --min-epochs 2 --max-brackets 1 --iterations 1
-//!  --plot-dir target/plots --journal PATH --time-budget SECONDS]`
+//!  --early-stopping --plot-dir target/plots --journal PATH --time-budget SECONDS]`
 //!
 //! With `--journal`, an interrupted run rerun with the same file resumes where it stopped.
 //! With `--time-budget`, the search starts no fit after that many seconds (running fits
@@ -107,6 +107,7 @@ fn main() {
     let iterations: usize = flag("--iterations", 1);
     let journal: String = flag("--journal", String::new());
     let time_budget: f64 = flag("--time-budget", 0.0);
+    let early_stopping = std::env::args().any(|a| a == "--early-stopping");
     let data = california();
 
     let space = ParamDistributions::new()
@@ -124,13 +125,18 @@ fn main() {
             Distribution::list(["relu", "tanh", "logistic"]),
         )
         .add("solver", Distribution::list(["sgd", "adam"]));
-    // No early stopping: it restores the best weights at the end of every call, so a
-    // continued model would not equal one trained in one go. The training-loss stopping
-    // rule stays on; a model it stopped is kept as is in later rounds.
+    // By default the training-loss stopping rule only; `--early-stopping` adds the random
+    // search's rule (patience 10 on a 10% validation split). A continued model trains on
+    // from its last weights (the restored best ones are only what it reports between
+    // rounds), so continuing equals training in one go either way, and a model that stopped
+    // is kept as is in later rounds.
     let base = MLPRegressor::<f64>::params()
         .solver(Solver::Adam)
         .momentum(0.0)
         .batch_size(32)
+        .early_stopping(early_stopping)
+        .validation_fraction(0.1)
+        .n_iter_no_change(10)
         .random_state(seed);
 
     println!(

@@ -13,7 +13,7 @@ use mlp_tune::model_selection::{
     NCandidates, ParamDistributions, ParamGrid, ParamValue, Resource, RoundEvent, Scorer,
     SearchObserver,
 };
-use mlp_tune::neural_network::{MLPRegressor, MLPRegressorParams, Solver};
+use mlp_tune::neural_network::{Activation, MLPRegressor, MLPRegressorParams, Solver};
 use mlp_tune::MlpTuneError;
 use ndarray::{Array1, Array2};
 
@@ -40,8 +40,13 @@ fn grid() -> ParamGrid {
 #[test]
 fn warm_continuation_equals_training_in_one_go() {
     let data = data();
-    for (tol, n_iter_no_change) in [(0.0, 1000), (1e-3, 2)] {
-        let base = base().tol(tol).n_iter_no_change(n_iter_no_change);
+    for (tol, n_iter_no_change, early_stopping) in
+        [(0.0, 1000, false), (1e-3, 2, false), (1e-4, 3, true)]
+    {
+        let base = base()
+            .tol(tol)
+            .n_iter_no_change(n_iter_no_change)
+            .early_stopping(early_stopping);
         let search = HalvingGridSearchCV::new(by_name(base.clone()), grid())
             .resource(Resource::Epochs)
             .max_resources(40)
@@ -110,36 +115,68 @@ fn warm_continuation_equals_training_in_one_go() {
 }
 
 /// The continuation itself, on one model: 10 + 10 + 20 epochs give the weights of 40.
+/// With early stopping each call ends on the best weights so far, and the next one goes on
+/// from where training was, not from those: still the weights of one 40-epoch fit, whether
+/// the stopping rule fires (patience 3) or not (patience 1000).
 #[test]
 fn continued_mlp_weights_equal_one_go() {
     let data = data();
-    let p = base()
-        .tol(0.0)
-        .n_iter_no_change(1000)
-        .hidden_layer_sizes(&[8]);
-    let one_go = p.clone().max_iter(40).fit(&data).unwrap();
-    let est = p.max_iter(10).check().unwrap();
-    let cont = est
-        .continuation()
-        .expect("adam without early stopping continues");
-    let x = data.records().view();
-    let y = data.targets().view();
-    let m = est.fit_xy(x, y).unwrap();
-    let m = cont.continue_xy(&m, x, y, 10).unwrap();
-    let m = cont.continue_xy(&m, x, y, 20).unwrap();
-    assert_eq!(m.n_iter(), 40);
-    for (a, b) in m.coefs().iter().zip(one_go.coefs()) {
-        assert_eq!(a, &b);
-    }
-    for (a, b) in m.intercepts().iter().zip(one_go.intercepts()) {
-        assert_eq!(a, &b);
+    for (early_stopping, patience) in [(false, 1000), (true, 1000), (true, 3)] {
+        let p = base()
+            .tol(0.0)
+            .n_iter_no_change(patience)
+            .early_stopping(early_stopping)
+            .hidden_layer_sizes(&[8]);
+        let one_go = p.clone().max_iter(40).fit(&data).unwrap();
+        let est = p.max_iter(10).check().unwrap();
+        let cont = est.continuation().expect("adam continues");
+        let x = data.records().view();
+        let y = data.targets().view();
+        let m = est.fit_xy(x, y).unwrap();
+        if early_stopping {
+            // After 10 epochs the best validation score is not the last one, so the
+            // restored weights are not where training was: the case a continuation must
+            // not start from.
+            let scores = m.validation_scores();
+            let best = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            assert_ne!(scores.last(), Some(&best), "{scores:?}");
+        }
+        let m = cont.continue_xy(&m, x, y, 10).unwrap();
+        let m = cont.continue_xy(&m, x, y, 20).unwrap();
+        assert_eq!(
+            m.n_iter(),
+            one_go.n_iter(),
+            "early stopping {early_stopping}"
+        );
+        if patience == 1000 {
+            assert_eq!(m.n_iter(), 40);
+        } else {
+            assert!(m.n_iter() < 40, "the stopping rule fired");
+        }
+        for (a, b) in m.coefs().iter().zip(one_go.coefs()) {
+            assert_eq!(
+                a, &b,
+                "early stopping {early_stopping}, patience {patience}"
+            );
+        }
+        for (a, b) in m.intercepts().iter().zip(one_go.intercepts()) {
+            assert_eq!(a, &b);
+        }
     }
 }
 
 #[test]
 fn estimators_that_cannot_continue_exactly_are_retrained() {
+    // Early stopping continues on the scikit-learn engine; the layer engine's callbacks
+    // keep no state across calls, so there it retrains.
     let with_es = base().early_stopping(true).check().unwrap();
-    assert!(with_es.continuation().is_none());
+    assert!(with_es.continuation().is_some());
+    let layered_es = base()
+        .early_stopping(true)
+        .activation(Activation::Gelu { approximate: false })
+        .check()
+        .unwrap();
+    assert!(layered_es.continuation().is_none());
     let lbfgs = base().solver(Solver::Lbfgs).check().unwrap();
     assert!(lbfgs.continuation().is_none());
     // Retraining from scratch costs the full resource every round.

@@ -80,8 +80,12 @@ pub trait ContinueTraining<F, T, M>: Send + Sync {
     fn finished(&self, model: &M) -> bool;
 }
 
+/// Whether a fitted MLP can be trained further with the same result as one longer fit:
+/// not lbfgs (its line-search state is not kept); early stopping only on the scikit-learn
+/// engine, which keeps the weights it restored from alongside the best ones.
 fn mlp_continues(config: &crate::neural_network::MlpConfig) -> bool {
-    config.solver != crate::neural_network::Solver::Lbfgs && !config.early_stopping
+    config.solver != crate::neural_network::Solver::Lbfgs
+        && (!config.early_stopping || !crate::neural_network::needs_layer_engine(config))
 }
 
 impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {

@@ -23,6 +23,7 @@ pub mod callbacks;
 mod classifier;
 mod fastmath;
 mod general;
+pub(crate) use general::needs_layer_engine;
 mod layers;
 mod lbfgs;
 mod multilabel;

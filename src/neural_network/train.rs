@@ -50,6 +50,11 @@ pub(crate) struct Trained<F> {
     pub(crate) no_improvement_count: usize,
     optimizer: Option<Optimizer<F>>,
     pub(crate) best_params: Option<Vec<F>>,
+    /// With early stopping, the weights the last call ended on before the best ones were
+    /// restored: a continued run trains on from them, so continuing equals training in one
+    /// go (`None` when training stopped, or without early stopping).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) live_params: Option<Vec<F>>,
     /// Row order of the last epoch and the training/validation rows, for continuation.
     pub(crate) order: Vec<usize>,
     pub(crate) train_rows: Vec<usize>,
@@ -212,6 +217,7 @@ fn train_on_this_thread<F: Float>(
                 no_improvement_count: 0,
                 optimizer: None,
                 best_params: None,
+                live_params: None,
                 order: Vec::new(),
                 train_rows: Vec::new(),
                 validation_rows: Vec::new(),
@@ -228,6 +234,8 @@ fn train_on_this_thread<F: Float>(
             let mut prev = prev;
             prev.optimizer = None;
             prev.stopped = false;
+            // scikit-learn's warm start goes on from the restored best weights.
+            prev.live_params = None;
             (
                 prev,
                 NumpyRng::new(seed_of(config)),
@@ -238,6 +246,8 @@ fn train_on_this_thread<F: Float>(
         }
         Start::Partial(Some(prev)) => {
             check_compatible(&prev, &layout, task, net.as_ref())?;
+            let mut prev = prev;
+            prev.live_params = None;
             (prev, NumpyRng::new(seed_of(config)), 1, true, false)
         }
         Start::Continue(prev, extra) => {
@@ -248,6 +258,9 @@ fn train_on_this_thread<F: Float>(
                 .take()
                 .unwrap_or_else(|| NumpyRng::new(seed_of(config)));
             prev.stopped = false;
+            if let Some(live) = prev.live_params.take() {
+                prev.params = live;
+            }
             (prev, rng, extra, false, true)
         }
     };
@@ -594,6 +607,7 @@ fn fit_stochastic<F: Float>(
     state.optimizer = Some(optimizer);
     if config.early_stopping && monitor_validation {
         if let Some(best) = &state.best_params {
+            state.live_params = (!state.stopped).then(|| state.params.clone());
             state.params.copy_from_slice(best);
         }
     }

@@ -14,7 +14,7 @@ use super::scoring::{ScoreTarget, Scorer};
 use super::split::{CrossValidator, Fold, KFold, SplitInput, StratifiedKFold};
 use crate::error::{MlpTuneError, Result};
 use crate::neural_network::{
-    MLPClassifier, MLPClassifierValidParams, MLPRegressor, MLPRegressorValidParams,
+    MLPClassifier, MLPClassifierValidParams, MLPRegressor, MLPRegressorValidParams, Start,
 };
 
 /// What a search needs from an estimator: fit on rows, predict rows, optionally give
@@ -34,6 +34,56 @@ pub trait Estimator<F: Float, T>: Send + Sync {
         _x: ArrayView2<F>,
     ) -> Option<Result<Array2<F>>> {
         None
+    }
+    /// Fits on the rows `rows` of `(x, y)` (a fold of data shared by every task of a
+    /// search). The default copies the rows and calls [`fit_xy`](Self::fit_xy); the MLPs
+    /// override it to gather their batches through the row list, with bitwise the same
+    /// model, so a search never copies its data per task.
+    ///
+    /// ```
+    /// use linfa::prelude::*;
+    /// use mlp_tune::model_selection::Estimator;
+    /// use mlp_tune::neural_network::MLPRegressor;
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let mlp = MLPRegressor::<f64>::params().hidden_layer_sizes(&[5]).max_iter(5).random_state(0).check().unwrap();
+    /// let rows: Vec<usize> = (0..data.nsamples()).filter(|r| r % 3 != 0).collect();
+    /// let shared = mlp.fit_rows(data.records.view(), data.targets.view(), &rows).unwrap();
+    /// let x = data.records.select(ndarray::Axis(0), &rows);
+    /// let y = data.targets.select(ndarray::Axis(0), &rows);
+    /// let copied = mlp.fit_xy(x.view(), y.view()).unwrap();
+    /// assert_eq!(shared.coefs(), copied.coefs());
+    /// ```
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<T>, rows: &[usize]) -> Result<Self::Model>
+    where
+        T: Clone,
+    {
+        check_rows(x.nrows(), rows)?;
+        self.fit_xy(
+            x.select(Axis(0), rows).view(),
+            y.select(Axis(0), rows).view(),
+        )
+    }
+    /// Predicts the rows `rows` of `x`. The default predicts a copy of the rows.
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<T>> {
+        check_rows(x.nrows(), rows)?;
+        self.predict_xy(model, x.select(Axis(0), rows).view())
+    }
+    /// Class probabilities of the rows `rows` of `x`. The default predicts a copy of the rows.
+    fn predict_proba_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Option<Result<Array2<F>>> {
+        if let Err(e) = check_rows(x.nrows(), rows) {
+            return Some(Err(e));
+        }
+        self.predict_proba_xy(model, x.select(Axis(0), rows).view())
     }
     /// Whether it is a classifier (classifiers get stratified folds by default).
     fn is_classifier(&self) -> bool;
@@ -78,6 +128,39 @@ pub trait ContinueTraining<F, T, M>: Send + Sync {
     /// Whether training already stopped by itself (stopping rule or observer): a one-go run
     /// with more epochs would have stopped at the same point, so the model is final.
     fn finished(&self, model: &M) -> bool;
+    /// [`continue_xy`](Self::continue_xy) on the rows `rows` of `(x, y)` (the rows the model
+    /// was fitted on). The default continues on a copy of the rows; the MLPs gather through
+    /// the row list.
+    fn continue_rows(
+        &self,
+        model: &M,
+        x: ArrayView2<F>,
+        y: ArrayView1<T>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<M>
+    where
+        F: Clone,
+        T: Clone,
+    {
+        check_rows(x.nrows(), rows)?;
+        self.continue_xy(
+            model,
+            x.select(Axis(0), rows).view(),
+            y.select(Axis(0), rows).view(),
+            epochs,
+        )
+    }
+}
+
+/// Row indices past the data are an error of the splitter, not a panic.
+fn check_rows(n: usize, rows: &[usize]) -> Result<()> {
+    match rows.iter().find(|&&r| r >= n) {
+        Some(r) => Err(MlpTuneError::InvalidInput(format!(
+            "row {r} is out of range for records with {n} rows"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn mlp_continues(config: &crate::neural_network::MlpConfig) -> bool {
@@ -93,6 +176,19 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
 
     fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<F>> {
         model.try_predict(&x)
+    }
+
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<F>, rows: &[usize]) -> Result<Self::Model> {
+        self.fit_rows_start(x, y, rows, Start::Fresh)
+    }
+
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<F>> {
+        model.predict_rows(x, rows)
     }
 
     fn is_classifier(&self) -> bool {
@@ -129,6 +225,20 @@ impl<F: Float> ContinueTraining<F, F, MLPRegressor<F>> for MLPRegressorValidPara
     fn finished(&self, model: &MLPRegressor<F>) -> bool {
         model.stopped_early()
     }
+
+    fn continue_rows(
+        &self,
+        model: &MLPRegressor<F>,
+        x: ArrayView2<F>,
+        y: ArrayView1<F>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<MLPRegressor<F>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training_rows(x, y, rows, epochs)
+    }
 }
 
 impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierValidParams<F> {
@@ -144,6 +254,28 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
 
     fn predict_proba_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Option<Result<Array2<F>>> {
         Some(model.predict_proba(&x))
+    }
+
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<L>, rows: &[usize]) -> Result<Self::Model> {
+        self.fit_rows_start(x, y, rows, None, Start::Fresh)
+    }
+
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<L>> {
+        model.predict_rows(x, rows)
+    }
+
+    fn predict_proba_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Option<Result<Array2<F>>> {
+        Some(model.predict_proba_rows(x, rows))
     }
 
     fn is_classifier(&self) -> bool {
@@ -181,6 +313,20 @@ impl<F: Float, L: linfa::Label + Send + Sync> ContinueTraining<F, L, MLPClassifi
 
     fn finished(&self, model: &MLPClassifier<F, L>) -> bool {
         model.stopped_early()
+    }
+
+    fn continue_rows(
+        &self,
+        model: &MLPClassifier<F, L>,
+        x: ArrayView2<F>,
+        y: ArrayView1<L>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<MLPClassifier<F, L>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training_rows(x, y, rows, epochs)
     }
 }
 
@@ -484,12 +630,13 @@ where
         classes,
         return_train_score,
         error_score,
-        |xt, yt| estimator.fit_xy(xt, yt),
+        |x, y, rows| estimator.fit_rows(x, y, rows),
     )
 }
 
 /// [`fit_and_score`] with the fit supplied by the caller (a fresh fit, or the continuation
-/// of an earlier model on the same rows).
+/// of an earlier model on the same rows), called with the shared data and the fold's
+/// training rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_and_score_by<F, T, E>(
     estimator: &E,
@@ -500,19 +647,16 @@ pub(crate) fn fit_and_score_by<F, T, E>(
     classes: &[T],
     return_train_score: bool,
     error_score: Option<f64>,
-    fit: impl FnOnce(ArrayView2<F>, ArrayView1<T>) -> Result<E::Model>,
+    fit: impl FnOnce(ArrayView2<F>, ArrayView1<T>, &[usize]) -> Result<E::Model>,
 ) -> Result<(FoldOutcome, Option<E::Model>)>
 where
     F: Float,
     T: ScoreTarget,
     E: Estimator<F, T>,
 {
-    let x_train = x.select(Axis(0), &fold.train);
-    let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
     // Tasks are the parallelism of a search: kernels inside stay on one thread.
-    let fitted =
-        crate::neural_network::with_single_threaded_kernels(|| fit(x_train.view(), y_train.view()));
+    let fitted = crate::neural_network::with_single_threaded_kernels(|| fit(x, y, &fold.train));
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((
@@ -532,22 +676,14 @@ where
         Err(e) => return failed(MlpTuneError::FitFailed(e.to_string()), 0.0),
     };
     let started = Instant::now();
-    let x_test = x.select(Axis(0), &fold.test);
-    let y_test = y.select(Axis(0), &fold.test);
-    let test_scores = score_all(
-        estimator,
-        &model,
-        x_test.view(),
-        y_test.view(),
-        scorers,
-        classes,
-    );
+    let test_scores = score_all(estimator, &model, x, y, &fold.test, scorers, classes);
     let train_scores = if return_train_score {
         Some(score_all(
             estimator,
             &model,
-            x_train.view(),
-            y_train.view(),
+            x,
+            y,
+            &fold.train,
             scorers,
             classes,
         ))
@@ -570,11 +706,13 @@ where
     }
 }
 
+/// Scores the rows `rows` of the shared data; only their targets are copied.
 fn score_all<F, T, E>(
     estimator: &E,
     model: &E::Model,
     x: ArrayView2<F>,
     y: ArrayView1<T>,
+    rows: &[usize],
     scorers: &[Scorer<T>],
     classes: &[T],
 ) -> Result<Vec<f64>>
@@ -583,18 +721,28 @@ where
     T: ScoreTarget,
     E: Estimator<F, T>,
 {
-    let pred = estimator.predict_xy(model, x)?;
+    check_rows(y.len(), rows)?;
+    let pred = estimator.predict_rows(model, x, rows)?;
     let proba = if scorers.iter().any(|s| s.needs_proba()) {
-        match estimator.predict_proba_xy(model, x) {
+        match estimator.predict_proba_rows(model, x, rows) {
             Some(p) => Some(p?),
             None => None,
         }
     } else {
         None
     };
+    let y = y.select(Axis(0), rows);
     scorers
         .iter()
-        .map(|s| T::score(s, y, pred.view(), proba.as_ref().map(|p| p.view()), classes))
+        .map(|s| {
+            T::score(
+                s,
+                y.view(),
+                pred.view(),
+                proba.as_ref().map(|p| p.view()),
+                classes,
+            )
+        })
         .collect()
 }
 

@@ -291,6 +291,18 @@ impl<F: Float> Workspace<F> {
         gather_rows(y, &mut self.targets, index);
     }
 
+    /// [`gather`](Self::gather) with different rows of `x` and `y`.
+    pub(crate) fn gather_split(
+        &mut self,
+        x: &ArrayView2<F>,
+        x_index: &[usize],
+        y: &ArrayView2<F>,
+        y_index: &[usize],
+    ) {
+        gather_rows(x, &mut self.acts[0], x_index);
+        gather_rows(y, &mut self.targets, y_index);
+    }
+
     /// Copies a contiguous block of rows into the batch buffers.
     pub(crate) fn gather_range(
         &mut self,
@@ -591,8 +603,22 @@ pub(crate) fn predict_outputs<F: Float>(
     out: OutActivation,
     x: ArrayView2<F>,
 ) -> Array2<F> {
+    predict_outputs_rows(layout, params, activation, out, x, None)
+}
+
+/// [`predict_outputs`] for the rows `rows` of `x` (all rows when `None`). Each block of rows
+/// is gathered into a block buffer and goes through exactly the products the same block of
+/// a selected copy would, so the outputs are bitwise those of predicting the copy.
+pub(crate) fn predict_outputs_rows<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    x: ArrayView2<F>,
+    rows: Option<&[usize]>,
+) -> Array2<F> {
     const BLOCK: usize = 4096;
-    let n = x.nrows();
+    let n = rows.map_or(x.nrows(), <[usize]>::len);
     let n_out = *layout.layer_units.last().unwrap_or(&1);
     let mut result = Array2::zeros((n, n_out));
     let block = BLOCK.min(n.max(1));
@@ -600,10 +626,20 @@ pub(crate) fn predict_outputs<F: Float>(
         .iter()
         .map(|&u| Array2::zeros((block, u)))
         .collect();
+    let mut gathered = match rows {
+        Some(_) => Array2::zeros((block, x.ncols())),
+        None => Array2::zeros((0, x.ncols())),
+    };
     let mut start = 0;
     while start < n {
         let m = block.min(n - start);
-        let input = x.slice(s![start..start + m, ..]);
+        let input = match rows {
+            Some(r) => {
+                gather_rows(&x, &mut gathered, &r[start..start + m]);
+                gathered.slice(s![..m, ..])
+            }
+            None => x.slice(s![start..start + m, ..]),
+        };
         forward(layout, params, activation, out, input, &mut hidden, m);
         result
             .slice_mut(s![start..start + m, ..])

@@ -8,7 +8,6 @@ use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::prelude::{Fit, PredictInplace, Transformer};
 use linfa::Float;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
 
 use super::scoring::{ScoreTarget, Scorer};
 use super::split::{CrossValidator, Fold, KFold, SplitInput, StratifiedKFold};
@@ -87,6 +86,14 @@ pub trait Estimator<F: Float, T>: Send + Sync {
     }
     /// Whether it is a classifier (classifiers get stratified folds by default).
     fn is_classifier(&self) -> bool;
+    /// A rough relative cost of one fit on data with `n_features` columns, if the
+    /// estimator can tell from its settings. Searches start their costliest (candidate ×
+    /// fold) tasks first so that no long fit is left running alone at the end; results
+    /// never depend on it. The MLPs give their multiply-adds per row and epoch times
+    /// `max_iter`; the default `None` keeps the candidate order.
+    fn cost_hint(&self, _n_features: usize) -> Option<f64> {
+        None
+    }
     /// Everything about this estimator's settings that changes its results, for the
     /// fingerprint of a search journal (a journal written with other settings is refused).
     /// The MLPs describe their whole configuration; the default is empty, so a custom
@@ -163,6 +170,16 @@ fn check_rows(n: usize, rows: &[usize]) -> Result<()> {
     }
 }
 
+/// Multiply-adds per row and epoch of an MLP (forward and backward are proportional to
+/// them) plus a per-layer share for the elementwise passes, times the epoch bound.
+fn mlp_cost(config: &crate::neural_network::MlpConfig, n_features: usize) -> f64 {
+    let mut units = vec![n_features];
+    units.extend_from_slice(&config.hidden_layer_sizes);
+    units.push(1);
+    let per_row: usize = units.windows(2).map(|w| w[0] * w[1] + 8 * w[1]).sum();
+    per_row as f64 * config.max_iter.max(1) as f64
+}
+
 fn mlp_continues(config: &crate::neural_network::MlpConfig) -> bool {
     config.solver != crate::neural_network::Solver::Lbfgs && !config.early_stopping
 }
@@ -193,6 +210,10 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
 
     fn is_classifier(&self) -> bool {
         false
+    }
+
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        Some(mlp_cost(self.config(), n_features))
     }
 
     fn describe(&self) -> String {
@@ -280,6 +301,10 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
 
     fn is_classifier(&self) -> bool {
         true
+    }
+
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        Some(mlp_cost(self.config(), n_features))
     }
 
     fn describe(&self) -> String {
@@ -516,6 +541,10 @@ where
 
     fn describe(&self) -> String {
         format!("Pipeline({})", self.estimator.describe())
+    }
+
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        self.estimator.cost_hint(n_features)
     }
 
     fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
@@ -774,33 +803,50 @@ pub struct CrossValidateOptions {
     pub n_jobs: usize,
 }
 
-fn run_pool<R: Send>(n_jobs: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
-    if n_jobs <= 1 {
-        return Ok(job());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n_jobs)
-        .build()
-        .map_err(|e| MlpTuneError::InvalidParameter {
-            name: "n_jobs".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(pool.install(job))
-}
-
+/// Runs `f` on every item on `n_jobs` threads (the calling thread and `n_jobs - 1` more)
+/// and returns the results in item order.
+///
+/// Items start in list order, each on the first thread that is free (list scheduling), so
+/// a caller that lists its costliest tasks first gets the shortest tail: fits differ in
+/// cost by 100× (a 3×99-neuron network next to a linear one), and a long fit started last
+/// leaves the other threads idle until it ends. The calling thread takes tasks too instead
+/// of waiting: every thread that allocates gets its own allocator arena (glibc) and
+/// packing buffer (faer), so one thread fewer is about 1 MB less resident memory.
 pub(crate) fn run_parallel<I: Sync, R: Send>(
     n_jobs: usize,
     items: &[I],
     f: impl Fn(&I) -> R + Sync + Send,
 ) -> Result<Vec<R>> {
-    if n_jobs <= 1 {
+    let workers = n_jobs.min(items.len());
+    if workers <= 1 {
         return Ok(items.iter().map(f).collect());
     }
-    // One task per rayon job: fits differ in cost by 100× (a 3×99-neuron network next to a
-    // linear one), and rayon's default splitting hands each thread a contiguous run of tasks
-    // that cannot be rebalanced once started, which left one thread idle most of a search.
-    // The results still come back in task order.
-    run_pool(n_jobs, || items.par_iter().with_max_len(1).map(f).collect())
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(item) = items.get(i) else { break };
+        let result = f(item);
+        if let Ok(mut slot) = slots[i].lock() {
+            *slot = Some(result);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            // A thread that cannot be started leaves its share to the others: the calling
+            // thread works until the list is empty.
+            let _ = std::thread::Builder::new()
+                .name("mlp-tune-search".into())
+                .spawn_scoped(scope, work);
+        }
+        work();
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect::<Option<Vec<R>>>()
+        .ok_or_else(|| MlpTuneError::FitFailed("a parallel task did not finish".into()))
 }
 
 /// scikit-learn's `cross_validate`: per-fold test scores for several scorers, optional

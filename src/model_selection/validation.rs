@@ -972,3 +972,43 @@ impl<F, S: ndarray::Data<Elem = F>> AsView2<F> for ndarray::ArrayBase<S, ndarray
         self.view()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Every item runs exactly once, on at most `n_jobs` threads, the results come back in
+    /// item order, and items start in list order.
+    #[test]
+    fn run_parallel_runs_each_item_once_in_list_order() {
+        for n_jobs in [1, 2, 3, 20] {
+            let items: Vec<usize> = (0..13).collect();
+            let started = Mutex::new(Vec::new());
+            let threads = Mutex::new(std::collections::BTreeSet::new());
+            let runs = AtomicUsize::new(0);
+            let results = run_parallel(n_jobs, &items, |&i| {
+                if let Ok(mut s) = started.lock() {
+                    s.push(i);
+                }
+                if let Ok(mut t) = threads.lock() {
+                    t.insert(format!("{:?}", std::thread::current().id()));
+                }
+                runs.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                i * 10
+            })
+            .unwrap();
+            assert_eq!(results, items.iter().map(|i| i * 10).collect::<Vec<_>>());
+            assert_eq!(runs.load(Ordering::SeqCst), items.len());
+            assert!(threads.lock().unwrap().len() <= n_jobs.max(1));
+            let started = started.into_inner().unwrap();
+            // Taken in list order: a later item never starts before an earlier one is taken
+            // (the start log can only swap neighbours taken at the same instant).
+            for (k, &i) in started.iter().enumerate() {
+                assert!(i + n_jobs > k && k + n_jobs > i, "{started:?}");
+            }
+        }
+    }
+}

@@ -622,10 +622,10 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 
 /// Rows per block of a prediction. Every thread that multiplies matrices keeps a packing
 /// buffer (faer's, reserved per thread), whose touched part, resident from then on, grows
-/// with the rows of the largest product the thread has run: with blocks of 4096 rows,
-/// scoring a fold of the California search touched about 3 MB of it on every search
-/// thread (the search's peak RSS fell from 14.2 to 8.2 MB on one thread and from 20.2 to
-/// 10.4 MB on two with 256-row blocks). Throughput on 200000×8 and 20000×784 predictions
+/// with the rows of the largest product the thread has run: with blocks of 4096 rows it
+/// held several MiB on every thread that predicted (the California search's peak RSS fell
+/// from 15.7 to 8.2 MiB on one thread and from 18.9 to 10.4 MiB on two with 256-row
+/// blocks). Throughput on 200000×8 and 20000×784 predictions
 /// stayed within the noise of a loaded machine (±10%). A row's outputs do not depend on the
 /// block it is in (checked by `prediction_does_not_depend_on_the_block_size`).
 const PREDICT_BLOCK: usize = 256;

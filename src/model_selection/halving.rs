@@ -755,10 +755,10 @@ where
                 classes,
                 opts.return_train_score,
                 opts.error_score,
-                |xt, yt| match (continuation, previous) {
+                |x, y, train_rows| match (continuation, previous) {
                     (Some(c), Some(m)) => {
                         let extra = row.resource.saturating_sub(row.prev_resource);
-                        let continued = c.continue_xy(m, xt, yt, extra)?;
+                        let continued = c.continue_rows(m, x, y, train_rows, extra)?;
                         cost = match (
                             row.estimator.epochs_trained(&continued),
                             row.estimator.epochs_trained(m),
@@ -769,7 +769,7 @@ where
                         Ok(continued)
                     }
                     _ => {
-                        let fitted = row.estimator.fit_xy(xt, yt)?;
+                        let fitted = row.estimator.fit_rows(x, y, train_rows)?;
                         let epochs = row.estimator.epochs_trained(&fitted);
                         // A rebuilt model is charged, like a continued one, only the epochs
                         // past the previous round; the rest is reported as rebuild cost.

@@ -1,10 +1,12 @@
 //! `GridSearchCV` and `RandomizedSearchCV` (scikit-learn's `model_selection/_search.py`)
 //! over any [`Estimator`].
 //!
-//! **Parallelism rule.** A search runs its (candidate × fold) tasks on `n_jobs` rayon
-//! threads, one task per thread, and each fit inside runs single-threaded, so the machine is
-//! never oversubscribed. Results are collected by task index, so `cv_results` are bitwise
-//! identical for any `n_jobs`.
+//! **Parallelism rule.** A search runs its (candidate × fold) tasks on `n_jobs` threads
+//! (the calling thread and `n_jobs - 1` more), one task per thread at a time, costliest
+//! first by [`Estimator::cost_hint`], and each fit inside runs single-threaded, so the
+//! machine is never oversubscribed. Every task fits on its fold's rows of the shared data
+//! ([`Estimator::fit_rows`]), without a copy. Results are collected by task index, so
+//! `cv_results` are bitwise identical for any `n_jobs`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -421,68 +423,84 @@ impl<B, T> SearchCV<B, T> {
             }
         };
         let stopped = || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
-        let outcomes = run_parallel(
-            self.n_jobs,
-            &tasks,
-            |&(c, s)| -> Result<Option<FoldOutcome>> {
-                let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
-                let outcome = match recorded {
-                    Some(recorded) => recorded.clone(),
-                    None => {
-                        if let Some(budget) = self.time_budget {
-                            if started.elapsed() >= budget {
-                                stop(format!("time budget of {budget:?} spent"));
-                            }
+        let run_task = |c: usize, s: usize| -> Result<Option<FoldOutcome>> {
+            let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
+            let outcome = match recorded {
+                Some(recorded) => recorded.clone(),
+                None => {
+                    if let Some(budget) = self.time_budget {
+                        if started.elapsed() >= budget {
+                            stop(format!("time budget of {budget:?} spent"));
                         }
-                        if stopped() {
-                            return Ok(None);
-                        }
-                        if let Some(observer) = &self.observer {
-                            observer.on_fit_start(c, s);
-                        }
-                        let (outcome, _model) = fit_and_score(
-                            &estimators[c],
-                            x,
-                            y.view(),
-                            &folds[s],
-                            &scorers,
-                            &classes,
-                            self.return_train_score,
-                            self.error_score,
-                        )?;
-                        // On disk before it counts as done.
-                        if let Some(j) = &journal {
-                            j.record((0, c, s), &candidates[c], &outcome)?;
-                        }
-                        if outcome.error.is_some() {
-                            let n = consecutive_failures
-                                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                                + 1;
-                            if self
-                                .max_consecutive_failures
-                                .is_some_and(|limit| n >= limit)
-                            {
-                                stop(format!("{n} fits in a row failed"));
-                            }
-                        } else {
-                            consecutive_failures.store(0, std::sync::atomic::Ordering::SeqCst);
-                        }
-                        outcome
                     }
-                };
-                if let Some(observer) = &self.observer {
-                    observer.on_fit_end(&FitEvent {
-                        candidate: c,
-                        split: s,
-                        score: outcome.test_scores[0],
-                        seconds: outcome.fit_time + outcome.score_time,
-                        error: outcome.error.clone(),
-                    });
+                    if stopped() {
+                        return Ok(None);
+                    }
+                    if let Some(observer) = &self.observer {
+                        observer.on_fit_start(c, s);
+                    }
+                    let (outcome, _model) = fit_and_score(
+                        &estimators[c],
+                        x,
+                        y.view(),
+                        &folds[s],
+                        &scorers,
+                        &classes,
+                        self.return_train_score,
+                        self.error_score,
+                    )?;
+                    // On disk before it counts as done.
+                    if let Some(j) = &journal {
+                        j.record((0, c, s), &candidates[c], &outcome)?;
+                    }
+                    if outcome.error.is_some() {
+                        let n = consecutive_failures
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                            + 1;
+                        if self
+                            .max_consecutive_failures
+                            .is_some_and(|limit| n >= limit)
+                        {
+                            stop(format!("{n} fits in a row failed"));
+                        }
+                    } else {
+                        consecutive_failures.store(0, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    outcome
                 }
-                Ok(Some(outcome))
-            },
-        )?;
-        let outcomes: Vec<Option<FoldOutcome>> = outcomes.into_iter().collect::<Result<_>>()?;
+            };
+            if let Some(observer) = &self.observer {
+                observer.on_fit_end(&FitEvent {
+                    candidate: c,
+                    split: s,
+                    score: outcome.test_scores[0],
+                    seconds: outcome.fit_time + outcome.score_time,
+                    error: outcome.error.clone(),
+                });
+            }
+            Ok(Some(outcome))
+        };
+        // On several threads the costliest tasks start first, so that no long fit is left
+        // running alone at the end (ties keep the candidate order). Outcomes are put back in
+        // task order below: the results do not depend on the execution order.
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        if self.n_jobs > 1 {
+            let hints: Vec<f64> = estimators
+                .iter()
+                .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
+                .collect();
+            order.sort_by(|&a, &b| hints[tasks[b].0].total_cmp(&hints[tasks[a].0]));
+        }
+        let outcomes = run_parallel(self.n_jobs, &order, |&t| {
+            let (c, s) = tasks[t];
+            (t, run_task(c, s))
+        })?;
+        let mut outcomes = outcomes;
+        outcomes.sort_by_key(|&(t, _)| t);
+        let outcomes: Vec<Option<FoldOutcome>> = outcomes
+            .into_iter()
+            .map(|(_, outcome)| outcome)
+            .collect::<Result<_>>()?;
         let skipped_fits = outcomes.iter().filter(|o| o.is_none()).count();
         let stop_reason = stop_reason.into_inner().unwrap_or(None);
         let outcomes: Vec<FoldOutcome> = outcomes

@@ -8,13 +8,12 @@ use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::prelude::{Fit, PredictInplace, Transformer};
 use linfa::Float;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
 
 use super::scoring::{ScoreTarget, Scorer};
 use super::split::{CrossValidator, Fold, KFold, SplitInput, StratifiedKFold};
 use crate::error::{MlpTuneError, Result};
 use crate::neural_network::{
-    MLPClassifier, MLPClassifierValidParams, MLPRegressor, MLPRegressorValidParams,
+    MLPClassifier, MLPClassifierValidParams, MLPRegressor, MLPRegressorValidParams, Start,
 };
 
 /// What a search needs from an estimator: fit on rows, predict rows, optionally give
@@ -35,8 +34,66 @@ pub trait Estimator<F: Float, T>: Send + Sync {
     ) -> Option<Result<Array2<F>>> {
         None
     }
+    /// Fits on the rows `rows` of `(x, y)` (a fold of data shared by every task of a
+    /// search). The default copies the rows and calls [`fit_xy`](Self::fit_xy); the MLPs
+    /// override it to gather their batches through the row list, with bitwise the same
+    /// model, so a search never copies its data per task.
+    ///
+    /// ```
+    /// use linfa::prelude::*;
+    /// use mlp_tune::model_selection::Estimator;
+    /// use mlp_tune::neural_network::MLPRegressor;
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let mlp = MLPRegressor::<f64>::params().hidden_layer_sizes(&[5]).max_iter(5).random_state(0).check().unwrap();
+    /// let rows: Vec<usize> = (0..data.nsamples()).filter(|r| r % 3 != 0).collect();
+    /// let shared = mlp.fit_rows(data.records.view(), data.targets.view(), &rows).unwrap();
+    /// let x = data.records.select(ndarray::Axis(0), &rows);
+    /// let y = data.targets.select(ndarray::Axis(0), &rows);
+    /// let copied = mlp.fit_xy(x.view(), y.view()).unwrap();
+    /// assert_eq!(shared.coefs(), copied.coefs());
+    /// ```
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<T>, rows: &[usize]) -> Result<Self::Model>
+    where
+        T: Clone,
+    {
+        check_rows(x.nrows(), rows)?;
+        self.fit_xy(
+            x.select(Axis(0), rows).view(),
+            y.select(Axis(0), rows).view(),
+        )
+    }
+    /// Predicts the rows `rows` of `x`. The default predicts a copy of the rows.
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<T>> {
+        check_rows(x.nrows(), rows)?;
+        self.predict_xy(model, x.select(Axis(0), rows).view())
+    }
+    /// Class probabilities of the rows `rows` of `x`. The default predicts a copy of the rows.
+    fn predict_proba_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Option<Result<Array2<F>>> {
+        if let Err(e) = check_rows(x.nrows(), rows) {
+            return Some(Err(e));
+        }
+        self.predict_proba_xy(model, x.select(Axis(0), rows).view())
+    }
     /// Whether it is a classifier (classifiers get stratified folds by default).
     fn is_classifier(&self) -> bool;
+    /// A rough relative cost of one fit on data with `n_features` columns, if the
+    /// estimator can tell from its settings. Searches start their costliest (candidate ×
+    /// fold) tasks first so that no long fit is left running alone at the end; results
+    /// never depend on it. The MLPs give their multiply-adds per row and epoch times
+    /// `max_iter`; the default `None` keeps the candidate order.
+    fn cost_hint(&self, _n_features: usize) -> Option<f64> {
+        None
+    }
     /// Everything about this estimator's settings that changes its results, for the
     /// fingerprint of a search journal (a journal written with other settings is refused).
     /// The MLPs describe their whole configuration; the default is empty, so a custom
@@ -78,6 +135,49 @@ pub trait ContinueTraining<F, T, M>: Send + Sync {
     /// Whether training already stopped by itself (stopping rule or observer): a one-go run
     /// with more epochs would have stopped at the same point, so the model is final.
     fn finished(&self, model: &M) -> bool;
+    /// [`continue_xy`](Self::continue_xy) on the rows `rows` of `(x, y)` (the rows the model
+    /// was fitted on). The default continues on a copy of the rows; the MLPs gather through
+    /// the row list.
+    fn continue_rows(
+        &self,
+        model: &M,
+        x: ArrayView2<F>,
+        y: ArrayView1<T>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<M>
+    where
+        F: Clone,
+        T: Clone,
+    {
+        check_rows(x.nrows(), rows)?;
+        self.continue_xy(
+            model,
+            x.select(Axis(0), rows).view(),
+            y.select(Axis(0), rows).view(),
+            epochs,
+        )
+    }
+}
+
+/// Row indices past the data are an error of the splitter, not a panic.
+fn check_rows(n: usize, rows: &[usize]) -> Result<()> {
+    match rows.iter().find(|&&r| r >= n) {
+        Some(r) => Err(MlpTuneError::InvalidInput(format!(
+            "row {r} is out of range for records with {n} rows"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Multiply-adds per row and epoch of an MLP (forward and backward are proportional to
+/// them) plus a per-layer share for the elementwise passes, times the epoch bound.
+fn mlp_cost(config: &crate::neural_network::MlpConfig, n_features: usize) -> f64 {
+    let mut units = vec![n_features];
+    units.extend_from_slice(&config.hidden_layer_sizes);
+    units.push(1);
+    let per_row: usize = units.windows(2).map(|w| w[0] * w[1] + 8 * w[1]).sum();
+    per_row as f64 * config.max_iter.max(1) as f64
 }
 
 /// Whether a fitted MLP can be trained further with the same result as one longer fit:
@@ -99,8 +199,25 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
         model.try_predict(&x)
     }
 
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<F>, rows: &[usize]) -> Result<Self::Model> {
+        self.fit_rows_start(x, y, rows, Start::Fresh)
+    }
+
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<F>> {
+        model.predict_rows(x, rows)
+    }
+
     fn is_classifier(&self) -> bool {
         false
+    }
+
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        Some(mlp_cost(self.config(), n_features))
     }
 
     fn describe(&self) -> String {
@@ -133,6 +250,20 @@ impl<F: Float> ContinueTraining<F, F, MLPRegressor<F>> for MLPRegressorValidPara
     fn finished(&self, model: &MLPRegressor<F>) -> bool {
         model.stopped_early()
     }
+
+    fn continue_rows(
+        &self,
+        model: &MLPRegressor<F>,
+        x: ArrayView2<F>,
+        y: ArrayView1<F>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<MLPRegressor<F>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training_rows(x, y, rows, epochs)
+    }
 }
 
 impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierValidParams<F> {
@@ -150,8 +281,34 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
         Some(model.predict_proba(&x))
     }
 
+    fn fit_rows(&self, x: ArrayView2<F>, y: ArrayView1<L>, rows: &[usize]) -> Result<Self::Model> {
+        self.fit_rows_start(x, y, rows, None, Start::Fresh)
+    }
+
+    fn predict_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Result<Array1<L>> {
+        model.predict_rows(x, rows)
+    }
+
+    fn predict_proba_rows(
+        &self,
+        model: &Self::Model,
+        x: ArrayView2<F>,
+        rows: &[usize],
+    ) -> Option<Result<Array2<F>>> {
+        Some(model.predict_proba_rows(x, rows))
+    }
+
     fn is_classifier(&self) -> bool {
         true
+    }
+
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        Some(mlp_cost(self.config(), n_features))
     }
 
     fn describe(&self) -> String {
@@ -185,6 +342,20 @@ impl<F: Float, L: linfa::Label + Send + Sync> ContinueTraining<F, L, MLPClassifi
 
     fn finished(&self, model: &MLPClassifier<F, L>) -> bool {
         model.stopped_early()
+    }
+
+    fn continue_rows(
+        &self,
+        model: &MLPClassifier<F, L>,
+        x: ArrayView2<F>,
+        y: ArrayView1<L>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<MLPClassifier<F, L>> {
+        if model.stopped_early() {
+            return Ok(model.clone());
+        }
+        model.continue_training_rows(x, y, rows, epochs)
     }
 }
 
@@ -376,6 +547,10 @@ where
         format!("Pipeline({})", self.estimator.describe())
     }
 
+    fn cost_hint(&self, n_features: usize) -> Option<f64> {
+        self.estimator.cost_hint(n_features)
+    }
+
     fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
         self.estimator.epochs_trained(&model.model)
     }
@@ -488,12 +663,13 @@ where
         classes,
         return_train_score,
         error_score,
-        |xt, yt| estimator.fit_xy(xt, yt),
+        |x, y, rows| estimator.fit_rows(x, y, rows),
     )
 }
 
 /// [`fit_and_score`] with the fit supplied by the caller (a fresh fit, or the continuation
-/// of an earlier model on the same rows).
+/// of an earlier model on the same rows), called with the shared data and the fold's
+/// training rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_and_score_by<F, T, E>(
     estimator: &E,
@@ -504,19 +680,16 @@ pub(crate) fn fit_and_score_by<F, T, E>(
     classes: &[T],
     return_train_score: bool,
     error_score: Option<f64>,
-    fit: impl FnOnce(ArrayView2<F>, ArrayView1<T>) -> Result<E::Model>,
+    fit: impl FnOnce(ArrayView2<F>, ArrayView1<T>, &[usize]) -> Result<E::Model>,
 ) -> Result<(FoldOutcome, Option<E::Model>)>
 where
     F: Float,
     T: ScoreTarget,
     E: Estimator<F, T>,
 {
-    let x_train = x.select(Axis(0), &fold.train);
-    let y_train = y.select(Axis(0), &fold.train);
     let started = Instant::now();
     // Tasks are the parallelism of a search: kernels inside stay on one thread.
-    let fitted =
-        crate::neural_network::with_single_threaded_kernels(|| fit(x_train.view(), y_train.view()));
+    let fitted = crate::neural_network::with_single_threaded_kernels(|| fit(x, y, &fold.train));
     let fit_time = started.elapsed().as_secs_f64();
     let failed = |error: MlpTuneError, score_time: f64| match error_score {
         Some(value) => Ok((
@@ -536,22 +709,14 @@ where
         Err(e) => return failed(MlpTuneError::FitFailed(e.to_string()), 0.0),
     };
     let started = Instant::now();
-    let x_test = x.select(Axis(0), &fold.test);
-    let y_test = y.select(Axis(0), &fold.test);
-    let test_scores = score_all(
-        estimator,
-        &model,
-        x_test.view(),
-        y_test.view(),
-        scorers,
-        classes,
-    );
+    let test_scores = score_all(estimator, &model, x, y, &fold.test, scorers, classes);
     let train_scores = if return_train_score {
         Some(score_all(
             estimator,
             &model,
-            x_train.view(),
-            y_train.view(),
+            x,
+            y,
+            &fold.train,
             scorers,
             classes,
         ))
@@ -574,11 +739,13 @@ where
     }
 }
 
+/// Scores the rows `rows` of the shared data; only their targets are copied.
 fn score_all<F, T, E>(
     estimator: &E,
     model: &E::Model,
     x: ArrayView2<F>,
     y: ArrayView1<T>,
+    rows: &[usize],
     scorers: &[Scorer<T>],
     classes: &[T],
 ) -> Result<Vec<f64>>
@@ -587,18 +754,28 @@ where
     T: ScoreTarget,
     E: Estimator<F, T>,
 {
-    let pred = estimator.predict_xy(model, x)?;
+    check_rows(y.len(), rows)?;
+    let pred = estimator.predict_rows(model, x, rows)?;
     let proba = if scorers.iter().any(|s| s.needs_proba()) {
-        match estimator.predict_proba_xy(model, x) {
+        match estimator.predict_proba_rows(model, x, rows) {
             Some(p) => Some(p?),
             None => None,
         }
     } else {
         None
     };
+    let y = y.select(Axis(0), rows);
     scorers
         .iter()
-        .map(|s| T::score(s, y, pred.view(), proba.as_ref().map(|p| p.view()), classes))
+        .map(|s| {
+            T::score(
+                s,
+                y.view(),
+                pred.view(),
+                proba.as_ref().map(|p| p.view()),
+                classes,
+            )
+        })
         .collect()
 }
 
@@ -630,33 +807,50 @@ pub struct CrossValidateOptions {
     pub n_jobs: usize,
 }
 
-fn run_pool<R: Send>(n_jobs: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
-    if n_jobs <= 1 {
-        return Ok(job());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n_jobs)
-        .build()
-        .map_err(|e| MlpTuneError::InvalidParameter {
-            name: "n_jobs".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(pool.install(job))
-}
-
+/// Runs `f` on every item on `n_jobs` threads (the calling thread and `n_jobs - 1` more)
+/// and returns the results in item order.
+///
+/// Items start in list order, each on the first thread that is free (list scheduling), so
+/// a caller that lists its costliest tasks first gets the shortest tail: fits differ in
+/// cost by 100× (a 3×99-neuron network next to a linear one), and a long fit started last
+/// leaves the other threads idle until it ends. The calling thread takes tasks too instead
+/// of waiting: every thread that allocates gets its own allocator arena (glibc) and
+/// packing buffer (faer), so one thread fewer is about 1 MB less resident memory.
 pub(crate) fn run_parallel<I: Sync, R: Send>(
     n_jobs: usize,
     items: &[I],
     f: impl Fn(&I) -> R + Sync + Send,
 ) -> Result<Vec<R>> {
-    if n_jobs <= 1 {
+    let workers = n_jobs.min(items.len());
+    if workers <= 1 {
         return Ok(items.iter().map(f).collect());
     }
-    // One task per rayon job: fits differ in cost by 100× (a 3×99-neuron network next to a
-    // linear one), and rayon's default splitting hands each thread a contiguous run of tasks
-    // that cannot be rebalanced once started, which left one thread idle most of a search.
-    // The results still come back in task order.
-    run_pool(n_jobs, || items.par_iter().with_max_len(1).map(f).collect())
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(item) = items.get(i) else { break };
+        let result = f(item);
+        if let Ok(mut slot) = slots[i].lock() {
+            *slot = Some(result);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            // A thread that cannot be started leaves its share to the others: the calling
+            // thread works until the list is empty.
+            let _ = std::thread::Builder::new()
+                .name("mlp-tune-search".into())
+                .spawn_scoped(scope, work);
+        }
+        work();
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect::<Option<Vec<R>>>()
+        .ok_or_else(|| MlpTuneError::FitFailed("a parallel task did not finish".into()))
 }
 
 /// scikit-learn's `cross_validate`: per-fold test scores for several scorers, optional
@@ -780,5 +974,45 @@ pub trait AsView2<F> {
 impl<F, S: ndarray::Data<Elem = F>> AsView2<F> for ndarray::ArrayBase<S, ndarray::Ix2> {
     fn as_view2(&self) -> ArrayView2<'_, F> {
         self.view()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Every item runs exactly once, on at most `n_jobs` threads, the results come back in
+    /// item order, and items start in list order.
+    #[test]
+    fn run_parallel_runs_each_item_once_in_list_order() {
+        for n_jobs in [1, 2, 3, 20] {
+            let items: Vec<usize> = (0..13).collect();
+            let started = Mutex::new(Vec::new());
+            let threads = Mutex::new(std::collections::BTreeSet::new());
+            let runs = AtomicUsize::new(0);
+            let results = run_parallel(n_jobs, &items, |&i| {
+                if let Ok(mut s) = started.lock() {
+                    s.push(i);
+                }
+                if let Ok(mut t) = threads.lock() {
+                    t.insert(format!("{:?}", std::thread::current().id()));
+                }
+                runs.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                i * 10
+            })
+            .unwrap();
+            assert_eq!(results, items.iter().map(|i| i * 10).collect::<Vec<_>>());
+            assert_eq!(runs.load(Ordering::SeqCst), items.len());
+            assert!(threads.lock().unwrap().len() <= n_jobs.max(1));
+            let started = started.into_inner().unwrap();
+            // Taken in list order: a later item never starts before an earlier one is taken
+            // (the start log can only swap neighbours taken at the same instant).
+            for (k, &i) in started.iter().enumerate() {
+                assert!(i + n_jobs > k && k + n_jobs > i, "{started:?}");
+            }
+        }
     }
 }

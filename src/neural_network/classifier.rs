@@ -10,8 +10,8 @@ use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Data, Ix2};
 
 use super::base::OutActivation;
 use super::params::MlpConfig;
-use super::train::{argmax, train, Start, Task, Trained};
-use super::{check_records, impl_config_setters, impl_fitted_accessors};
+use super::train::{argmax, train_rows, Rows, Start, Task, Trained};
+use super::{check_record_rows, check_records, impl_config_setters, impl_fitted_accessors};
 use crate::error::{MlpTuneError, Result};
 use crate::model_selection::param_space::{ParamValue, SetParams};
 
@@ -147,17 +147,71 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     /// order.
     pub fn predict_proba<D: Data<Elem = F>>(&self, x: &ArrayBase<D, Ix2>) -> Result<Array2<F>> {
         check_records(&x.view(), Some(self.n_features_in()))?;
-        let p = self.trained.predict(x.view());
+        Ok(self.proba_of(self.trained.predict(x.view())))
+    }
+
+    fn proba_of(&self, p: Array2<F>) -> Array2<F> {
         if self.trained.out == OutActivation::Logistic && self.classes.len() == 2 {
             let mut both = Array2::zeros((p.nrows(), 2));
             for (i, &v) in p.column(0).iter().enumerate() {
                 both[[i, 0]] = F::one() - v;
                 both[[i, 1]] = v;
             }
-            Ok(both)
+            both
         } else {
-            Ok(p)
+            p
         }
+    }
+
+    /// [`predict_proba`](Self::predict_proba) of the rows `rows` of `x`, bitwise that of a
+    /// copy of them.
+    pub(crate) fn predict_proba_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Result<Array2<F>> {
+        check_record_rows(&x, rows, Some(self.n_features_in()))?;
+        Ok(self.proba_of(self.trained.predict_rows(x, rows)))
+    }
+
+    /// [`try_predict`](Self::try_predict) of the rows `rows` of `x`, bitwise that of a copy
+    /// of them.
+    pub(crate) fn predict_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Result<Array1<L>> {
+        check_record_rows(&x, rows, Some(self.n_features_in()))?;
+        let p = self.trained.predict_rows(x, rows);
+        Ok(Self::ids_of(&p)
+            .into_iter()
+            .map(|c| self.classes[c].clone())
+            .collect())
+    }
+
+    fn ids_of(p: &Array2<F>) -> Vec<usize> {
+        let half = F::from(0.5).unwrap_or_else(F::zero);
+        p.rows()
+            .into_iter()
+            .map(|row| {
+                if row.len() == 1 {
+                    usize::from(row[0] > half)
+                } else {
+                    argmax(row.iter().copied())
+                }
+            })
+            .collect()
+    }
+
+    /// [`continue_training`](Self::continue_training) on the rows `rows` of `(x, y)`.
+    pub(crate) fn continue_training_rows(
+        &self,
+        x: ArrayView2<F>,
+        y: ArrayView1<L>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<Self> {
+        let mut params = self.params.clone();
+        params.config.max_iter = params.config.max_iter.max(epochs);
+        params.fit_rows_start(
+            x,
+            y,
+            rows,
+            Some(&self.classes),
+            Start::Continue(self.trained.clone(), epochs),
+        )
     }
 
     /// Natural logarithm of [`predict_proba`](Self::predict_proba).
@@ -171,18 +225,7 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
         x: &ArrayBase<D, Ix2>,
     ) -> Result<Vec<usize>> {
         check_records(&x.view(), Some(self.n_features_in()))?;
-        let p = self.trained.predict(x.view());
-        let half = F::from(0.5).unwrap_or_else(F::zero);
-        Ok(p.rows()
-            .into_iter()
-            .map(|row| {
-                if row.len() == 1 {
-                    usize::from(row[0] > half)
-                } else {
-                    argmax(row.iter().copied())
-                }
-            })
-            .collect())
+        Ok(Self::ids_of(&self.trained.predict(x.view())))
     }
 
     /// Predicted labels, with a typed error on bad input.
@@ -237,10 +280,18 @@ fn binarize<F: Float, L: Label>(
     labels: ArrayView1<L>,
     known: Option<&[L]>,
 ) -> Result<(Vec<L>, Vec<usize>, Array2<F>)> {
+    binarize_iter(labels.iter(), known)
+}
+
+/// [`binarize`] of labels given in order by an iterator (a fold's rows of shared labels).
+fn binarize_iter<'l, F: Float, L: Label + 'l>(
+    labels: impl ExactSizeIterator<Item = &'l L> + Clone,
+    known: Option<&[L]>,
+) -> Result<(Vec<L>, Vec<usize>, Array2<F>)> {
     let classes: Vec<L> = match known {
         Some(k) => k.to_vec(),
         None => {
-            let mut c: Vec<L> = labels.iter().cloned().collect();
+            let mut c: Vec<L> = labels.clone().cloned().collect();
             c.sort();
             c.dedup();
             c
@@ -253,7 +304,7 @@ fn binarize<F: Float, L: Label>(
         )));
     }
     let mut ids = Vec::with_capacity(labels.len());
-    for label in labels.iter() {
+    for label in labels {
         match classes.binary_search(label) {
             Ok(i) => ids.push(i),
             Err(_) => {
@@ -312,7 +363,7 @@ impl<F: Float> MLPClassifierValidParams<F> {
             }
             None => None,
         };
-        let trained = train(
+        let trained = train_rows(
             &self.config,
             Task {
                 out,
@@ -320,8 +371,58 @@ impl<F: Float> MLPClassifierValidParams<F> {
             },
             x,
             y.view(),
+            Rows::default(),
             Some(&ids),
             held_out.as_ref().map(|(xv, yv)| (xv.view(), yv.view())),
+            start,
+        )?;
+        Ok(MLPClassifier {
+            trained,
+            classes,
+            params: self.clone(),
+        })
+    }
+
+    /// Fits on the rows `rows` of `(x, labels)` without copying the records: the batches
+    /// are gathered through the row list, and only the rows' labels are encoded (as a copy
+    /// would be). Bitwise the same model as fitting a copy of the rows.
+    pub(crate) fn fit_rows_start<L: Label>(
+        &self,
+        x: ArrayView2<F>,
+        labels: ArrayView1<L>,
+        rows: &[usize],
+        known_classes: Option<&[L]>,
+        start: Start<F>,
+    ) -> Result<MLPClassifier<F, L>> {
+        check_record_rows(&x, rows, None)?;
+        if labels.len() != x.nrows() {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "records have {} rows but targets have {}",
+                x.nrows(),
+                labels.len()
+            )));
+        }
+        let (classes, ids, y) =
+            binarize_iter::<F, L>(rows.iter().map(|&r| &labels[r]), known_classes)?;
+        let out = if classes.len() == 2 {
+            OutActivation::Logistic
+        } else {
+            OutActivation::Softmax
+        };
+        let trained = train_rows(
+            &self.config,
+            Task {
+                out,
+                classifier: true,
+            },
+            x,
+            y.view(),
+            Rows {
+                x: Some(rows),
+                y: None,
+            },
+            Some(&ids),
+            None,
             start,
         )?;
         Ok(MLPClassifier {

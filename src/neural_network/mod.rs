@@ -49,6 +49,7 @@ pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, R
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
 pub(crate) use network::with_single_threaded_kernels;
+pub(crate) use train::Start;
 
 use linfa::Float;
 use ndarray::ArrayView2;
@@ -57,6 +58,47 @@ use crate::error::{MlpTuneError, Result};
 
 /// Rejects empty, featureless or non-finite records, and a feature count that differs from
 /// the fitted one.
+/// [`check_records`] for the rows `rows` of `x` (positions in the messages are positions
+/// in `rows`, as they would be in a copy of them).
+pub(crate) fn check_record_rows<F: Float>(
+    x: &ArrayView2<F>,
+    rows: &[usize],
+    expected_features: Option<usize>,
+) -> Result<()> {
+    if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "row {bad} is out of range for records with {} rows",
+            x.nrows()
+        )));
+    }
+    match expected_features {
+        Some(expected) if x.ncols() != expected => {
+            return Err(MlpTuneError::FeatureMismatch {
+                expected,
+                found: x.ncols(),
+            })
+        }
+        Some(_) => {}
+        None if rows.is_empty() => {
+            return Err(MlpTuneError::InvalidInput("records have zero rows".into()))
+        }
+        None if x.ncols() == 0 => {
+            return Err(MlpTuneError::InvalidInput(
+                "records have zero features".into(),
+            ))
+        }
+        None => {}
+    }
+    for (position, &r) in rows.iter().enumerate() {
+        if let Some(column) = x.row(r).iter().position(|v| !v.is_finite()) {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "records contain NaN or infinity (row {position}, column {column})"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_records<F: Float>(
     x: &ArrayView2<F>,
     expected_features: Option<usize>,

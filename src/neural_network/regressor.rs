@@ -5,12 +5,12 @@ use std::marker::PhantomData;
 use linfa::dataset::{AsTargets, DatasetBase};
 use linfa::prelude::{Fit, FitWith, ParamGuard, PredictInplace};
 use linfa::Float;
-use ndarray::{Array1, Array2, ArrayBase, ArrayView2, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Ix2};
 
 use super::base::OutActivation;
 use super::params::MlpConfig;
-use super::train::{r2_uniform, train, Start, Task, Trained};
-use super::{check_records, impl_config_setters, impl_fitted_accessors};
+use super::train::{r2_uniform, train, train_rows, Rows, Start, Task, Trained};
+use super::{check_record_rows, check_records, impl_config_setters, impl_fitted_accessors};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::{ParamValue, SetParams};
 
@@ -216,6 +216,28 @@ impl<F: Float> MLPRegressor<F> {
     }
 }
 
+impl<F: Float> MLPRegressor<F> {
+    /// First-output predictions for the rows `rows` of `x`, bitwise those of predicting a
+    /// copy of them.
+    pub(crate) fn predict_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Result<Array1<F>> {
+        check_record_rows(&x, rows, Some(self.n_features_in()))?;
+        Ok(self.trained.predict_rows(x, rows).column(0).to_owned())
+    }
+
+    /// [`continue_training`](Self::continue_training) on the rows `rows` of `(x, y)`.
+    pub(crate) fn continue_training_rows(
+        &self,
+        x: ArrayView2<F>,
+        y: ArrayView1<F>,
+        rows: &[usize],
+        epochs: usize,
+    ) -> Result<Self> {
+        let mut params = self.params.clone();
+        params.config.max_iter = params.config.max_iter.max(epochs);
+        params.fit_rows_start(x, y, rows, Start::Continue(self.trained.clone(), epochs))
+    }
+}
+
 impl_fitted_accessors!(MLPRegressor);
 
 impl<F: Float> MLPRegressorValidParams<F> {
@@ -257,6 +279,52 @@ impl<F: Float> MLPRegressorValidParams<F> {
             y.view(),
             None,
             validation,
+            start,
+        )?;
+        Ok(MLPRegressor {
+            trained,
+            params: self.clone(),
+        })
+    }
+
+    /// Fits on the rows `rows` of `(x, y)` without copying them: the batches are gathered
+    /// through the row list. Bitwise the same model as fitting a copy of the rows.
+    pub(crate) fn fit_rows_start(
+        &self,
+        x: ArrayView2<F>,
+        y: ArrayView1<F>,
+        rows: &[usize],
+        start: Start<F>,
+    ) -> Result<MLPRegressor<F>> {
+        check_record_rows(&x, rows, None)?;
+        if y.len() != x.nrows() {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "records have {} rows but targets have {}",
+                x.nrows(),
+                y.len()
+            )));
+        }
+        if rows.iter().any(|&r| !y[r].is_finite()) {
+            return Err(MlpTuneError::InvalidInput(
+                "targets contain NaN or infinity".into(),
+            ));
+        }
+        if self.loss == RegressionLoss::Poisson && rows.iter().any(|&r| y[r] < F::zero()) {
+            return Err(MlpTuneError::InvalidInput(
+                "the poisson loss needs non-negative targets".into(),
+            ));
+        }
+        let trained = train_rows(
+            &self.config,
+            self.task(),
+            x,
+            y.insert_axis(Axis(1)),
+            Rows {
+                x: Some(rows),
+                y: Some(rows),
+            },
+            None,
+            None,
             start,
         )?;
         Ok(MLPRegressor {

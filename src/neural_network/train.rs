@@ -14,7 +14,7 @@ use super::general::{build_net, fit_general, init_state, needs_layer_engine, Gen
 use super::lbfgs;
 use super::network::{
     forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
-    with_kernel_threads, Layout, Workspace,
+    predict_outputs_rows, with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
@@ -141,6 +141,40 @@ pub(crate) fn reshuffle(
     std::mem::swap(order, next_order);
 }
 
+/// The rows of shared arrays a fit trains on: position `i` of the fit is row `x[i]` of the
+/// records and row `y[i]` of the targets (the position itself when `None`). A search fits
+/// every fold through its row list instead of copying the fold out of the data.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rows<'a> {
+    pub(crate) x: Option<&'a [usize]>,
+    pub(crate) y: Option<&'a [usize]>,
+}
+
+impl Rows<'_> {
+    fn is_identity(&self) -> bool {
+        self.x.is_none() && self.y.is_none()
+    }
+
+    fn x_row(&self, position: usize) -> usize {
+        self.x.map_or(position, |r| r[position])
+    }
+
+    fn y_row(&self, position: usize) -> usize {
+        self.y.map_or(position, |r| r[position])
+    }
+
+    fn select<'v, F: Clone>(a: ArrayView2<'v, F>, rows: Option<&[usize]>) -> CowArray<'v, F, Ix2> {
+        match rows {
+            Some(r) => a.select(ndarray::Axis(0), r).into(),
+            None => a.into(),
+        }
+    }
+}
+
+/// Held-out rows of a fit: an explicit validation set's records, or (when `None`) the fit's
+/// records at the listed rows; and their targets.
+type HeldOut<'a, F> = (Option<ArrayView2<'a, F>>, Vec<usize>, CowArray<'a, F, Ix2>);
+
 /// Explicit held-out rows instead of the `validation_fraction` split.
 pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
 
@@ -160,16 +194,59 @@ pub(crate) fn train<F: Float>(
     validation: Validation<'_, F>,
     start: Start<F>,
 ) -> Result<Trained<F>> {
+    train_rows(
+        config,
+        task,
+        x,
+        y,
+        Rows::default(),
+        strata,
+        validation,
+        start,
+    )
+}
+
+/// [`train`] on the rows `rows` of `x` and `y` (`strata` are per position, like the fit's
+/// own rows). The stochastic solvers gather their batches and held-out rows through the row
+/// list, with bitwise the same result as training on the selected copy; the layer engine
+/// and L-BFGS train on a copy of the rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_rows<F: Float>(
+    config: &MlpConfig,
+    task: Task,
+    x: ArrayView2<F>,
+    y: ArrayView2<F>,
+    rows: Rows<'_>,
+    strata: Option<&[usize]>,
+    validation: Validation<'_, F>,
+    start: Start<F>,
+) -> Result<Trained<F>> {
     with_kernel_threads(config.n_threads, || {
-        train_on_this_thread(config, task, x, y, strata, validation, start)
+        if !rows.is_identity() && (needs_layer_engine(config) || config.solver == Solver::Lbfgs) {
+            let xs = Rows::select(x, rows.x);
+            let ys = Rows::select(y, rows.y);
+            return train_on_this_thread(
+                config,
+                task,
+                xs.view(),
+                ys.view(),
+                Rows::default(),
+                strata,
+                validation,
+                start,
+            );
+        }
+        train_on_this_thread(config, task, x, y, rows, strata, validation, start)
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn train_on_this_thread<F: Float>(
     config: &MlpConfig,
     task: Task,
     x: ArrayView2<F>,
     y: ArrayView2<F>,
+    rows: Rows<'_>,
     strata: Option<&[usize]>,
     validation: Validation<'_, F>,
     start: Start<F>,
@@ -305,6 +382,7 @@ fn train_on_this_thread<F: Float>(
         &mut rng,
         x,
         y,
+        rows,
         strata,
         validation,
         epochs,
@@ -345,13 +423,14 @@ fn fit_stochastic<F: Float>(
     rng: &mut NumpyRng,
     x: ArrayView2<F>,
     y: ArrayView2<F>,
+    rows: Rows<'_>,
     strata: Option<&[usize]>,
     validation: Validation<'_, F>,
     epochs: usize,
     incremental: bool,
     continuing: bool,
 ) -> Result<()> {
-    let n_total = x.nrows();
+    let n_total = rows.x.map_or(x.nrows(), <[usize]>::len);
     let layout = state.layout.clone();
     if state.optimizer.is_none() || !(incremental || continuing) {
         state.optimizer = Some(match config.solver {
@@ -407,14 +486,24 @@ fn fit_stochastic<F: Float>(
         BatchSize::Fixed(b) => b.clamp(1, n_train),
     };
 
-    // Held-out data, gathered once.
-    // An explicit validation set is borrowed; a split's rows are gathered once per fit.
-    let held_out: Option<(CowArray<F, Ix2>, CowArray<F, Ix2>)> = match validation {
-        Some((xv, yv)) => Some((xv.into(), yv.into())),
-        None if use_split => Some((
-            x.select(ndarray::Axis(0), &state.validation_rows).into(),
-            y.select(ndarray::Axis(0), &state.validation_rows).into(),
-        )),
+    // Held-out data. An explicit validation set is borrowed. A split's records stay in the
+    // shared data and are predicted through their row list (in the same blocks as a copy
+    // would be, so with the same bits); only their targets are gathered, once per fit.
+    let held_out: Option<HeldOut<F>> = match validation {
+        Some((xv, yv)) => Some((Some(xv), Vec::new(), yv.into())),
+        None if use_split => {
+            let x_rows = state.validation_rows.iter().map(|&p| rows.x_row(p));
+            let y_rows: Vec<usize> = state
+                .validation_rows
+                .iter()
+                .map(|&p| rows.y_row(p))
+                .collect();
+            Some((
+                None,
+                x_rows.collect(),
+                y.select(ndarray::Axis(0), &y_rows).into(),
+            ))
+        }
         None => None,
     };
     let monitor_validation = held_out.is_some();
@@ -423,6 +512,8 @@ fn fit_stochastic<F: Float>(
     let mut perm: Vec<usize> = vec![0; n_train];
     let mut next_order: Vec<usize> = vec![0; n_train];
     let mut batch_rows: Vec<usize> = vec![0; batch_size];
+    // Rows of `y` of the batch, when they differ from those of `x`.
+    let mut batch_y_rows: Vec<usize> = vec![0; if rows.y == rows.x { 0 } else { batch_size }];
     let mut optimizer = state
         .optimizer
         .take()
@@ -447,7 +538,18 @@ fn fit_stochastic<F: Float>(
             {
                 *dst = state.train_rows[o];
             }
-            ws.gather(&x, &y, &batch_rows[..m]);
+            if batch_y_rows.is_empty() {
+                for dst in &mut batch_rows[..m] {
+                    *dst = rows.x_row(*dst);
+                }
+                ws.gather(&x, &y, &batch_rows[..m]);
+            } else {
+                for (dy, dx) in batch_y_rows[..m].iter_mut().zip(&mut batch_rows[..m]) {
+                    *dy = rows.y_row(*dx);
+                    *dx = rows.x_row(*dx);
+                }
+                ws.gather_split(&x, &batch_rows[..m], &y, &batch_y_rows[..m]);
+            }
             let batch_loss = forward_backward(
                 &layout,
                 &state.params,
@@ -487,14 +589,20 @@ fn fit_stochastic<F: Float>(
         // Stopping counter: on the held-out score (or loss), else on the training loss.
         let mut validation_score = None;
         let mut validation_loss = None;
-        if let Some((xv, yv)) = &held_out {
-            let p = predict_outputs(
-                &layout,
-                &state.params,
-                state.activation,
-                state.out,
-                xv.view(),
-            );
+        if let Some((xv, xv_rows, yv)) = &held_out {
+            let p = match xv {
+                Some(xv) => {
+                    predict_outputs(&layout, &state.params, state.activation, state.out, *xv)
+                }
+                None => predict_outputs_rows(
+                    &layout,
+                    &state.params,
+                    state.activation,
+                    state.out,
+                    x,
+                    Some(xv_rows),
+                ),
+            };
             let score = if task.classifier {
                 accuracy_from_outputs(yv.view(), p.view(), state.out)
             } else {
@@ -760,5 +868,21 @@ impl<F: Float> Trained<F> {
             return self.predict_general(g, x);
         }
         predict_outputs(&self.layout, &self.params, self.activation, self.out, x)
+    }
+
+    /// Output activations for the rows `rows` of `x`, bitwise equal to [`predict`](Self::predict)
+    /// on their copy.
+    pub(crate) fn predict_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Array2<F> {
+        if let Some(g) = &self.general {
+            return self.predict_general(g, x.select(ndarray::Axis(0), rows).view());
+        }
+        predict_outputs_rows(
+            &self.layout,
+            &self.params,
+            self.activation,
+            self.out,
+            x,
+            Some(rows),
+        )
     }
 }

@@ -153,6 +153,9 @@ pub(crate) fn gemm<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
+    if small_gemm(alpha, a, b, beta, c) {
+        return;
+    }
     #[cfg(feature = "faer")]
     {
         use std::any::TypeId;
@@ -169,6 +172,214 @@ pub(crate) fn gemm<F: Float>(
         }
     }
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// Products with at most this many multiply-adds run on [`small_gemm`]'s kernel: below it,
+/// faer's dispatch and packing cost more than the arithmetic (the small network's products,
+/// 32×8·8×30 and smaller, are ~3× faster on the small kernel); above it, faer's cache
+/// blocking wins.
+const SMALL_MAX_MULADDS: usize = 1 << 15;
+
+/// The engine's own kernel for small products, used when one operand orientation lets the
+/// output be computed row by row with unit-stride rows:
+///
+/// - *row form*: `B` and `C` have contiguous rows, `C[i, ..] = Σ_p A[i, p] · B[p, ..]`;
+/// - *transposed form*: `A` and `C` have contiguous columns (e.g. `Xᵀ·δ` with one output
+///   unit), computed as `Cᵀ = Bᵀ · Aᵀ` in row form.
+///
+/// Every output element is `Σ_p a·b` summed in increasing `p` from zero, then scaled by
+/// `alpha` (and `beta · C` added): the vectorization runs along the output row, never along
+/// the sum, and Rust neither reorders nor fuses float operations, so the AVX2 and portable
+/// versions give the same bits. Returns `false` (nothing done) when the product is too large
+/// or neither form applies.
+#[inline(always)]
+fn small_gemm<F: Float>(
+    alpha: F,
+    a: &ArrayView2<F>,
+    b: &ArrayView2<F>,
+    beta: F,
+    c: &mut ArrayViewMut2<F>,
+) -> bool {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if m == 0 || k == 0 || n == 0 || m.saturating_mul(k).saturating_mul(n) > SMALL_MAX_MULADDS {
+        return false;
+    }
+    if b.nrows() != k || c.nrows() != m || c.ncols() != n {
+        return false;
+    }
+    let stride = |s: isize| usize::try_from(s).ok();
+    let (Some(sa0), Some(sa1), Some(sb0), Some(sb1), Some(sc0), Some(sc1)) = (
+        stride(a.strides()[0]),
+        stride(a.strides()[1]),
+        stride(b.strides()[0]),
+        stride(b.strides()[1]),
+        stride(c.strides()[0]),
+        stride(c.strides()[1]),
+    ) else {
+        return false;
+    };
+    let shape = if (sb1 == 1 && sc1 == 1) || n == 1 {
+        SmallShape {
+            m,
+            k,
+            n,
+            a: a.as_ptr(),
+            a_row: sa0,
+            a_col: sa1,
+            b: b.as_ptr(),
+            b_row: sb0,
+            c: c.as_mut_ptr(),
+            c_row: sc0,
+        }
+    } else if (sa0 == 1 && sc0 == 1) || m == 1 {
+        SmallShape {
+            m: n,
+            k,
+            n: m,
+            a: b.as_ptr(),
+            a_row: sb1,
+            a_col: sb0,
+            b: a.as_ptr(),
+            b_row: sa1,
+            c: c.as_mut_ptr(),
+            c_row: sc1,
+        }
+    } else {
+        return false;
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2; the shape describes the views' elements (below).
+            unsafe { small_kernel_avx2(&shape, alpha, beta) };
+            return true;
+        }
+    }
+    // SAFETY: `shape` was built from the views: for `i < m`, `p < k`, `j < n` the offsets
+    // `i·a_row + p·a_col`, `p·b_row + j` and `i·c_row + j` address elements of `a`, `b` and
+    // `c` (unit strides checked above, or the dimension is 1 so `j = 0`), and `c` is borrowed
+    // mutably so it aliases neither operand.
+    unsafe { small_kernel(&shape, alpha, beta) };
+    true
+}
+
+/// A row-form product for [`small_kernel`]: `C[i, j] = Σ_p A[i, p] · B[p, j]` with
+/// `A[i, p] = a[i·a_row + p·a_col]`, `B[p, j] = b[p·b_row + j]`, `C[i, j] = c[i·c_row + j]`.
+struct SmallShape<F> {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const F,
+    a_row: usize,
+    a_col: usize,
+    b: *const F,
+    b_row: usize,
+    c: *mut F,
+    c_row: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn small_kernel_avx2<F: Float>(shape: &SmallShape<F>, alpha: F, beta: F) {
+    small_kernel(shape, alpha, beta)
+}
+
+/// Row form over blocks of rows, each output row cut in chunks held in registers. Narrow
+/// outputs (a layer with one or two units) take more rows per block so that enough
+/// independent sums are in flight.
+#[inline(always)]
+unsafe fn small_kernel<F: Float>(shape: &SmallShape<F>, alpha: F, beta: F) {
+    let mut i = 0;
+    if shape.n < 4 {
+        while i + 8 <= shape.m {
+            small_rows::<F, 8>(shape, i, alpha, beta);
+            i += 8;
+        }
+    }
+    while i + 4 <= shape.m {
+        small_rows::<F, 4>(shape, i, alpha, beta);
+        i += 4;
+    }
+    while i < shape.m {
+        small_rows::<F, 1>(shape, i, alpha, beta);
+        i += 1;
+    }
+}
+
+/// Rows `i..i + MR` of the output, in chunks of 32 or 16 (single rows and f32 only), 8, 4,
+/// 2 and 1 columns.
+#[inline(always)]
+unsafe fn small_rows<F: Float, const MR: usize>(
+    shape: &SmallShape<F>,
+    i: usize,
+    alpha: F,
+    beta: F,
+) {
+    let n = shape.n;
+    let mut j = 0;
+    if MR == 1 && std::mem::size_of::<F>() <= 4 {
+        while j + 32 <= n {
+            small_block::<F, MR, 32>(shape, i, j, alpha, beta);
+            j += 32;
+        }
+    }
+    if MR == 1 || std::mem::size_of::<F>() <= 4 {
+        while j + 16 <= n {
+            small_block::<F, MR, 16>(shape, i, j, alpha, beta);
+            j += 16;
+        }
+    }
+    while j + 8 <= n {
+        small_block::<F, MR, 8>(shape, i, j, alpha, beta);
+        j += 8;
+    }
+    if j + 4 <= n {
+        small_block::<F, MR, 4>(shape, i, j, alpha, beta);
+        j += 4;
+    }
+    if j + 2 <= n {
+        small_block::<F, MR, 2>(shape, i, j, alpha, beta);
+        j += 2;
+    }
+    if j < n {
+        small_block::<F, MR, 1>(shape, i, j, alpha, beta);
+    }
+}
+
+/// The `MR × NR` output block at `(i, j)`, accumulated in registers over the whole sum.
+#[inline(always)]
+unsafe fn small_block<F: Float, const MR: usize, const NR: usize>(
+    shape: &SmallShape<F>,
+    i: usize,
+    j: usize,
+    alpha: F,
+    beta: F,
+) {
+    let mut acc = [[F::zero(); NR]; MR];
+    let a = shape.a.add(i * shape.a_row);
+    let b = shape.b.add(j);
+    for p in 0..shape.k {
+        let b_row = std::slice::from_raw_parts(b.add(p * shape.b_row), NR);
+        let a_col = a.add(p * shape.a_col);
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let av = *a_col.add(r * shape.a_row);
+            for (acc, &bv) in acc_row.iter_mut().zip(b_row) {
+                *acc += av * bv;
+            }
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        let c_row = std::slice::from_raw_parts_mut(shape.c.add((i + r) * shape.c_row + j), NR);
+        if beta == F::zero() {
+            for (c, &v) in c_row.iter_mut().zip(acc_row) {
+                *c = alpha * v;
+            }
+        } else {
+            for (c, &v) in c_row.iter_mut().zip(acc_row) {
+                *c = beta * *c + alpha * v;
+            }
+        }
+    }
 }
 
 /// faer's product over views of ndarray buffers. `F` and `T` are the same type (checked by
@@ -423,9 +634,7 @@ pub(crate) fn backward<F: Float>(
     let p = acts[n_layers].slice(s![..m, ..]);
     let mut loss = out.loss(y, p);
     if alpha != 0.0 {
-        let squares = params[..layout.coefs_len()]
-            .iter()
-            .fold(F::zero(), |acc, &w| acc + w * w);
+        let squares = sum_of_squares(&params[..layout.coefs_len()]);
         loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
     }
     // Output delta: p - y for every (activation, loss) pair we pair.
@@ -483,9 +692,14 @@ pub(crate) fn backward<F: Float>(
 fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usize]) {
     let cols = src.ncols();
     match (src.as_slice(), dst.as_slice_mut()) {
+        (Some(from), Some(to)) if cols == 1 => {
+            for (to, &row) in to.iter_mut().zip(index) {
+                *to = from[row];
+            }
+        }
         (Some(from), Some(to)) if cols > 0 => {
             for (to_row, &row) in to.chunks_exact_mut(cols).zip(index) {
-                to_row.copy_from_slice(&from[row * cols..(row + 1) * cols]);
+                copy_row(to_row, &from[row * cols..(row + 1) * cols]);
             }
         }
         _ => {
@@ -494,6 +708,53 @@ fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usiz
             }
         }
     }
+}
+
+/// `to = from` for rows of equal length. A `copy_from_slice` of a few elements is a call to
+/// `memcpy` costing more than the copy (it was a tenth of the small network's epoch), so
+/// short rows are copied in fixed-size pieces the compiler inlines.
+#[inline(always)]
+fn copy_row<F: Copy>(to: &mut [F], from: &[F]) {
+    if to.len() > 64 {
+        to.copy_from_slice(from);
+        return;
+    }
+    let mut to_chunks = to.chunks_exact_mut(4);
+    let mut from_chunks = from.chunks_exact(4);
+    for (t, f) in (&mut to_chunks).zip(&mut from_chunks) {
+        let f: &[F; 4] = f.try_into().expect("chunks of 4");
+        let t: &mut [F; 4] = t.try_into().expect("chunks of 4");
+        *t = *f;
+    }
+    let (t, f) = (to_chunks.into_remainder(), from_chunks.remainder());
+    let mut k = 0;
+    if t.len() >= 2 {
+        t[0] = f[0];
+        t[1] = f[1];
+        k = 2;
+    }
+    if k < t.len() {
+        t[k] = f[k];
+    }
+}
+
+/// `Σ w²` in eight interleaved partial sums (a fixed order, so the same bits on every CPU)
+/// rather than one serial chain whose latency dominated the small network's L2 term.
+#[inline(always)]
+fn sum_of_squares<F: Float>(w: &[F]) -> F {
+    let mut lanes = [F::zero(); 8];
+    let mut chunks = w.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v * v;
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &v in chunks.remainder() {
+        total += v * v;
+    }
+    total
 }
 
 /// `z = f(z + b)` for every row of `z`: the bias add fused with the activation in one pass,
@@ -561,20 +822,42 @@ fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activat
 /// loop it replaces, so the same bits).
 #[inline(always)]
 fn column_means<F: Float>(delta: ArrayView2<F>, mut g: ArrayViewMut1<F>, scale: F) {
-    g.fill(F::zero());
+    /// Columns `j..j + W`, summed in registers (a sum through memory is a store-to-load
+    /// chain per row, slow for a narrow output layer).
+    #[inline(always)]
+    fn columns<F: Float, const W: usize>(d: &[F], cols: usize, j: usize, g: &mut [F], scale: F) {
+        let mut acc = [F::zero(); W];
+        for row in d.chunks_exact(cols) {
+            for (acc, &v) in acc.iter_mut().zip(&row[j..j + W]) {
+                *acc += v;
+            }
+        }
+        for (g, &acc) in g[j..j + W].iter_mut().zip(&acc) {
+            *g = acc * scale;
+        }
+    }
     let cols = delta.ncols();
     match (delta.as_slice(), g.as_slice_mut()) {
         (Some(d), Some(gs)) if cols > 0 => {
-            for row in d.chunks_exact(cols) {
-                for (acc, &v) in gs.iter_mut().zip(row) {
-                    *acc += v;
-                }
+            let mut j = 0;
+            while j + 8 <= cols {
+                columns::<F, 8>(d, cols, j, gs, scale);
+                j += 8;
             }
-            for acc in gs.iter_mut() {
-                *acc *= scale;
+            if j + 4 <= cols {
+                columns::<F, 4>(d, cols, j, gs, scale);
+                j += 4;
+            }
+            if j + 2 <= cols {
+                columns::<F, 2>(d, cols, j, gs, scale);
+                j += 2;
+            }
+            if j < cols {
+                columns::<F, 1>(d, cols, j, gs, scale);
             }
         }
         _ => {
+            g.fill(F::zero());
             for row in delta.rows() {
                 g += &row;
             }

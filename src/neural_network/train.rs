@@ -13,7 +13,7 @@ use super::callbacks::{EpochLog, TrainingControl};
 use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
 use super::lbfgs;
 use super::network::{
-    forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
+    forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs, prefetch_rows,
     with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
@@ -435,6 +435,14 @@ fn fit_stochastic<F: Float>(
                 *dst = state.train_rows[o];
             }
             ws.gather(&x, &y, &batch_rows[..m]);
+            let next = start + m;
+            let next_m = batch_size.min(n_train - next);
+            prefetch_rows(
+                &x,
+                state.order[next..next + next_m]
+                    .iter()
+                    .map(|&o| state.train_rows[o]),
+            );
             let batch_loss = forward_backward(
                 &layout,
                 &state.params,

@@ -462,7 +462,11 @@ unsafe fn small_store<F: Float, const MR: usize, const NR: usize>(
 ) {
     for (r, acc_row) in acc.iter().enumerate() {
         let c_row = std::slice::from_raw_parts_mut(shape.c.add((i + r) * shape.c_row + j), NR);
-        if beta == F::zero() {
+        if beta == F::zero() && alpha == F::one() {
+            // The forward products: `1 · v` is `v`, and skipping it saves a multiply per
+            // element (an eighth of the work when the sum has 8 terms).
+            c_row.copy_from_slice(acc_row);
+        } else if beta == F::zero() {
             for (c, &v) in c_row.iter_mut().zip(acc_row) {
                 *c = alpha * v;
             }

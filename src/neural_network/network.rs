@@ -142,7 +142,10 @@ const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 
 /// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
 ///
-/// With the `faer` feature (default), `f32` and `f64` products run on faer's kernels through
+/// Small products (up to [`SMALL_MAX_MULADDS`] multiply-adds, in an orientation with
+/// unit-stride output rows) run on the engine's own kernel, [`small_gemm`], for any element
+/// type and without features. Larger ones: with the `faer` feature (default), `f32` and `f64`
+/// products run on faer's kernels through
 /// zero-copy views of the same buffers (faer measured faster than ndarray's
 /// `general_mat_mul` on every shape of the benchmark networks, see the README's
 /// Performance section); other element types and empty products use ndarray.

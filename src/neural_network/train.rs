@@ -14,7 +14,7 @@ use super::general::{build_net, fit_general, init_state, needs_layer_engine, Gen
 use super::lbfgs;
 use super::network::{
     forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
-    predict_outputs_rows, with_kernel_threads, Layout, Workspace,
+    predict_outputs_rows, prefetch_rows, with_kernel_threads, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
@@ -550,6 +550,14 @@ fn fit_stochastic<F: Float>(
                 }
                 ws.gather_split(&x, &batch_rows[..m], &y, &batch_y_rows[..m]);
             }
+            let next = start + m;
+            let next_m = batch_size.min(n_train - next);
+            prefetch_rows(
+                &x,
+                state.order[next..next + next_m]
+                    .iter()
+                    .map(|&o| rows.x_row(state.train_rows[o])),
+            );
             let batch_loss = forward_backward(
                 &layout,
                 &state.params,

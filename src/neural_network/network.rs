@@ -158,7 +158,22 @@ pub(crate) fn gemm<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
-    if small_gemm(alpha, a, b, beta, c) {
+    gemm_chosen_for(a.nrows(), alpha, a, b, beta, c);
+}
+
+/// [`gemm`] with the kernel chosen as if `A` had `choice_rows` rows. Prediction passes a
+/// fixed count, so every block of rows runs on the same kernel and a row's outputs do not
+/// depend on the block it is in (both kernels compute each row independently of the others).
+#[inline]
+pub(crate) fn gemm_chosen_for<F: Float>(
+    choice_rows: usize,
+    alpha: F,
+    a: &ArrayView2<F>,
+    b: &ArrayView2<F>,
+    beta: F,
+    c: &mut ArrayViewMut2<F>,
+) {
+    if small_gemm(choice_rows, alpha, a, b, beta, c) {
         return;
     }
     #[cfg(feature = "faer")]
@@ -200,6 +215,7 @@ const SMALL_MAX_MULADDS: usize = 1 << 14;
 /// or neither form applies.
 #[inline(always)]
 fn small_gemm<F: Float>(
+    choice_rows: usize,
     alpha: F,
     a: &ArrayView2<F>,
     b: &ArrayView2<F>,
@@ -207,7 +223,11 @@ fn small_gemm<F: Float>(
     c: &mut ArrayViewMut2<F>,
 ) -> bool {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    if m == 0 || k == 0 || n == 0 || m.saturating_mul(k).saturating_mul(n) > SMALL_MAX_MULADDS {
+    if m == 0
+        || k == 0
+        || n == 0
+        || choice_rows.saturating_mul(k).saturating_mul(n) > SMALL_MAX_MULADDS
+    {
         return false;
     }
     if b.nrows() != k || c.nrows() != m || c.ncols() != n {
@@ -713,6 +733,23 @@ pub(crate) fn forward<F: Float>(
     hidden: &mut [Array2<F>],
     m: usize,
 ) {
+    forward_chosen_for(layout, params, activation, out, input, hidden, m, m);
+}
+
+/// [`forward`] with every product's kernel chosen as for `choice_rows` rows (see
+/// [`gemm_chosen_for`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_chosen_for<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    input: ArrayView2<F>,
+    hidden: &mut [Array2<F>],
+    m: usize,
+    choice_rows: usize,
+) {
     let n_layers = layout.n_weight_layers();
     for i in 0..n_layers {
         let (done, rest) = hidden.split_at_mut(i);
@@ -724,7 +761,7 @@ pub(crate) fn forward<F: Float>(
         let mut a_out = top_mut(rest[0].view_mut(), m);
         let coef = layout.coef(params, i);
         let intercept = layout.intercept(params, i);
-        gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
+        gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
         if i + 1 < n_layers {
             bias_activation(a_out.view_mut(), intercept, activation);
         } else {
@@ -1079,6 +1116,10 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 /// block it is in (checked by `prediction_does_not_depend_on_the_block_size`).
 const PREDICT_BLOCK: usize = 256;
 
+/// Prediction chooses each layer's kernel as for a block of this many rows, whatever the
+/// block's actual size (a training batch's usual size, so small layers use the small kernel).
+const PREDICT_KERNEL_ROWS: usize = 32;
+
 fn predict_blocks<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -1110,7 +1151,16 @@ fn predict_blocks<F: Float>(
             }
             None => x.slice(s![start..start + m, ..]),
         };
-        forward(layout, params, activation, out, input, &mut hidden, m);
+        forward_chosen_for(
+            layout,
+            params,
+            activation,
+            out,
+            input,
+            &mut hidden,
+            m,
+            PREDICT_KERNEL_ROWS,
+        );
         result
             .slice_mut(s![start..start + m, ..])
             .assign(&hidden[hidden.len() - 1].slice(s![..m, ..]));

@@ -15,24 +15,16 @@
 # Set SKIP_SEARCH=1 to skip the search runs (about 2 × the search time), SKIP_EPOCHS=1 to
 # run only them; THREADS=N gives our fits N kernel threads (default 1).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-here=$(pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 python=${1:-${SKLEARN_PYTHON:-/work/venv-sklearn/bin/python}}
-shared="$here/../shared"
-export MLP_TUNE_DATA=${MLP_TUNE_DATA:-$shared/datasets}
 ref="$shared/bench/sklearn_reference.py"
 repeat=${REPEAT:-3}
 threads=${THREADS:-1}
-target=${CARGO_TARGET_DIR:-$here/target}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 
-cargo build --release --example bench_epoch --example california_random_search >&2
-bin="$target/release/examples"
+build_examples bench_epoch california_random_search
 
 last_json() { tail -n 1 "$1"; }
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
-median() { python3 -c "import statistics,sys; print(statistics.median(float(v) for v in sys.argv[1:]))" "$@"; }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores; $("$python" -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ); repeats: $repeat (medians); our kernel threads: $threads"

@@ -13,20 +13,13 @@
 # test MSE (the same on every repeat: the searches are deterministic) and the ratio.
 # Data: MLP_TUNE_DATA (default ../shared/datasets).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-here=$(pwd)
-export MLP_TUNE_DATA=${MLP_TUNE_DATA:-$here/../shared/datasets}
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 repeat=${REPEAT:-3}
 seeds=${SEEDS:-42}
 jobs=${N_JOBS:-2}
-target=${CARGO_TARGET_DIR:-$here/target}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 
-cargo build --release --example california_random_search --example california_hyperband >&2
-bin="$target/release/examples"
-field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
-median() { python3 -c "import statistics,sys; print(statistics.median(float(v) for v in sys.argv[1:]))" "$@"; }
+build_examples california_random_search california_hyperband
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ); n_jobs $jobs; repeats $repeat (medians)"

@@ -9,20 +9,13 @@
 #
 #   bench/reproductions.sh [PYTHON]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-here=$(pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 python=${1:-${SKLEARN_PYTHON:-/work/venv-sklearn/bin/python}}
-shared="$here/../shared"
-export MLP_TUNE_DATA=${MLP_TUNE_DATA:-$shared/datasets}
 ref="$shared/bench/sklearn_reference.py"
 jobs=${N_JOBS:-2}
-target=${CARGO_TARGET_DIR:-$here/target}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 
-cargo build --release --example california_random_search --example digits_grid_search >&2
-bin="$target/release/examples"
-field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print(d['$1'])"; }
+build_examples california_random_search digits_grid_search
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); $("$python" -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ); n_jobs $jobs on both sides"

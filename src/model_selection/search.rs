@@ -22,7 +22,8 @@ use super::param_space::{
 };
 use super::scoring::{ScoreTarget, Scorer};
 use super::validation::{
-    class_ids, dataset_views, fit_and_score, run_parallel, AsView2, Cv, Estimator, FoldOutcome,
+    class_ids, dataset_views, fit_and_score, run_parallel_with_side_work, AsView2, Cv, Estimator,
+    FoldOutcome,
 };
 use crate::error::{MlpTuneError, Result};
 
@@ -133,6 +134,7 @@ pub struct SearchCV<B, T> {
     pub(crate) journal: Option<std::path::PathBuf>,
     pub(crate) time_budget: Option<std::time::Duration>,
     pub(crate) max_consecutive_failures: Option<usize>,
+    pub(crate) speculative_refit: bool,
 }
 
 impl<B, T> std::fmt::Debug for SearchCV<B, T> {
@@ -145,6 +147,7 @@ impl<B, T> std::fmt::Debug for SearchCV<B, T> {
             .field("n_jobs", &self.n_jobs)
             .field("error_score", &self.error_score)
             .field("journal", &self.journal)
+            .field("speculative_refit", &self.speculative_refit)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +212,7 @@ impl<B, T> SearchCV<B, T> {
             journal: None,
             time_budget: None,
             max_consecutive_failures: None,
+            speculative_refit: true,
         }
     }
 
@@ -327,6 +331,21 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
+    /// Whether, with `n_jobs > 1`, a thread that finds no fit left to start refits the
+    /// current leader (the best candidate among those whose folds are all scored) while the
+    /// last fits run, instead of idling until the search ends. Default: `true`.
+    ///
+    /// The refit is then off the search's critical path. It is kept only if that candidate
+    /// turns out to be the best; otherwise the best is refitted after the search as usual,
+    /// so the results are the same either way, and only the wall time changes (a wrong
+    /// guess costs at most one refit on a thread that would have been idle, plus the wait
+    /// for it to finish). Without refit, with one thread, or once a time budget or failure
+    /// limit has stopped the search, nothing is speculated.
+    pub fn speculative_refit(mut self, yes: bool) -> Self {
+        self.speculative_refit = yes;
+        self
+    }
+
     /// The scorers to use (the default one for the estimator kind when none was set) and
     /// the index of the refit metric (None without refit).
     pub(crate) fn resolve_scorers(
@@ -423,6 +442,10 @@ impl<B, T> SearchCV<B, T> {
             }
         };
         let stopped = || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
+        // Each task's score on the refit metric and seconds once it is done, for the
+        // speculative refit.
+        let finished: std::sync::Mutex<Vec<Option<(f64, f64)>>> =
+            std::sync::Mutex::new(vec![None; tasks.len()]);
         let run_task = |c: usize, s: usize| -> Result<Option<FoldOutcome>> {
             let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
             let outcome = match recorded {
@@ -469,6 +492,14 @@ impl<B, T> SearchCV<B, T> {
                     outcome
                 }
             };
+            if let Some(m) = refit_index {
+                if let Ok(mut done) = finished.lock() {
+                    done[c * n_splits + s] = Some((
+                        outcome.test_scores[m],
+                        outcome.fit_time + outcome.score_time,
+                    ));
+                }
+            }
             if let Some(observer) = &self.observer {
                 observer.on_fit_end(&FitEvent {
                     candidate: c,
@@ -483,18 +514,69 @@ impl<B, T> SearchCV<B, T> {
         // On several threads the costliest tasks start first, so that no long fit is left
         // running alone at the end (ties keep the candidate order). Outcomes are put back in
         // task order below: the results do not depend on the execution order.
+        let hints: Vec<f64> = estimators
+            .iter()
+            .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
+            .collect();
         let mut order: Vec<usize> = (0..tasks.len()).collect();
         if self.n_jobs > 1 {
-            let hints: Vec<f64> = estimators
-                .iter()
-                .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
-                .collect();
             order.sort_by(|&a, &b| hints[tasks[b].0].total_cmp(&hints[tasks[a].0]));
         }
-        let outcomes = run_parallel(self.n_jobs, &order, |&t| {
-            let (c, s) = tasks[t];
-            (t, run_task(c, s))
-        })?;
+        // The refit of the current leader, run by one thread once the fits left to start are
+        // few enough for the other threads: (candidate, model, seconds).
+        type Speculated<M> = Option<(usize, Result<M>, f64)>;
+        let speculated: std::sync::Mutex<Speculated<E::Model>> = std::sync::Mutex::new(None);
+        let speculation_claimed = std::sync::atomic::AtomicBool::new(false);
+        let refit_rows_ratio = x.nrows() as f64
+            / (folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / n_splits.max(1) as f64)
+                .max(1.0);
+        let speculate = |next: usize| {
+            if !self.speculative_refit
+                || refit_index.is_none()
+                || speculation_claimed.load(std::sync::atomic::Ordering::SeqCst)
+                || stopped()
+            {
+                return;
+            }
+            let guess = match finished.lock() {
+                // With every fit done there is nothing left to overlap.
+                Ok(done) if done.iter().any(Option::is_none) => {
+                    leader(&done, n_splits).filter(|&leader| {
+                        tail_fits_within_refit(&TailEstimate {
+                            done: &done,
+                            tasks: &tasks,
+                            hints: &hints,
+                            unstarted: &order[next..],
+                            leader,
+                            n_splits,
+                            refit_rows_ratio,
+                            other_threads: self.n_jobs.saturating_sub(1),
+                        })
+                    })
+                }
+                _ => None,
+            };
+            let Some(guess) = guess else { return };
+            if speculation_claimed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            let started = Instant::now();
+            let model = estimators[guess].fit_xy(x, y.view());
+            let seconds = started.elapsed().as_secs_f64();
+            if let Ok(mut slot) = speculated.lock() {
+                *slot = Some((guess, model, seconds));
+            }
+        };
+        let outcomes = run_parallel_with_side_work(
+            self.n_jobs,
+            &order,
+            |&t| {
+                let (c, s) = tasks[t];
+                (t, run_task(c, s))
+            },
+            speculate,
+        )?;
+        let speculated = speculated.into_inner().ok().flatten();
         let mut outcomes = outcomes;
         outcomes.sort_by_key(|&(t, _)| t);
         let outcomes: Vec<Option<FoldOutcome>> = outcomes
@@ -553,11 +635,18 @@ impl<B, T> SearchCV<B, T> {
         let mut best_estimator = None;
         if let (Some(best), Some(_)) = (best_index, refit_index) {
             let estimator = (self.builder)(&candidates[best])?;
-            let started = Instant::now();
-            let model = estimator.fit_xy(x, y.view()).map_err(|e| {
+            let (model, seconds) = match speculated {
+                // The same candidate's fit on the same rows: the same model.
+                Some((guess, model, seconds)) if guess == best => (model, seconds),
+                _ => {
+                    let started = Instant::now();
+                    let model = estimator.fit_xy(x, y.view());
+                    (model, started.elapsed().as_secs_f64())
+                }
+            };
+            let model = model.map_err(|e| {
                 MlpTuneError::FitFailed(format!("refit of the best candidate failed: {e}"))
             })?;
-            let seconds = started.elapsed().as_secs_f64();
             if let Some(observer) = &self.observer {
                 observer.on_refit_end(seconds);
             }
@@ -747,6 +836,68 @@ pub(crate) fn build_cv_results<T>(
         results.errors[c] = folds_of_row.iter().find_map(|o| o.error.clone());
     }
     results
+}
+
+/// What [`tail_fits_within_refit`] judges from.
+struct TailEstimate<'a> {
+    /// Per task (candidate-major): its refit-metric score and seconds once done.
+    done: &'a [Option<(f64, f64)>],
+    tasks: &'a [(usize, usize)],
+    /// Per candidate: the estimator's cost hint (0 when it gives none).
+    hints: &'a [f64],
+    /// Tasks not yet started.
+    unstarted: &'a [usize],
+    leader: usize,
+    n_splits: usize,
+    /// All rows over a fold's training rows: a refit's time over a fold fit's.
+    refit_rows_ratio: f64,
+    other_threads: usize,
+}
+
+/// Whether the fits not yet started would keep the other threads busy no longer than a
+/// refit of the leader takes, so that refitting it now shortens the search. Judged from the
+/// fits done: the refit from the leader's fold times scaled to all rows, the rest from the
+/// cost hints calibrated on the finished fits (or, without hints, the mean fit time).
+fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
+    let leader_folds = &e.done[e.leader * e.n_splits..(e.leader + 1) * e.n_splits];
+    let leader_seconds: f64 = leader_folds.iter().flatten().map(|&(_, t)| t).sum();
+    let refit_seconds = leader_seconds / e.n_splits.max(1) as f64 * e.refit_rows_ratio;
+    let (mut seconds, mut hinted, mut count) = (0.0, 0.0, 0usize);
+    for (t, done) in e.done.iter().enumerate() {
+        if let Some((_, time)) = done {
+            seconds += time;
+            hinted += e.hints[e.tasks[t].0];
+            count += 1;
+        }
+    }
+    let with_hints = hinted > 0.0 && e.unstarted.iter().all(|&t| e.hints[e.tasks[t].0] > 0.0);
+    let tail_seconds = if with_hints {
+        e.unstarted
+            .iter()
+            .map(|&t| e.hints[e.tasks[t].0])
+            .sum::<f64>()
+            * (seconds / hinted)
+    } else {
+        e.unstarted.len() as f64 * seconds / count.max(1) as f64
+    };
+    tail_seconds <= e.other_threads as f64 * refit_seconds
+}
+
+/// The candidate that leads so far: the best mean score among the candidates whose folds
+/// are all scored (the first on ties; NaN never leads), as the final ranking would pick if
+/// the others did no better.
+fn leader(done: &[Option<(f64, f64)>], n_splits: usize) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (c, folds) in done.chunks(n_splits.max(1)).enumerate() {
+        let Some(sum) = folds.iter().try_fold(0.0, |acc, s| s.map(|(s, _)| acc + s)) else {
+            continue;
+        };
+        let mean = sum / folds.len() as f64;
+        if !mean.is_nan() && best.is_none_or(|(_, b)| mean > b) {
+            best = Some((c, mean));
+        }
+    }
+    best.map(|(c, _)| c)
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {

@@ -821,6 +821,20 @@ pub(crate) fn run_parallel<I: Sync, R: Send>(
     items: &[I],
     f: impl Fn(&I) -> R + Sync + Send,
 ) -> Result<Vec<R>> {
+    run_parallel_with_side_work(n_jobs, items, f, |_| {})
+}
+
+/// [`run_parallel`], and before each item it takes (and once when none is left) a worker
+/// calls `between(next)` with the index of the first item not yet started (`items.len()`
+/// when all have started): the place for side work that pays only when it fills a thread
+/// the tail of the list would leave idle (a search refits its current leader there). One
+/// worker never calls it.
+pub(crate) fn run_parallel_with_side_work<I: Sync, R: Send>(
+    n_jobs: usize,
+    items: &[I],
+    f: impl Fn(&I) -> R + Sync + Send,
+    between: impl Fn(usize) + Sync + Send,
+) -> Result<Vec<R>> {
     let workers = n_jobs.min(items.len());
     if workers <= 1 {
         return Ok(items.iter().map(f).collect());
@@ -829,6 +843,10 @@ pub(crate) fn run_parallel<I: Sync, R: Send>(
     let slots: Vec<std::sync::Mutex<Option<R>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let work = || loop {
+        between(
+            next.load(std::sync::atomic::Ordering::Relaxed)
+                .min(items.len()),
+        );
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(item) = items.get(i) else { break };
         let result = f(item);

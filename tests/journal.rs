@@ -73,7 +73,11 @@ fn run(
     let grid = ParamGrid::new()
         .add("learning_rate_init", [1e-3, 3e-3, 1e-2, 3e-2])
         .add("alpha", [1e-4, 1e-1]);
-    let mut search = GridSearchCV::new(builder, grid).cv(3).n_jobs(2);
+    // Fits are counted exactly: no speculative refit that might be thrown away.
+    let mut search = GridSearchCV::new(builder, grid)
+        .cv(3)
+        .n_jobs(2)
+        .speculative_refit(false);
     if let Some(path) = journal {
         search = search.journal(path);
     }
@@ -307,7 +311,8 @@ fn run_halving(
         .max_resources(max_resources)
         .factor(2.0)
         .cv(3)
-        .n_jobs(2);
+        .n_jobs(2)
+        .speculative_refit(false);
     if let Some(path) = journal {
         search = search.journal(path);
     }
@@ -341,6 +346,7 @@ fn run_hyperband(
         .max_brackets(max_brackets)
         .cv(3)
         .n_jobs(2)
+        .speculative_refit(false)
         .random_state(5);
     if let Some(path) = journal {
         search = search.journal(path);

@@ -27,6 +27,8 @@ struct Shared {
 struct Constant {
     level: f64,
     hold: bool,
+    /// Only fits on this many rows are held back (all fold fits when `None`).
+    hold_rows: Option<usize>,
     n_rows: usize,
     shared: Arc<Shared>,
 }
@@ -39,7 +41,10 @@ impl Estimator<f64, f64> for Constant {
                 *n += 1;
                 self.shared.refit_began.notify_all();
             }
-        } else if self.hold && self.shared.held_fits.fetch_add(1, Ordering::SeqCst) == 1 {
+        } else if self.hold
+            && self.hold_rows.is_none_or(|rows| rows == x.nrows())
+            && self.shared.held_fits.fetch_add(1, Ordering::SeqCst) == 1
+        {
             let started = self.shared.refits_started.lock().unwrap();
             let (_guard, wait) = self
                 .shared
@@ -87,6 +92,7 @@ fn search(
             level,
             // Only where a refit can begin while the fit waits.
             hold: level == held_level && n_jobs > 1 && speculative,
+            hold_rows: None,
             n_rows,
             shared: Arc::clone(&s),
         })
@@ -136,5 +142,75 @@ fn results_do_not_depend_on_speculation_or_threads() {
                 one.cv_results().primary().mean_test
             );
         }
+    }
+}
+
+/// Successive halving on rows: 6 levels, 60 rows in 2 folds, rounds of 20 and 60 rows, so
+/// the last round holds the best two levels (the worse first); the fits on a full fold (30
+/// rows) of the level `held` are held back as in the grid search.
+fn halving(
+    levels: &[f64],
+    held: f64,
+    n_jobs: usize,
+    speculative: bool,
+) -> (
+    mlp_tune::model_selection::FittedHalving<Constant, f64>,
+    usize,
+) {
+    use mlp_tune::model_selection::{HalvingGridSearchCV, MinResources};
+    let shared = Arc::new(Shared::default());
+    let s = Arc::clone(&shared);
+    let data = Dataset::new(
+        ndarray::Array2::from_shape_fn((60, 2), |(i, j)| (i * 2 + j) as f64),
+        Array1::from_elem(60, 1.0),
+    );
+    let builder = move |c: &Candidate| -> mlp_tune::Result<Constant> {
+        let level = c["level"].as_f64("level")?;
+        Ok(Constant {
+            level,
+            hold: level == held && n_jobs > 1 && speculative,
+            hold_rows: Some(30),
+            n_rows: 60,
+            shared: Arc::clone(&s),
+        })
+    };
+    let fitted = HalvingGridSearchCV::new(builder, ParamGrid::new().add("level", levels.to_vec()))
+        .factor(3.0)
+        .min_resources(MinResources::Value(20))
+        .cv(2)
+        .n_jobs(n_jobs)
+        .speculative_refit(speculative)
+        .fit(&data)
+        .unwrap();
+    assert_eq!(fitted.n_candidates(), [6, 2]);
+    let refits = *shared.refits_started.lock().unwrap();
+    assert!(
+        !shared.gave_up.load(Ordering::SeqCst),
+        "no refit began during the last fit"
+    );
+    (fitted, refits)
+}
+
+#[test]
+fn halving_speculates_the_refit_of_its_last_round() {
+    let levels = [3.0, 1.2, 5.0, 1.0, 4.0, 2.0];
+    // The last round runs level 1.2 then level 1.0. Holding 1.2 back, the leader when the
+    // other thread runs out of fits is 1.0, the best: kept.
+    let (right, refits) = halving(&levels, 1.2, 2, true);
+    assert_eq!(right.best_model(), Some(&1.0));
+    assert_eq!(refits, 1);
+    // Holding 1.0 back, the leader is 1.2: refitted, dropped, and 1.0 refitted after.
+    let (wrong, refits) = halving(&levels, 1.0, 2, true);
+    assert_eq!(wrong.best_model(), Some(&1.0));
+    assert_eq!(refits, 2);
+    let (one, _) = halving(&levels, 1.0, 1, true);
+    let (off, refits_off) = halving(&levels, 1.0, 2, false);
+    assert_eq!(refits_off, 1);
+    for other in [&right, &wrong, &off] {
+        assert_eq!(other.best_index(), one.best_index());
+        assert_eq!(
+            other.cv_results().primary().mean_test,
+            one.cv_results().primary().mean_test
+        );
     }
 }

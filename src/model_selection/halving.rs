@@ -39,7 +39,7 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,11 +51,13 @@ use super::journal::{Journal, RoundEntry};
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, FitEvent, FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace,
+    build_cv_results, leader, tail_fits_within_refit, FitEvent, FittedSearch, RoundEvent, SearchCV,
+    SearchObserver, SearchSpace, TailEstimate,
 };
 use super::split::Fold;
 use super::validation::{
-    class_ids, dataset_views, fit_and_score_by, run_parallel, AsView2, Cv, Estimator, FoldOutcome,
+    class_ids, dataset_views, fit_and_score_by, run_parallel_with_side_work, AsView2, Cv,
+    Estimator, FoldOutcome,
 };
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::random::NumpyRng;
@@ -693,147 +695,257 @@ where
             out.bracket.push(row.bracket);
         }
         let first_row = out.outcomes.len() / n_splits.max(1);
+        let last_step = refit && step + 1 == n_steps;
         // When a single candidate is left for the last step it is the best whatever its
         // score, so its refit on all rows runs alongside its folds (first, as the longest
-        // task) instead of after them.
-        let overlap_refit = refit && step + 1 == n_steps && rows.len() == 1;
-        let tasks: Vec<Option<(usize, usize)>> = overlap_refit
+        // task) instead of after them. With several, the leader's refit is speculated.
+        let overlap_refit = last_step && rows.len() == 1;
+        let tasks: Vec<(usize, usize)> = (0..rows.len())
+            .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
+            .collect();
+        // Each row's relative cost for this step: its hint scaled to the work of the round
+        // (a continued model trains only the epochs past the previous round).
+        let row_costs: Vec<f64> = rows
+            .iter()
+            .map(|row| {
+                let hint = row.estimator.cost_hint(x.ncols()).unwrap_or(0.0);
+                match settings.resource {
+                    Resource::NSamples => hint * row.resource as f64,
+                    Resource::Epochs if warm && row.round > 0 => {
+                        hint * row.resource.saturating_sub(row.prev_resource) as f64
+                            / row.resource.max(1) as f64
+                    }
+                    _ => hint,
+                }
+            })
+            .collect();
+        let task_costs: Vec<f64> = tasks.iter().map(|&(ri, _)| row_costs[ri]).collect();
+        // Run order: the overlapped refit (`None`) first, then the costliest fits first on
+        // several threads, so that no long fit is left running alone at the end.
+        let mut order: Vec<Option<usize>> = overlap_refit
             .then_some(None)
             .into_iter()
-            .chain((0..rows.len()).flat_map(|r| (0..n_splits).map(move |s| Some((r, s)))))
+            .chain((0..tasks.len()).map(Some))
             .collect();
+        if opts.n_jobs > 1 {
+            order.sort_by(|a, b| match (a, b) {
+                (None, _) => std::cmp::Ordering::Less,
+                (_, None) => std::cmp::Ordering::Greater,
+                (Some(a), Some(b)) => task_costs[*b].total_cmp(&task_costs[*a]),
+            });
+        }
+        // Each task's selection score and seconds once done, for the speculative refit.
+        let finished: Mutex<Vec<Option<(f64, f64)>>> = Mutex::new(vec![None; tasks.len()]);
+        let speculated: Mutex<Option<(usize, Result<E::Model>, f64)>> = Mutex::new(None);
+        let speculation_claimed = AtomicBool::new(false);
+        let refit_rows_ratio = x.nrows() as f64
+            / (folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / n_splits.max(1) as f64)
+                .max(1.0);
+        let speculate = |next: usize| {
+            if !(opts.speculative_refit && last_step && rows.len() > 1)
+                || speculation_claimed.load(Ordering::SeqCst)
+                || stopper.stopped()
+            {
+                return;
+            }
+            let guess = match finished.lock() {
+                Ok(done) if done.iter().any(Option::is_none) => {
+                    let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
+                    leader(&done, n_splits).filter(|&leader| {
+                        tail_fits_within_refit(&TailEstimate {
+                            done: &done,
+                            task_costs: &task_costs,
+                            unstarted: &unstarted,
+                            leader,
+                            n_splits,
+                            refit_rows_ratio,
+                            other_threads: opts.n_jobs.saturating_sub(1),
+                        })
+                    })
+                }
+                _ => None,
+            };
+            let Some(guess) = guess else { return };
+            if speculation_claimed.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            let started = Instant::now();
+            let model = rows[guess].estimator.fit_xy(x, y);
+            let seconds = started.elapsed().as_secs_f64();
+            if let Ok(mut slot) = speculated.lock() {
+                *slot = Some((guess, model, seconds));
+            }
+        };
         let models_ref = &models;
         let stopper = &stopper;
-        let results = run_parallel(opts.n_jobs, &tasks, |task| {
-            let Some((ri, s)) = *task else {
+        let results = run_parallel_with_side_work(
+            opts.n_jobs,
+            &order,
+            |task| {
+                let Some(t) = *task else {
+                    if stopper.stopped() {
+                        return TaskOut::Skipped;
+                    }
+                    let started = Instant::now();
+                    let model = rows[0].estimator.fit_xy(x, y);
+                    return TaskOut::Refit(model, started.elapsed().as_secs_f64());
+                };
+                let (ri, s) = tasks[t];
+                let row = &rows[ri];
+                let note_done = |o: &FoldOutcome| {
+                    if let Ok(mut done) = finished.lock() {
+                        done[t] = Some((o.test_scores[selection], o.fit_time + o.score_time));
+                    }
+                };
+                if let Some(entry) = &row.recorded[s] {
+                    note_done(&entry.outcome);
+                    if let Some(observer) = &opts.observer {
+                        observer.on_fit_end(&FitEvent {
+                            candidate: first_row + ri,
+                            split: s,
+                            score: entry.outcome.test_scores[0],
+                            seconds: entry.outcome.fit_time + entry.outcome.score_time,
+                            error: entry.outcome.error.clone(),
+                        });
+                    }
+                    return TaskOut::Fold(Ok(FoldDone {
+                        outcome: entry.outcome.clone(),
+                        model: None,
+                        cost: entry.cost,
+                        recorded: true,
+                        rebuilt: None,
+                    }));
+                }
                 if stopper.stopped() {
                     return TaskOut::Skipped;
                 }
-                let started = Instant::now();
-                let model = rows[0].estimator.fit_xy(x, y);
-                return TaskOut::Refit(model, started.elapsed().as_secs_f64());
-            };
-            let row = &rows[ri];
-            if let Some(entry) = &row.recorded[s] {
                 if let Some(observer) = &opts.observer {
+                    observer.on_fit_start(first_row + ri, s);
+                }
+                let rebuild = row.rebuild[s];
+                let previous = if warm {
+                    models_ref.get(&(row.candidate, s))
+                } else {
+                    None
+                };
+                let continuation = row.estimator.continuation().filter(|_| warm);
+                let mut cost = None;
+                let result = fit_and_score_by(
+                    &row.estimator,
+                    x,
+                    y,
+                    &row.folds[s],
+                    scorers,
+                    classes,
+                    opts.return_train_score,
+                    opts.error_score,
+                    |x, y, train_rows| match (continuation, previous) {
+                        (Some(c), Some(m)) => {
+                            let extra = row.resource.saturating_sub(row.prev_resource);
+                            let continued = c.continue_rows(m, x, y, train_rows, extra)?;
+                            cost = match (
+                                row.estimator.epochs_trained(&continued),
+                                row.estimator.epochs_trained(m),
+                            ) {
+                                (Some(after), Some(before)) => Some(after.saturating_sub(before)),
+                                _ => Some(extra),
+                            };
+                            Ok(continued)
+                        }
+                        _ => {
+                            let fitted = row.estimator.fit_rows(x, y, train_rows)?;
+                            let epochs = row.estimator.epochs_trained(&fitted);
+                            // A rebuilt model is charged, like a continued one, only the epochs
+                            // past the previous round; the rest is reported as rebuild cost.
+                            cost = match (rebuild, epochs) {
+                                (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+                                (Some(_), None) => {
+                                    Some(row.resource.saturating_sub(row.prev_resource))
+                                }
+                                (None, epochs) => epochs,
+                            };
+                            Ok(fitted)
+                        }
+                    },
+                );
+                let cost = cost.unwrap_or(match settings.resource {
+                    Resource::NSamples => row.folds[s].train.len(),
+                    _ => row.resource,
+                });
+                if let Ok((o, _)) = &result {
+                    stopper.fit_done(o.error.is_some());
+                }
+                // On disk before it counts as done.
+                if let (Some(j), Ok((o, _))) = (journal, &result) {
+                    let entry = RoundEntry {
+                        outcome: o.clone(),
+                        n_resources: row.resource,
+                        cost,
+                    };
+                    if let Err(e) = j.record_round(
+                        (row.bracket, row.round, row.candidate, s),
+                        &row.params,
+                        &entry,
+                    ) {
+                        return TaskOut::Fold(Err(e));
+                    }
+                }
+                if let Ok((o, _)) = &result {
+                    note_done(o);
+                }
+                if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
                     observer.on_fit_end(&FitEvent {
                         candidate: first_row + ri,
                         split: s,
-                        score: entry.outcome.test_scores[0],
-                        seconds: entry.outcome.fit_time + entry.outcome.score_time,
-                        error: entry.outcome.error.clone(),
+                        score: o.test_scores[0],
+                        seconds: o.fit_time + o.score_time,
+                        error: o.error.clone(),
                     });
                 }
-                return TaskOut::Fold(Ok(FoldDone {
-                    outcome: entry.outcome.clone(),
-                    model: None,
-                    cost: entry.cost,
-                    recorded: true,
-                    rebuilt: None,
-                }));
-            }
-            if stopper.stopped() {
-                return TaskOut::Skipped;
-            }
-            if let Some(observer) = &opts.observer {
-                observer.on_fit_start(first_row + ri, s);
-            }
-            let rebuild = row.rebuild[s];
-            let previous = if warm {
-                models_ref.get(&(row.candidate, s))
-            } else {
-                None
-            };
-            let continuation = row.estimator.continuation().filter(|_| warm);
-            let mut cost = None;
-            let result = fit_and_score_by(
-                &row.estimator,
-                x,
-                y,
-                &row.folds[s],
-                scorers,
-                classes,
-                opts.return_train_score,
-                opts.error_score,
-                |x, y, train_rows| match (continuation, previous) {
-                    (Some(c), Some(m)) => {
-                        let extra = row.resource.saturating_sub(row.prev_resource);
-                        let continued = c.continue_rows(m, x, y, train_rows, extra)?;
-                        cost = match (
-                            row.estimator.epochs_trained(&continued),
-                            row.estimator.epochs_trained(m),
-                        ) {
-                            (Some(after), Some(before)) => Some(after.saturating_sub(before)),
-                            _ => Some(extra),
-                        };
-                        Ok(continued)
-                    }
-                    _ => {
-                        let fitted = row.estimator.fit_rows(x, y, train_rows)?;
-                        let epochs = row.estimator.epochs_trained(&fitted);
-                        // A rebuilt model is charged, like a continued one, only the epochs
-                        // past the previous round; the rest is reported as rebuild cost.
-                        cost = match (rebuild, epochs) {
-                            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
-                            (Some(_), None) => Some(row.resource.saturating_sub(row.prev_resource)),
-                            (None, epochs) => epochs,
-                        };
-                        Ok(fitted)
-                    }
-                },
-            );
-            let cost = cost.unwrap_or(match settings.resource {
-                Resource::NSamples => row.folds[s].train.len(),
-                _ => row.resource,
-            });
-            if let Ok((o, _)) = &result {
-                stopper.fit_done(o.error.is_some());
-            }
-            // On disk before it counts as done.
-            if let (Some(j), Ok((o, _))) = (journal, &result) {
-                let entry = RoundEntry {
-                    outcome: o.clone(),
-                    n_resources: row.resource,
+                TaskOut::Fold(result.map(|(outcome, model)| FoldDone {
+                    outcome,
+                    model,
                     cost,
-                };
-                if let Err(e) = j.record_round(
-                    (row.bracket, row.round, row.candidate, s),
-                    &row.params,
-                    &entry,
-                ) {
-                    return TaskOut::Fold(Err(e));
+                    recorded: false,
+                    rebuilt: rebuild,
+                }))
+            },
+            speculate,
+        )?;
+        if let Some((guess, model, seconds)) = speculated.into_inner().ok().flatten() {
+            let estimator = (opts.builder)(&rows[guess].params)?;
+            out.early_refit = Some((first_row + guess, estimator, model, seconds));
+        }
+        // Back to (row, fold) order: the results do not depend on the run order.
+        let mut in_task_order: Vec<Option<TaskOut<E::Model>>> =
+            (0..tasks.len()).map(|_| None).collect();
+        for (task, result) in order.iter().zip(results) {
+            match (task, result) {
+                (Some(t), result) => in_task_order[*t] = Some(result),
+                (None, TaskOut::Refit(model, seconds)) => {
+                    let estimator = (opts.builder)(&out.params[first_row])?;
+                    out.early_refit = Some((first_row, estimator, model, seconds));
+                }
+                (None, TaskOut::Skipped) => {}
+                (None, TaskOut::Fold(_)) => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a refit task returned a fold result".into(),
+                    ))
                 }
             }
-            if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
-                observer.on_fit_end(&FitEvent {
-                    candidate: first_row + ri,
-                    split: s,
-                    score: o.test_scores[0],
-                    seconds: o.fit_time + o.score_time,
-                    error: o.error.clone(),
-                });
-            }
-            TaskOut::Fold(result.map(|(outcome, model)| FoldDone {
-                outcome,
-                model,
-                cost,
-                recorded: false,
-                rebuilt: rebuild,
-            }))
-        })?;
+        }
         let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
         out.complete.resize(first_row + rows.len(), true);
         let mut step_skipped = 0;
-        for (task, result) in tasks.iter().zip(results) {
-            let (ri, s, result) = match (task, result) {
-                (Some((ri, s)), TaskOut::Fold(result)) => (*ri, *s, result),
-                (_, TaskOut::Refit(model, seconds)) => {
-                    let estimator = (opts.builder)(&out.params[first_row])?;
-                    out.early_refit = Some((first_row, estimator, model, seconds));
-                    continue;
+        for (&(ri, s), result) in tasks.iter().zip(in_task_order) {
+            let result = match result {
+                Some(TaskOut::Fold(result)) => result,
+                Some(TaskOut::Refit(..)) | None => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a fold task returned no fold result".into(),
+                    ))
                 }
-                (None, TaskOut::Skipped) => continue,
-                (Some((ri, _)), TaskOut::Skipped) => {
+                Some(TaskOut::Skipped) => {
                     step_skipped += 1;
                     out.complete[first_row + ri] = false;
                     let reason = stopper.reason.lock().ok().and_then(|r| r.clone());
@@ -843,11 +955,6 @@ where
                         reason.as_deref(),
                     ));
                     continue;
-                }
-                (None, TaskOut::Fold(_)) => {
-                    return Err(MlpTuneError::InvalidInput(
-                        "internal: a refit task returned a fold result".into(),
-                    ))
                 }
             };
             let FoldDone {
@@ -1178,6 +1285,14 @@ macro_rules! delegate_search_options {
         /// `cv=k` (stratified for classifiers).
         pub fn cv(mut self, k: usize) -> Self {
             self.base = self.base.cv(k);
+            self
+        }
+
+        /// Whether, with `n_jobs > 1`, a thread refits the leader of the last round while
+        /// its last fits run (see [`SearchCV::speculative_refit`]; a last round with one
+        /// candidate always refits it alongside). Default: `true`.
+        pub fn speculative_refit(mut self, yes: bool) -> Self {
+            self.base = self.base.speculative_refit(yes);
             self
         }
 

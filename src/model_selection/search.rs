@@ -518,9 +518,10 @@ impl<B, T> SearchCV<B, T> {
             .iter()
             .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
             .collect();
+        let task_costs: Vec<f64> = tasks.iter().map(|&(c, _)| hints[c]).collect();
         let mut order: Vec<usize> = (0..tasks.len()).collect();
         if self.n_jobs > 1 {
-            order.sort_by(|&a, &b| hints[tasks[b].0].total_cmp(&hints[tasks[a].0]));
+            order.sort_by(|&a, &b| task_costs[b].total_cmp(&task_costs[a]));
         }
         // The refit of the current leader, run by one thread once the fits left to start are
         // few enough for the other threads: (candidate, model, seconds).
@@ -544,8 +545,7 @@ impl<B, T> SearchCV<B, T> {
                     leader(&done, n_splits).filter(|&leader| {
                         tail_fits_within_refit(&TailEstimate {
                             done: &done,
-                            tasks: &tasks,
-                            hints: &hints,
+                            task_costs: &task_costs,
                             unstarted: &order[next..],
                             leader,
                             n_splits,
@@ -839,26 +839,25 @@ pub(crate) fn build_cv_results<T>(
 }
 
 /// What [`tail_fits_within_refit`] judges from.
-struct TailEstimate<'a> {
-    /// Per task (candidate-major): its refit-metric score and seconds once done.
-    done: &'a [Option<(f64, f64)>],
-    tasks: &'a [(usize, usize)],
-    /// Per candidate: the estimator's cost hint (0 when it gives none).
-    hints: &'a [f64],
+pub(crate) struct TailEstimate<'a> {
+    /// Per task (candidate-major, then fold): its selection score and seconds once done.
+    pub(crate) done: &'a [Option<(f64, f64)>],
+    /// Per task: its estimator's relative cost hint (0 when it gives none).
+    pub(crate) task_costs: &'a [f64],
     /// Tasks not yet started.
-    unstarted: &'a [usize],
-    leader: usize,
-    n_splits: usize,
+    pub(crate) unstarted: &'a [usize],
+    pub(crate) leader: usize,
+    pub(crate) n_splits: usize,
     /// All rows over a fold's training rows: a refit's time over a fold fit's.
-    refit_rows_ratio: f64,
-    other_threads: usize,
+    pub(crate) refit_rows_ratio: f64,
+    pub(crate) other_threads: usize,
 }
 
 /// Whether the fits not yet started would keep the other threads busy no longer than a
 /// refit of the leader takes, so that refitting it now shortens the search. Judged from the
 /// fits done: the refit from the leader's fold times scaled to all rows, the rest from the
 /// cost hints calibrated on the finished fits (or, without hints, the mean fit time).
-fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
+pub(crate) fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
     let leader_folds = &e.done[e.leader * e.n_splits..(e.leader + 1) * e.n_splits];
     let leader_seconds: f64 = leader_folds.iter().flatten().map(|&(_, t)| t).sum();
     let refit_seconds = leader_seconds / e.n_splits.max(1) as f64 * e.refit_rows_ratio;
@@ -866,17 +865,13 @@ fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
     for (t, done) in e.done.iter().enumerate() {
         if let Some((_, time)) = done {
             seconds += time;
-            hinted += e.hints[e.tasks[t].0];
+            hinted += e.task_costs[t];
             count += 1;
         }
     }
-    let with_hints = hinted > 0.0 && e.unstarted.iter().all(|&t| e.hints[e.tasks[t].0] > 0.0);
+    let with_hints = hinted > 0.0 && e.unstarted.iter().all(|&t| e.task_costs[t] > 0.0);
     let tail_seconds = if with_hints {
-        e.unstarted
-            .iter()
-            .map(|&t| e.hints[e.tasks[t].0])
-            .sum::<f64>()
-            * (seconds / hinted)
+        e.unstarted.iter().map(|&t| e.task_costs[t]).sum::<f64>() * (seconds / hinted)
     } else {
         e.unstarted.len() as f64 * seconds / count.max(1) as f64
     };
@@ -886,7 +881,7 @@ fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
 /// The candidate that leads so far: the best mean score among the candidates whose folds
 /// are all scored (the first on ties; NaN never leads), as the final ranking would pick if
 /// the others did no better.
-fn leader(done: &[Option<(f64, f64)>], n_splits: usize) -> Option<usize> {
+pub(crate) fn leader(done: &[Option<(f64, f64)>], n_splits: usize) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (c, folds) in done.chunks(n_splits.max(1)).enumerate() {
         let Some(sum) = folds.iter().try_fold(0.0, |acc, s| s.map(|(s, _)| acc + s)) else {

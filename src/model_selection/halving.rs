@@ -52,7 +52,7 @@ use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
     build_cv_results, leader, tail_fits_within_refit, FitEvent, FittedSearch, RoundEvent, SearchCV,
-    SearchObserver, SearchSpace, TailEstimate,
+    SearchObserver, SearchSpace, Speculated, TailEstimate,
 };
 use super::split::Fold;
 use super::validation::{
@@ -736,7 +736,7 @@ where
         }
         // Each task's selection score and seconds once done, for the speculative refit.
         let finished: Mutex<Vec<Option<(f64, f64)>>> = Mutex::new(vec![None; tasks.len()]);
-        let speculated: Mutex<Option<(usize, Result<E::Model>, f64)>> = Mutex::new(None);
+        let speculated: Mutex<Speculated<E::Model>> = Mutex::new(None);
         let speculation_claimed = AtomicBool::new(false);
         let refit_rows_ratio = x.nrows() as f64
             / (folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / n_splits.max(1) as f64)

@@ -525,7 +525,6 @@ impl<B, T> SearchCV<B, T> {
         }
         // The refit of the current leader, run by one thread once the fits left to start are
         // few enough for the other threads: (candidate, model, seconds).
-        type Speculated<M> = Option<(usize, Result<M>, f64)>;
         let speculated: std::sync::Mutex<Speculated<E::Model>> = std::sync::Mutex::new(None);
         let speculation_claimed = std::sync::atomic::AtomicBool::new(false);
         let refit_rows_ratio = x.nrows() as f64
@@ -837,6 +836,10 @@ pub(crate) fn build_cv_results<T>(
     }
     results
 }
+
+/// A speculative refit once run: the candidate (or row) it refitted, its model or error,
+/// and its seconds.
+pub(crate) type Speculated<M> = Option<(usize, Result<M>, f64)>;
 
 /// What [`tail_fits_within_refit`] judges from.
 pub(crate) struct TailEstimate<'a> {

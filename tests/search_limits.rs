@@ -76,6 +76,142 @@ fn failures_in_a_row_stop_the_search() {
         .contains("non-finite"));
 }
 
+/// A constant predictor (the training mean plus `offset`) that fails on demand, with a cost
+/// hint that decides the run order on several threads (costliest first).
+struct Scripted {
+    fail: bool,
+    offset: f64,
+    hint: f64,
+}
+
+impl mlp_tune::model_selection::Estimator<f64, f64> for Scripted {
+    type Model = f64;
+    fn fit_xy(
+        &self,
+        _x: ndarray::ArrayView2<f64>,
+        y: ndarray::ArrayView1<f64>,
+    ) -> mlp_tune::Result<f64> {
+        if self.fail {
+            return Err(mlp_tune::MlpTuneError::InvalidInput(
+                "scripted failure".into(),
+            ));
+        }
+        Ok(y.mean().unwrap_or(0.0) + self.offset)
+    }
+    fn predict_xy(
+        &self,
+        model: &f64,
+        x: ndarray::ArrayView2<f64>,
+    ) -> mlp_tune::Result<ndarray::Array1<f64>> {
+        Ok(ndarray::Array1::from_elem(x.nrows(), *model))
+    }
+    fn is_classifier(&self) -> bool {
+        false
+    }
+    fn cost_hint(&self, _n_features: usize) -> Option<f64> {
+        Some(self.hint)
+    }
+}
+
+/// Scores as bits, so that NaN equals NaN.
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Failures in a row are counted in task order (candidate, then fold), not in the order the
+/// fits finish, so the limit stops the search at the same fit for any thread count and for
+/// a search resumed from its journal.
+#[test]
+fn failures_in_a_row_stop_a_grid_search_at_the_same_fit_for_any_thread_count() {
+    use mlp_tune::model_selection::{Candidate, ParamValue};
+
+    // Candidates 1, 3 and 4 fail. In task order (2 folds each) that is F F . . F F F: the
+    // limit of 3 trips at candidate 4's first fold. On several threads the failing
+    // candidates run first (highest hint), then 5 and 6, then 0 and 2: the first fits to
+    // finish are six failures, and 5 and 6 run before the trip can be known.
+    let script = |c: &Candidate| -> (bool, f64, f64) {
+        match c.get("k") {
+            Some(&ParamValue::Int(k)) => match k {
+                1 | 3 | 4 => (true, 0.0, 3.0),
+                0 => (false, 1.0, 1.0),
+                2 => (false, 0.0, 1.0),
+                _ => (false, 0.5, 2.0),
+            },
+            _ => (true, 0.0, 0.0),
+        }
+    };
+    let data = mlp_tune::datasets::diabetes();
+    let search = |n_jobs: usize, limit: Option<usize>, journal: Option<&std::path::Path>| {
+        let mut s = GridSearchCV::new(
+            move |c: &Candidate| {
+                let (fail, offset, hint) = script(c);
+                Ok(Scripted { fail, offset, hint })
+            },
+            ParamGrid::new().add("k", (0..7i64).collect::<Vec<_>>()),
+        )
+        .cv(2)
+        .n_jobs(n_jobs);
+        if let Some(n) = limit {
+            s = s.max_consecutive_failures(n);
+        }
+        if let Some(path) = journal {
+            s = s.journal(path);
+        }
+        s.fit(&data).unwrap()
+    };
+    let summary = |s: &mlp_tune::model_selection::FittedSearch<Scripted, f64>| {
+        let p = s.cv_results().primary();
+        (
+            p.split_test.iter().map(|v| bits(v)).collect::<Vec<_>>(),
+            bits(&p.mean_test),
+            p.rank_test.clone(),
+            s.cv_results().errors.clone(),
+            s.skipped_fits(),
+            s.best_index(),
+            s.stop_reason().map(str::to_string),
+            s.best_model().map(|m| m.to_bits()),
+        )
+    };
+
+    let one = search(1, Some(3), None);
+    assert_eq!(one.stop_reason(), Some("3 fits in a row failed"));
+    // Kept: candidates 0 to 3 and candidate 4's first fold; dropped: the rest.
+    assert_eq!(one.skipped_fits(), 14 - 9);
+    let mean = &one.cv_results().primary().mean_test;
+    let nan: Vec<bool> = mean.iter().map(|m| m.is_nan()).collect();
+    assert_eq!(nan, [false, true, false, true, true, true, true]);
+    let errors = &one.cv_results().errors;
+    assert!(errors[4].as_ref().unwrap().contains("scripted failure"));
+    assert!(errors[5].as_ref().unwrap().contains("not fitted"));
+    assert_eq!(one.best_index(), Some(2));
+    assert!(one.best_model().is_some());
+
+    for n_jobs in [2, 3] {
+        let other = search(n_jobs, Some(3), None);
+        assert_eq!(summary(&other), summary(&one), "n_jobs {n_jobs}");
+    }
+
+    // A journal written on two threads holds every fit (the trip is known only once
+    // candidates 0 and 2, the last to start, are done), those after the trip included.
+    // Resuming with the same limit takes the recorded fits in task order and stops where
+    // the uninterrupted search did; without the limit the recorded fits are all reused.
+    let path = std::env::temp_dir().join(format!(
+        "mlp-tune-limits-grid-failures-{}.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let journaled = search(2, Some(3), Some(&path));
+    assert_eq!(summary(&journaled), summary(&one));
+    let resumed = search(1, Some(3), Some(&path));
+    assert_eq!(summary(&resumed), summary(&one));
+    assert_eq!(resumed.resumed_fits(), 9);
+    let unlimited = search(1, None, Some(&path));
+    assert!(!unlimited.is_partial());
+    assert_eq!(unlimited.resumed_fits(), 14);
+    assert_eq!(summary(&unlimited), summary(&search(3, None, None)));
+    let _ = std::fs::remove_file(&path);
+}
+
 /// The observer sees every fit start and end, and a refit; fits taken from a journal are
 /// reported as ended without a start.
 #[test]
@@ -188,6 +324,8 @@ mod rounds {
         fail: bool,
         /// Sleep through the first fit or continuation that finds this unset.
         nap: Option<Arc<AtomicBool>>,
+        /// Cost hint (the run order on several threads: costliest first).
+        hint: Option<f64>,
     }
 
     impl Probe {
@@ -221,6 +359,9 @@ mod rounds {
         }
         fn epochs_trained(&self, m: &Self::Model) -> Option<usize> {
             Some(m.n_iter())
+        }
+        fn cost_hint(&self, _n_features: usize) -> Option<f64> {
+            self.hint
         }
         fn continuation(&self) -> Option<&dyn ContinueTraining<f64, f64, Self::Model>> {
             self.inner.continuation().map(|_| self as _)
@@ -273,6 +414,23 @@ mod rounds {
                 inner: named(c)?,
                 fail: fail(c),
                 nap: (nap_epochs == Some(epochs(c))).then(|| flag.clone()),
+                hint: None,
+            })
+        }
+    }
+
+    /// Probes that fail where `fail` says, with the cost hint `hint` gives.
+    fn hinted_probes(
+        fail: impl Fn(&Candidate) -> bool + Sync,
+        hint: impl Fn(&Candidate) -> f64 + Sync,
+    ) -> impl Fn(&Candidate) -> mlp_tune::Result<Probe> + Sync {
+        let named = by_name(base());
+        move |c: &Candidate| {
+            Ok(Probe {
+                inner: named(c)?,
+                fail: fail(c),
+                nap: None,
+                hint: Some(hint(c)),
             })
         }
     }
@@ -435,6 +593,82 @@ mod rounds {
             Some(&ParamValue::Int(20))
         );
         assert_eq!(search.best_model().unwrap().n_iter(), 20);
+    }
+
+    /// Failures in a row are counted in task order (round by round; rows, then folds), the
+    /// run carried across rounds, so the limit stops a halving search at the same fit for
+    /// any thread count, and a search resumed from its journal stops there too.
+    #[test]
+    fn failures_in_a_row_stop_a_halving_search_at_the_same_fit_for_any_thread_count() {
+        // First round: 3e-3 and 3e-2 fail. On several threads they run first (highest hint),
+        // so its first six fits to finish are failures, but in task order the round ends
+        // with three in a row (the last row's folds). They carry into the second round,
+        // where every fit fails: its first fit is the fourth in a row and trips the limit.
+        let failing = |c: &Candidate| lr(c) == 3e-3 || lr(c) == 3e-2;
+        let fail = move |c: &Candidate| (failing(c) && epochs(c) == 10) || epochs(c) == 20;
+        let hint = move |c: &Candidate| if failing(c) { 3.0 } else { 1.0 };
+        let run = |n_jobs: usize, limit: Option<usize>, journal: Option<&PathBuf>| {
+            let mut search = halving(hinted_probes(fail, hint)).n_jobs(n_jobs);
+            if let Some(n) = limit {
+                search = search.max_consecutive_failures(n);
+            }
+            if let Some(path) = journal {
+                search = search.journal(path);
+            }
+            search.fit(&data()).unwrap()
+        };
+        let one = run(1, Some(4), None);
+        assert_eq!(one.stop_reason(), Some("4 fits in a row failed"));
+        assert_eq!(one.n_iterations(), 2);
+        assert_eq!(one.records().len(), 12 + 1);
+        assert_eq!(one.skipped_fits(), (6 - 1) + 3);
+        assert_eq!(unfinished_rows(one.search()), [4, 5]);
+        let best = one.best_index().unwrap();
+        assert_eq!(one.cv_results().iter.as_ref().unwrap()[best], 0);
+        assert!(!failing(one.best_params().unwrap()));
+        let same = |a: &FittedSearch<Probe, MLPRegressor<f64>>,
+                    ra: &[HalvingRecord],
+                    b: &FittedSearch<Probe, MLPRegressor<f64>>,
+                    rb: &[HalvingRecord]| {
+            assert_same_search(a, ra, b, rb);
+            assert_eq!(a.skipped_fits(), b.skipped_fits());
+            assert_eq!(a.stop_reason(), b.stop_reason());
+        };
+        for n_jobs in [2, 3] {
+            let other = run(n_jobs, Some(4), None);
+            same(other.search(), other.records(), one.search(), one.records());
+            assert_eq!(other.schedule(), one.schedule());
+        }
+
+        // Journaled on two threads, resumed on one with the same limit: the recorded fits
+        // count in task order, so the resumed search trips at the same fit, dropping any
+        // recorded fit after it.
+        let path = journal_path("halving-failures-threads");
+        let journaled = run(2, Some(4), Some(&path));
+        same(
+            journaled.search(),
+            journaled.records(),
+            one.search(),
+            one.records(),
+        );
+        let resumed = run(1, Some(4), Some(&path));
+        same(
+            resumed.search(),
+            resumed.records(),
+            one.search(),
+            one.records(),
+        );
+        assert_eq!(resumed.resumed_fits(), 13);
+        let finished = run(2, None, Some(&path));
+        let plain = run(1, None, None);
+        assert!(!finished.is_partial());
+        same(
+            finished.search(),
+            finished.records(),
+            plain.search(),
+            plain.records(),
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
@@ -700,6 +934,23 @@ mod rounds {
                 .reduce(f64::max)
         );
         assert_eq!(stopped.best_model().unwrap().n_iter(), 2);
+        // On more threads the search stops at the same fit.
+        for n_jobs in [2, 3] {
+            let other = hyperband(probes(fails, None))
+                .max_consecutive_failures(3)
+                .n_jobs(n_jobs)
+                .fit(&data())
+                .unwrap();
+            assert_eq!(other.skipped_fits(), stopped.skipped_fits());
+            assert_eq!(other.stop_reason(), stopped.stop_reason());
+            assert_eq!(other.brackets(), stopped.brackets());
+            assert_same_search(
+                other.search(),
+                other.records(),
+                stopped.search(),
+                stopped.records(),
+            );
+        }
 
         let resumed = hyperband(probes(fails, None))
             .n_jobs(2)

@@ -31,7 +31,8 @@
 //! A [time budget](HalvingSearchCV::time_budget) or a [limit on failures in a
 //! row](HalvingSearchCV::max_consecutive_failures) stops a search between fits: the round
 //! in progress is left incomplete, no further round starts, and the best candidate comes
-//! from the last complete round.
+//! from the last complete round. Failures in a row are counted in task order, so the
+//! limit stops a search at the same fit for any thread count.
 //!
 //! Every finished (candidate, fold, round) fit is a plain [`HalvingRecord`]; which
 //! candidates ran in a round is the set of records with that `(bracket, iter)`.
@@ -39,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,8 +52,8 @@ use super::journal::{Journal, RoundEntry};
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, leader, tail_fits_within_refit, FitEvent, FittedSearch, RoundEvent, SearchCV,
-    SearchObserver, SearchSpace, Speculated, TailEstimate,
+    build_cv_results, leader, tail_fits_within_refit, FailureRun, FitEvent, FittedSearch,
+    RoundEvent, SearchCV, SearchObserver, SearchSpace, Speculated, TailEstimate,
 };
 use super::split::Fold;
 use super::validation::{
@@ -375,57 +376,48 @@ enum TaskOut<M> {
 
 /// The limits of [`SearchCV::time_budget`] and [`SearchCV::max_consecutive_failures`]
 /// for a halving run, with the same rules as the grid search: the budget is checked before
-/// each fit starts; failures in a row are counted over the fits that run (not those taken
-/// from the journal) as they finish, across rounds.
+/// each fit starts; failures in a row are counted in the task order of each step (rows, then
+/// folds; fits taken from the journal included), carried across steps, so the search trips
+/// at the same fit for any thread count (see [`FailureRun`]).
 struct Stopper {
     budget: Option<Duration>,
-    max_failures: Option<usize>,
     started: Instant,
+    /// Why the time budget stopped the search.
     reason: Mutex<Option<String>>,
-    failures: AtomicUsize,
+    failures: FailureRun,
 }
 
 impl Stopper {
     fn new(budget: Option<Duration>, max_failures: Option<usize>) -> Self {
         Stopper {
             budget,
-            max_failures,
             started: Instant::now(),
             reason: Mutex::new(None),
-            failures: AtomicUsize::new(0),
-        }
-    }
-
-    fn stop(&self, reason: String) {
-        if let Ok(mut r) = self.reason.lock() {
-            r.get_or_insert(reason);
+            failures: FailureRun::new(max_failures, 0),
         }
     }
 
     /// Whether the search has stopped, after checking the budget.
     fn stopped(&self) -> bool {
+        if self.failures.trip().is_some() {
+            return true;
+        }
         if let Some(budget) = self.budget {
             if self.started.elapsed() >= budget {
-                self.stop(format!("time budget of {budget:?} spent"));
+                if let Ok(mut r) = self.reason.lock() {
+                    r.get_or_insert(format!("time budget of {budget:?} spent"));
+                }
             }
         }
         self.reason.lock().map(|r| r.is_some()).unwrap_or(true)
     }
 
-    /// Counts a fit that ran.
-    fn fit_done(&self, failed: bool) {
-        if failed {
-            let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
-            if self.max_failures.is_some_and(|limit| n >= limit) {
-                self.stop(format!("{n} fits in a row failed"));
-            }
-        } else {
-            self.failures.store(0, Ordering::SeqCst);
-        }
-    }
-
-    fn into_reason(self) -> Option<String> {
-        self.reason.into_inner().unwrap_or(None)
+    /// Why the search stopped: a trip of the failure limit decides which results are kept,
+    /// whatever the clock did.
+    fn reason(&self) -> Option<String> {
+        self.failures
+            .reason()
+            .or_else(|| self.reason.lock().ok().and_then(|r| r.clone()))
     }
 }
 
@@ -673,12 +665,14 @@ where
         }
         // A stopped search enters no new round, except to take fits the journal already
         // holds (they cost nothing, as in the grid search); the first round is always
-        // entered so that every candidate appears in `cv_results`.
+        // entered so that every candidate appears in `cv_results`. After a trip of the
+        // failure limit nothing is taken: every later fit is dropped, recorded or not.
         if step > 0
-            && stopper.stopped()
-            && !rows
-                .iter()
-                .any(|row| row.recorded.iter().any(Option::is_some))
+            && (stopper.failures.trip().is_some()
+                || stopper.stopped()
+                    && !rows
+                        .iter()
+                        .any(|row| row.recorded.iter().any(Option::is_some)))
         {
             break;
         }
@@ -703,6 +697,14 @@ where
         let tasks: Vec<(usize, usize)> = (0..rows.len())
             .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
             .collect();
+        // The failure run goes on in this step's task order; fits in the journal count at
+        // their place in it, so that a resumed search trips where an uninterrupted one would.
+        stopper.failures.batch(tasks.len());
+        for (t, &(ri, s)) in tasks.iter().enumerate() {
+            if let Some(entry) = &rows[ri].recorded[s] {
+                stopper.failures.finished(t, entry.outcome.error.is_some());
+            }
+        }
         // Each row's relative cost for this step: its hint scaled to the work of the round
         // (a continued model trains only the epochs past the previous round).
         let row_costs: Vec<f64> = rows
@@ -790,6 +792,9 @@ where
                     let model = rows[0].estimator.fit_xy(x, y);
                     return TaskOut::Refit(model, started.elapsed().as_secs_f64());
                 };
+                if !stopper.failures.keeps(t) {
+                    return TaskOut::Skipped;
+                }
                 let (ri, s) = tasks[t];
                 let row = &rows[ri];
                 let note_done = |o: &FoldOutcome| {
@@ -872,9 +877,6 @@ where
                     Resource::NSamples => row.folds[s].train.len(),
                     _ => row.resource,
                 });
-                if let Ok((o, _)) = &result {
-                    stopper.fit_done(o.error.is_some());
-                }
                 // On disk before it counts as done.
                 if let (Some(j), Ok((o, _))) = (journal, &result) {
                     let entry = RoundEntry {
@@ -891,6 +893,7 @@ where
                     }
                 }
                 if let Ok((o, _)) = &result {
+                    stopper.failures.finished(t, o.error.is_some());
                     note_done(o);
                 }
                 if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
@@ -937,25 +940,31 @@ where
         let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
         out.complete.resize(first_row + rows.len(), true);
         let mut step_skipped = 0;
-        for (&(ri, s), result) in tasks.iter().zip(in_task_order) {
+        for (t, (&(ri, s), result)) in tasks.iter().zip(in_task_order).enumerate() {
             let result = match result {
-                Some(TaskOut::Fold(result)) => result,
+                Some(TaskOut::Fold(result)) if stopper.failures.keeps(t) => Some(result),
+                // Ran on another thread before the failure limit tripped on an earlier task:
+                // dropped, as a run on one thread would never have started it.
+                Some(TaskOut::Fold(result)) => {
+                    result?;
+                    None
+                }
+                Some(TaskOut::Skipped) => None,
                 Some(TaskOut::Refit(..)) | None => {
                     return Err(MlpTuneError::InvalidInput(
                         "internal: a fold task returned no fold result".into(),
                     ))
                 }
-                Some(TaskOut::Skipped) => {
-                    step_skipped += 1;
-                    out.complete[first_row + ri] = false;
-                    let reason = stopper.reason.lock().ok().and_then(|r| r.clone());
-                    out.outcomes.push(not_fitted(
-                        scorers.len(),
-                        opts.return_train_score,
-                        reason.as_deref(),
-                    ));
-                    continue;
-                }
+            };
+            let Some(result) = result else {
+                step_skipped += 1;
+                out.complete[first_row + ri] = false;
+                out.outcomes.push(not_fitted(
+                    scorers.len(),
+                    opts.return_train_score,
+                    stopper.reason().as_deref(),
+                ));
+                continue;
             };
             let FoldDone {
                 outcome,
@@ -1053,7 +1062,7 @@ where
         .sum::<usize>();
     // A stop after the last fit left nothing undone: the result is complete.
     out.stop_reason = if out.skipped > 0 {
-        stopper.into_reason()
+        stopper.reason()
     } else {
         None
     };
@@ -1374,13 +1383,18 @@ macro_rules! delegate_search_options {
             self
         }
 
-        /// Starts no new fit after `n` fits in a row have failed (`n` of at least 1), with
-        /// the consequences of [`time_budget`](Self::time_budget). As in the grid search,
-        /// fits are counted as they finish, over the fits the search runs (not those taken
-        /// from the journal), and the count carries across rounds. With `n_jobs(1)` that
-        /// is the task order (round by round; within a round, bracket, candidate, fold), so
-        /// the search stops at the same fit every time; with more threads, fits finishing
-        /// together are counted in either order. Default: no limit.
+        /// Stops the search once `n` fits in a row have failed (`n` of at least 1), with
+        /// the consequences of [`time_budget`](Self::time_budget). As in the grid search
+        /// ([`SearchCV::max_consecutive_failures`]), "in a row" is in the task order, not
+        /// the order fits finish in: round by round (Hyperband: step by step), and within
+        /// one, row by row as in `cv_results`, then fold by fold; the count carries
+        /// across rounds. Fits taken from the journal count at their place with their
+        /// recorded outcome. The *trip*, the fit that ends a run of `n` failures, is thus the
+        /// same for any `n_jobs` and for a resumed search: no fit after it starts, those
+        /// that already ran on other threads are dropped (not fitted, counted in
+        /// [`skipped_fits`](FittedSearch::skipped_fits); recorded fits after it too), and
+        /// no later round is entered, so the results are those of a run on one thread.
+        /// Default: no limit.
         pub fn max_consecutive_failures(mut self, n: usize) -> Self {
             self.base = self.base.max_consecutive_failures(n);
             self

@@ -36,7 +36,10 @@ pub trait SearchObserver: Send + Sync {
     fn on_search_start(&self, _n_candidates: usize, _n_splits: usize) {}
     /// A (candidate, fold) fit is starting (not called for fits taken from a journal).
     fn on_fit_start(&self, _candidate: usize, _split: usize) {}
-    /// One (candidate, fold) fit finished.
+    /// One (candidate, fold) fit finished. With a
+    /// [failure limit](SearchCV::max_consecutive_failures) and several threads, a fit that
+    /// comes after the one that tripped the limit may end (and be reported) before the trip
+    /// is known; its result is then dropped.
     fn on_fit_end(&self, _event: &FitEvent) {}
     /// The best candidate was refitted on all rows.
     fn on_refit_end(&self, _seconds: f64) {}
@@ -324,8 +327,23 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
-    /// Starts no new fit after `n` fits in a row have failed (a sign that the space or the
+    /// Stops the search once `n` fits in a row have failed (a sign that the space or the
     /// data is broken); the result is then partial. Default: no limit.
+    ///
+    /// "In a row" is in the task order (candidate by candidate, fold by fold), not the order
+    /// the fits finish in, so the search stops at the same fit for any `n_jobs`: the *trip*
+    /// is the first fit that ends a run of `n` failures, found once every fit before it has
+    /// finished. No fit after the trip starts, and those that already ran on other threads
+    /// (and ended, as the observer saw) are dropped: every fit after the trip is reported
+    /// as not fitted (NaN scores) and counted in [`skipped_fits`](FittedSearch::skipped_fits).
+    /// `cv_results`, the best candidate and the [reason](FittedSearch::stop_reason)
+    /// (`"{n} fits in a row failed"`) are then those of a run on one thread.
+    ///
+    /// With a [journal](Self::journal), fits taken from it count at their place in the task
+    /// order with their recorded outcome, so a resumed search stops where an uninterrupted
+    /// one would; recorded fits after the trip are dropped too. Fits that ran are recorded
+    /// in the journal (dropped ones included) before they count, so rerunning without the
+    /// limit reuses them.
     pub fn max_consecutive_failures(mut self, n: usize) -> Self {
         self.max_consecutive_failures = Some(n.max(1));
         self
@@ -427,26 +445,35 @@ impl<B, T> SearchCV<B, T> {
             }
             None => None,
         };
-        let resumed_fits = journal.as_ref().map_or(0, |j| {
-            tasks
-                .iter()
-                .filter(|&&(c, s)| j.finished((0, c, s)).is_some())
-                .count()
-        });
         let started = Instant::now();
+        // Why the time budget stopped the search; the failure limit keeps its own count.
         let stop_reason: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-        let consecutive_failures = std::sync::atomic::AtomicUsize::new(0);
+        let failures = FailureRun::new(self.max_consecutive_failures, tasks.len());
+        // Fits in the journal count in the failure run at their place in the task order,
+        // so that a resumed search trips where an uninterrupted one would.
+        if let Some(j) = &journal {
+            for (t, &(c, s)) in tasks.iter().enumerate() {
+                if let Some(recorded) = j.finished((0, c, s)) {
+                    failures.finished(t, recorded.error.is_some());
+                }
+            }
+        }
         let stop = |reason: String| {
             if let Ok(mut r) = stop_reason.lock() {
                 r.get_or_insert(reason);
             }
         };
-        let stopped = || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
+        let stopped =
+            || failures.trip().is_some() || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
         // Each task's score on the refit metric and seconds once it is done, for the
         // speculative refit.
         let finished: std::sync::Mutex<Vec<Option<(f64, f64)>>> =
             std::sync::Mutex::new(vec![None; tasks.len()]);
         let run_task = |c: usize, s: usize| -> Result<Option<FoldOutcome>> {
+            let t = c * n_splits + s;
+            if !failures.keeps(t) {
+                return Ok(None);
+            }
             let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
             let outcome = match recorded {
                 Some(recorded) => recorded.clone(),
@@ -476,25 +503,13 @@ impl<B, T> SearchCV<B, T> {
                     if let Some(j) = &journal {
                         j.record((0, c, s), &candidates[c], &outcome)?;
                     }
-                    if outcome.error.is_some() {
-                        let n = consecutive_failures
-                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-                            + 1;
-                        if self
-                            .max_consecutive_failures
-                            .is_some_and(|limit| n >= limit)
-                        {
-                            stop(format!("{n} fits in a row failed"));
-                        }
-                    } else {
-                        consecutive_failures.store(0, std::sync::atomic::Ordering::SeqCst);
-                    }
+                    failures.finished(t, outcome.error.is_some());
                     outcome
                 }
             };
             if let Some(m) = refit_index {
                 if let Ok(mut done) = finished.lock() {
-                    done[c * n_splits + s] = Some((
+                    done[t] = Some((
                         outcome.test_scores[m],
                         outcome.fit_time + outcome.score_time,
                     ));
@@ -578,12 +593,24 @@ impl<B, T> SearchCV<B, T> {
         let speculated = speculated.into_inner().ok().flatten();
         let mut outcomes = outcomes;
         outcomes.sort_by_key(|&(t, _)| t);
+        // Fits after the failure limit's trip that ran (on other threads, before the trip
+        // was known) are dropped: the results are those of a run on one thread.
         let outcomes: Vec<Option<FoldOutcome>> = outcomes
             .into_iter()
-            .map(|(_, outcome)| outcome)
+            .map(|(t, outcome)| outcome.map(|o| o.filter(|_| failures.keeps(t))))
             .collect::<Result<_>>()?;
         let skipped_fits = outcomes.iter().filter(|o| o.is_none()).count();
-        let stop_reason = stop_reason.into_inner().unwrap_or(None);
+        let resumed_fits = journal.as_ref().map_or(0, |j| {
+            tasks
+                .iter()
+                .enumerate()
+                .filter(|&(t, &(c, s))| outcomes[t].is_some() && j.finished((0, c, s)).is_some())
+                .count()
+        });
+        // A trip decides which results are kept, whatever the clock did.
+        let stop_reason = failures
+            .reason()
+            .or(stop_reason.into_inner().unwrap_or(None));
         let outcomes: Vec<FoldOutcome> = outcomes
             .into_iter()
             .map(|o| {
@@ -840,6 +867,98 @@ pub(crate) fn build_cv_results<T>(
 /// A speculative refit once run: the candidate (or row) it refitted, its model or error,
 /// and its seconds.
 pub(crate) type Speculated<M> = Option<(usize, Result<M>, f64)>;
+
+/// [`SearchCV::max_consecutive_failures`], counted so that a search trips at the same fit
+/// for any thread count: failures in a row are counted in the canonical task order (a grid
+/// search's candidate-major, then fold, tasks; a halving search's rows then folds, round
+/// after round), over the longest prefix of finished tasks, whatever order they finish in.
+/// The trip is the task that makes `limit` failures in a row; every task before it has
+/// finished by the time it is known, and the search keeps no result after it.
+pub(crate) struct FailureRun {
+    limit: Option<usize>,
+    state: std::sync::Mutex<FailureState>,
+}
+
+#[derive(Default)]
+struct FailureState {
+    /// Per task of the current batch, once finished: whether it failed.
+    finished: Vec<Option<bool>>,
+    /// Tasks `0..scanned` of the batch are finished and counted.
+    scanned: usize,
+    /// Failures in a row up to the last task counted (carried over from earlier batches).
+    run: usize,
+    /// The task of the current batch that tripped the limit.
+    trip: Option<usize>,
+}
+
+impl FailureRun {
+    /// A counter for `limit` failures in a row (none: it never trips), over a first batch
+    /// of `n_tasks` tasks.
+    pub(crate) fn new(limit: Option<usize>, n_tasks: usize) -> Self {
+        let run = FailureRun {
+            limit,
+            state: std::sync::Mutex::new(FailureState::default()),
+        };
+        run.batch(n_tasks);
+        run
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, FailureState> {
+        // The state stays consistent whatever panicked while holding the lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the next batch (a halving round) of `n_tasks` tasks, after the last one: the
+    /// failures in a row at the end of the last batch carry over.
+    pub(crate) fn batch(&self, n_tasks: usize) {
+        if self.limit.is_none() {
+            return;
+        }
+        let mut s = self.state();
+        s.finished = vec![None; n_tasks];
+        s.scanned = 0;
+    }
+
+    /// Counts a finished task of the current batch (a fit that ran, or one taken from a
+    /// journal); returns whether this trips the limit.
+    pub(crate) fn finished(&self, task: usize, failed: bool) -> bool {
+        let Some(limit) = self.limit else {
+            return false;
+        };
+        let mut s = self.state();
+        if s.trip.is_some() || task >= s.finished.len() {
+            return false;
+        }
+        s.finished[task] = Some(failed);
+        while let Some(&Some(failed)) = s.finished.get(s.scanned) {
+            s.run = if failed { s.run + 1 } else { 0 };
+            s.scanned += 1;
+            if s.run >= limit {
+                s.trip = Some(s.scanned - 1);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The task that tripped the limit, once known.
+    pub(crate) fn trip(&self) -> Option<usize> {
+        self.limit?;
+        self.state().trip
+    }
+
+    /// Whether the result of `task` is kept: not after the trip.
+    pub(crate) fn keeps(&self, task: usize) -> bool {
+        self.trip().is_none_or(|trip| task <= trip)
+    }
+
+    /// The stop reason once tripped.
+    pub(crate) fn reason(&self) -> Option<String> {
+        self.trip()
+            .and(self.limit)
+            .map(|n| format!("{n} fits in a row failed"))
+    }
+}
 
 /// What [`tail_fits_within_refit`] judges from.
 pub(crate) struct TailEstimate<'a> {
@@ -1146,13 +1265,15 @@ pub struct FittedSearch<E, M> {
 }
 
 impl<E, M> FittedSearch<E, M> {
-    /// Whether some fits were never started (time budget spent or too many failures in a
-    /// row); their scores are NaN and their candidates rank last.
+    /// Whether some fits were never started or were dropped (time budget spent or too many
+    /// failures in a row); their scores are NaN and their candidates rank last.
     pub fn is_partial(&self) -> bool {
         self.skipped_fits > 0
     }
-    /// How many (candidate, fold) fits were never started. For halving and Hyperband
-    /// searches this includes every fit the schedule planned for the rounds never entered.
+    /// How many (candidate, fold) fits were never started, or dropped because they come
+    /// after the fit where [too many failures in a row](SearchCV::max_consecutive_failures)
+    /// stopped the search. For halving and Hyperband searches this includes every fit the
+    /// schedule planned for the rounds never entered.
     pub fn skipped_fits(&self) -> usize {
         self.skipped_fits
     }
@@ -1160,7 +1281,8 @@ impl<E, M> FittedSearch<E, M> {
     pub fn stop_reason(&self) -> Option<&str> {
         self.stop_reason.as_deref()
     }
-    /// How many (candidate, fold) results came from the journal instead of being fitted.
+    /// How many (candidate, fold) results came from the journal instead of being fitted
+    /// (not counting recorded fits dropped after a failure limit's trip).
     pub fn resumed_fits(&self) -> usize {
         self.resumed_fits
     }

@@ -1424,6 +1424,47 @@ mod tests {
     }
 
     #[test]
+    fn failure_runs_trip_in_task_order_whatever_the_finishing_order() {
+        // Task order: ok, fail, ok, fail, fail, fail, ok; a limit of 3 trips at task 5.
+        let failed = [false, true, false, true, true, true, false];
+        let orders: [[usize; 7]; 3] = [
+            [0, 1, 2, 3, 4, 5, 6],
+            [6, 5, 4, 3, 1, 0, 2],
+            [3, 4, 5, 1, 6, 0, 2],
+        ];
+        for order in orders {
+            let run = FailureRun::new(Some(3), failed.len());
+            let mut tripped_at = None;
+            for (k, &t) in order.iter().enumerate() {
+                if run.finished(t, failed[t]) {
+                    tripped_at = Some(k);
+                }
+            }
+            assert_eq!(run.trip(), Some(5), "{order:?}");
+            // Known once every task up to 5 has finished, and only then.
+            let last_needed = order.iter().rposition(|&t| t <= 5).unwrap();
+            assert_eq!(tripped_at, Some(last_needed), "{order:?}");
+            assert!(run.keeps(5) && !run.keeps(6));
+            assert_eq!(run.reason().as_deref(), Some("3 fits in a row failed"));
+        }
+        // The run carries into the next batch; a success resets it.
+        let run = FailureRun::new(Some(3), 3);
+        for (t, f) in [false, true, true].into_iter().enumerate() {
+            assert!(!run.finished(t, f));
+        }
+        run.batch(2);
+        assert!(!run.finished(1, false));
+        assert!(run.finished(0, true));
+        assert_eq!(run.trip(), Some(0));
+        assert!(!run.keeps(1));
+        // Without a limit nothing trips.
+        let none = FailureRun::new(None, 4);
+        assert!((0..4).all(|t| !none.finished(t, true)));
+        assert_eq!((none.trip(), none.reason()), (None, None));
+        assert!(none.keeps(3));
+    }
+
+    #[test]
     fn std_is_population_std() {
         let (m, s) = mean_std(&[1.0, 3.0]);
         assert_eq!((m, s), (2.0, 1.0));

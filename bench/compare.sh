@@ -11,7 +11,7 @@
 # reports medians:
 #   small: examples/bench_epoch --task small  vs  sklearn_reference.py fit-regressor (SGD, 20 epochs)
 #   wide:  examples/bench_epoch --task wide   vs  sklearn_reference.py wide-epoch [--f32]
-#   search: examples/california_random_search --n-jobs 1 vs --n-jobs 2 (wall time, max RSS)
+#   search: examples/california_random_search --n-jobs 1 vs --n-jobs 2 in pairs (wall time, CPU, max RSS)
 # Set SKIP_SEARCH=1 to skip the search runs (about 2 × the search time), SKIP_EPOCHS=1 to
 # run only them; THREADS=N gives our fits N kernel threads (default 1).
 set -euo pipefail
@@ -72,21 +72,30 @@ fi
 
 if [ "${SKIP_SEARCH:-0}" != 1 ]; then
   echo
-  declare -A secs rss cpu
-  for jobs in 1 2; do
-    /usr/bin/time -v "$bin/california_random_search" --n-jobs "$jobs" >"$out/search$jobs" 2>"$out/time$jobs"
-    secs[$jobs]=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time$jobs" |
-      python3 -c "import sys; p=sys.stdin.read().strip().split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
-    cpu[$jobs]=$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$out/time$jobs")
-    rss[$jobs]=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$out/time$jobs")
+  # REPEAT pairs of runs (1 job, then 2 jobs); each pair's ratio and the medians.
+  runs="$out/search_runs"
+  : >"$runs"
+  for _ in $(seq "$repeat"); do
+    line=""
+    for jobs in 1 2; do
+      /usr/bin/time -v "$bin/california_random_search" --n-jobs "$jobs" >"$out/search$jobs" 2>"$out/time$jobs"
+      secs=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/time$jobs" |
+        python3 -c "import sys; p=sys.stdin.read().strip().split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
+      cpu=$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$out/time$jobs")
+      rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$out/time$jobs")
+      line="$line $secs $cpu $rss"
+    done
+    echo "$line" >>"$runs"
   done
-  python3 - "${secs[1]}" "${secs[2]}" "${rss[1]}" "${rss[2]}" "${cpu[1]}" "${cpu[2]}" <<'PY'
-import sys
-s1, s2, r1, r2, c1, c2 = map(float, sys.argv[1:])
-print("| search (california_random_search) | wall s | user CPU s | max RSS MiB |")
-print("|---|---|---|---|")
-print(f"| --n-jobs 1 | {s1:.1f} | {c1:.1f} | {r1 / 1024:.1f} |")
-print(f"| --n-jobs 2 | {s2:.1f} | {c2:.1f} | {r2 / 1024:.1f} |")
-print(f"| ratio | {s1 / s2:.2f}× faster | | {r2 / r1:.2f}× memory |")
+  python3 - "$runs" <<'PY'
+import statistics, sys
+runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print("| search (california_random_search) | wall s, 1 job | wall s, 2 jobs | speed-up | user CPU s, 1 / 2 jobs | max RSS MiB, 1 / 2 jobs | memory ratio |")
+print("|---|---|---|---|---|---|---|")
+for k, (s1, c1, r1, s2, c2, r2) in enumerate(runs, 1):
+    print(f"| pair {k} | {s1:.2f} | {s2:.2f} | {s1 / s2:.2f}× | {c1:.1f} / {c2:.1f} | {r1 / 1024:.1f} / {r2 / 1024:.1f} | {r2 / r1:.2f}× |")
+med = lambda i: statistics.median(r[i] for r in runs)
+print(f"| median | {med(0):.2f} | {med(3):.2f} | {med(0) / med(3):.2f}× (median pair {statistics.median(r[0] / r[3] for r in runs):.2f}×) | "
+      f"{med(1):.1f} / {med(4):.1f} | {med(2) / 1024:.1f} / {med(5) / 1024:.1f} | {med(5) / med(2):.2f}× |")
 PY
 fi

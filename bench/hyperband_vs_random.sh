@@ -4,11 +4,12 @@
 #
 #   bench/hyperband_vs_random.sh            # REPEAT=1 SEEDS="42" N_JOBS=2 by default
 #   SEEDS="42 1 2 3 4 5 6 7" bench/hyperband_vs_random.sh
-#   HB_CONFIGS="--early-stopping;--factor 5 --early-stopping" bench/hyperband_vs_random.sh
+#   HB_CONFIGS=";--no-early-stopping" bench/hyperband_vs_random.sh   # ';'-separated extra flags
 #
 # For each seed it runs, REPEAT times and alternating,
 #   california_random_search --seed S                          (n_iter 10, max_iter 100, early stopping)
-#   california_hyperband --seed S --max-epochs 100 --min-epochs 4 CONFIG   (for each CONFIG)
+#   california_hyperband --seed S --max-epochs 100 --min-epochs 4 CONFIG   (for each CONFIG;
+#                          its defaults, early stopping included, are the random search's)
 # and prints the median wall time (the examples' `search_seconds`, refit included), the
 # test MSE (the same on every repeat: the searches are deterministic) and the ratio.
 #

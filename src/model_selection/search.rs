@@ -1465,6 +1465,69 @@ mod tests {
     }
 
     #[test]
+    fn the_leader_is_the_best_complete_candidate_first_on_ties() {
+        let done = |v: &[Option<f64>]| -> Vec<Option<(f64, f64)>> {
+            v.iter().map(|s| s.map(|s| (s, 1.0))).collect()
+        };
+        // 2 folds per candidate; candidate 1 is incomplete, candidate 3 is NaN.
+        let scores = [
+            Some(-2.0),
+            Some(-2.0),
+            Some(0.0),
+            None,
+            Some(-1.0),
+            Some(-1.0),
+            Some(f64::NAN),
+            Some(5.0),
+            Some(-1.0),
+            Some(-1.0),
+        ];
+        assert_eq!(leader(&done(&scores), 2), Some(2));
+        assert_eq!(leader(&done(&[None, Some(1.0)]), 2), None);
+    }
+
+    #[test]
+    fn a_refit_starts_once_the_tail_fits_in_the_other_threads() {
+        // 3 candidates x 2 folds; hints 4, 2, 1; fits so far took 1 s per hint unit.
+        let task_costs = [4.0, 4.0, 2.0, 2.0, 1.0, 1.0];
+        let mut done = vec![None; 6];
+        done[0] = Some((-1.0, 4.0));
+        done[1] = Some((-1.0, 4.0));
+        done[2] = Some((-2.0, 2.0));
+        let estimate = |unstarted: &[usize], other_threads: usize| {
+            tail_fits_within_refit(&TailEstimate {
+                done: &done,
+                task_costs: &task_costs,
+                unstarted,
+                leader: 0,
+                n_splits: 2,
+                refit_rows_ratio: 1.5,
+                other_threads,
+            })
+        };
+        // The leader's refit: 4 s x 1.5 = 6 s. Left to start: 2 + 1 + 1 = 4 s.
+        assert!(estimate(&[3, 4, 5], 1));
+        // 3 x 2 s would be too many for one other thread, not for three.
+        assert!(!estimate(&[3, 3, 3, 3], 1));
+        assert!(estimate(&[3, 3, 3, 3], 3));
+        // No hints: the mean fit time (10 s / 3) per task left.
+        let no_hints = [0.0; 6];
+        let by_count = |unstarted: &[usize]| {
+            tail_fits_within_refit(&TailEstimate {
+                task_costs: &no_hints,
+                unstarted,
+                done: &done,
+                leader: 0,
+                n_splits: 2,
+                refit_rows_ratio: 1.5,
+                other_threads: 1,
+            })
+        };
+        assert!(by_count(&[3]));
+        assert!(!by_count(&[3, 4]));
+    }
+
+    #[test]
     fn std_is_population_std() {
         let (m, s) = mean_std(&[1.0, 3.0]);
         assert_eq!((m, s), (2.0, 1.0));

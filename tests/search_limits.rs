@@ -212,6 +212,36 @@ fn failures_in_a_row_stop_a_grid_search_at_the_same_fit_for_any_thread_count() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// A limit reached on the very last fit leaves nothing undone: the result is complete, with
+/// no stop reason (as in the halving searches).
+#[test]
+fn a_limit_reached_on_the_last_fit_stops_nothing() {
+    let data = mlp_tune::datasets::diabetes();
+    for n_jobs in [1, 2] {
+        let search = GridSearchCV::new(
+            by_name(
+                MLPRegressor::<f64>::params()
+                    .solver(Solver::Sgd)
+                    .activation(mlp_tune::neural_network::Activation::Identity)
+                    .momentum(0.99)
+                    .max_iter(5)
+                    .random_state(0),
+            ),
+            ParamGrid::new().add("learning_rate_init", [10.0, 20.0, 30.0, 40.0]),
+        )
+        .cv(3)
+        .n_jobs(n_jobs)
+        .refit(false)
+        .max_consecutive_failures(12)
+        .fit(&data)
+        .unwrap();
+        assert_eq!(search.skipped_fits(), 0);
+        assert!(!search.is_partial());
+        assert_eq!(search.stop_reason(), None);
+        assert!(search.cv_results().errors.iter().all(Option::is_some));
+    }
+}
+
 /// The observer sees every fit start and end, and a refit; fits taken from a journal are
 /// reported as ended without a start.
 #[test]

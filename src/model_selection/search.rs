@@ -607,10 +607,12 @@ impl<B, T> SearchCV<B, T> {
                 .filter(|&(t, &(c, s))| outcomes[t].is_some() && j.finished((0, c, s)).is_some())
                 .count()
         });
-        // A trip decides which results are kept, whatever the clock did.
+        // A trip decides which results are kept, whatever the clock did. A stop on the last
+        // fit left nothing undone: the result is complete (as in the halving searches).
         let stop_reason = failures
             .reason()
-            .or(stop_reason.into_inner().unwrap_or(None));
+            .or(stop_reason.into_inner().unwrap_or(None))
+            .filter(|_| skipped_fits > 0);
         let outcomes: Vec<FoldOutcome> = outcomes
             .into_iter()
             .map(|o| {

@@ -52,8 +52,8 @@ use super::journal::{Journal, RoundEntry};
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, leader, tail_fits_within_refit, FailureRun, FitEvent, FittedSearch,
-    RoundEvent, SearchCV, SearchObserver, SearchSpace, Speculated, TailEstimate,
+    build_cv_results, leader, refit_rows_ratio, tail_fits_within_refit, FailureRun, FitEvent,
+    FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace, Speculated, TailEstimate,
 };
 use super::split::Fold;
 use super::validation::{
@@ -731,6 +731,7 @@ where
             .collect();
         if opts.n_jobs > 1 {
             order.sort_by(|a, b| match (a, b) {
+                (None, None) => std::cmp::Ordering::Equal,
                 (None, _) => std::cmp::Ordering::Less,
                 (_, None) => std::cmp::Ordering::Greater,
                 (Some(a), Some(b)) => task_costs[*b].total_cmp(&task_costs[*a]),
@@ -740,9 +741,7 @@ where
         let finished: Mutex<Vec<Option<(f64, f64)>>> = Mutex::new(vec![None; tasks.len()]);
         let speculated: Mutex<Speculated<E::Model>> = Mutex::new(None);
         let speculation_claimed = AtomicBool::new(false);
-        let refit_rows_ratio = x.nrows() as f64
-            / (folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / n_splits.max(1) as f64)
-                .max(1.0);
+        let refit_rows_ratio = refit_rows_ratio(x.nrows(), folds);
         let speculate = |next: usize| {
             if !(opts.speculative_refit && last_step && rows.len() > 1)
                 || speculation_claimed.load(Ordering::SeqCst)

@@ -542,9 +542,7 @@ impl<B, T> SearchCV<B, T> {
         // few enough for the other threads: (candidate, model, seconds).
         let speculated: std::sync::Mutex<Speculated<E::Model>> = std::sync::Mutex::new(None);
         let speculation_claimed = std::sync::atomic::AtomicBool::new(false);
-        let refit_rows_ratio = x.nrows() as f64
-            / (folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / n_splits.max(1) as f64)
-                .max(1.0);
+        let refit_rows_ratio = refit_rows_ratio(x.nrows(), &folds);
         let speculate = |next: usize| {
             if !self.speculative_refit
                 || refit_index.is_none()
@@ -960,6 +958,13 @@ impl FailureRun {
             .and(self.limit)
             .map(|n| format!("{n} fits in a row failed"))
     }
+}
+
+/// All rows over a fold's mean training rows: how much longer a refit takes than a fold fit.
+pub(crate) fn refit_rows_ratio(n_rows: usize, folds: &[super::split::Fold]) -> f64 {
+    let mean_train =
+        folds.iter().map(|f| f.train.len()).sum::<usize>() as f64 / folds.len().max(1) as f64;
+    n_rows as f64 / mean_train.max(1.0)
 }
 
 /// What [`tail_fits_within_refit`] judges from.

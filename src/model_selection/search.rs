@@ -349,16 +349,37 @@ impl<B, T> SearchCV<B, T> {
         self
     }
 
-    /// Whether, with `n_jobs > 1`, a thread that finds no fit left to start refits the
-    /// current leader (the best candidate among those whose folds are all scored) while the
-    /// last fits run, instead of idling until the search ends. Default: `true`.
+    /// Whether, with `n_jobs > 1`, one thread refits the current leader (the best
+    /// candidate among those whose folds are all scored) while the last fits run, instead of
+    /// refitting the best after the search. Default: `true`.
     ///
-    /// The refit is then off the search's critical path. It is kept only if that candidate
-    /// turns out to be the best; otherwise the best is refitted after the search as usual,
-    /// so the results are the same either way, and only the wall time changes (a wrong
-    /// guess costs at most one refit on a thread that would have been idle, plus the wait
-    /// for it to finish). Without refit, with one thread, or once a time budget or failure
-    /// limit has stopped the search, nothing is speculated.
+    /// The refit starts once the fits not yet started would keep the other threads busy no
+    /// longer than it takes (judged from the leader's fold times and the cost hints,
+    /// calibrated on the fits done), so it leaves the search's critical path. Its model is
+    /// kept only if that candidate turns out to be the best; otherwise the best is refitted
+    /// after the search as usual, so the results are the same either way and only the wall
+    /// time changes (a wrong guess costs at most one refit on one of the `n_jobs` threads,
+    /// plus the wait for it to finish). Without refit, with one thread, or once a time
+    /// budget or failure limit has stopped the search, nothing is speculated.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    /// let search = |speculate: bool| {
+    ///     GridSearchCV::new(
+    ///         by_name(MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
+    ///         ParamGrid::new().add("alpha", [1e-4, 1e-2, 1.0]),
+    ///     )
+    ///     .cv(3)
+    ///     .n_jobs(2)
+    ///     .speculative_refit(speculate)
+    ///     .fit(&mlp_tune::datasets::iris())
+    ///     .unwrap()
+    /// };
+    /// let (on, off) = (search(true), search(false));
+    /// assert_eq!(on.best_index(), off.best_index());
+    /// assert_eq!(on.best_model().unwrap().coefs(), off.best_model().unwrap().coefs());
+    /// ```
     pub fn speculative_refit(mut self, yes: bool) -> Self {
         self.speculative_refit = yes;
         self

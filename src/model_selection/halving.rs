@@ -40,7 +40,6 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,8 +51,8 @@ use super::journal::{Journal, RoundEntry};
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, leader, refit_rows_ratio, tail_fits_within_refit, FailureRun, FitEvent,
-    FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace, Speculated, TailEstimate,
+    build_cv_results, refit_rows_ratio, FailureRun, FitEvent, FittedSearch, RoundEvent, SearchCV,
+    SearchObserver, SearchSpace, SpeculativeRefit,
 };
 use super::split::Fold;
 use super::validation::{
@@ -737,46 +736,12 @@ where
                 (Some(a), Some(b)) => task_costs[*b].total_cmp(&task_costs[*a]),
             });
         }
-        // Each task's selection score and seconds once done, for the speculative refit.
-        let finished: Mutex<Vec<Option<(f64, f64)>>> = Mutex::new(vec![None; tasks.len()]);
-        let speculated: Mutex<Speculated<E::Model>> = Mutex::new(None);
-        let speculation_claimed = AtomicBool::new(false);
-        let refit_rows_ratio = refit_rows_ratio(x.nrows(), folds);
-        let speculate = |next: usize| {
-            if !(opts.speculative_refit && last_step && rows.len() > 1)
-                || speculation_claimed.load(Ordering::SeqCst)
-                || stopper.stopped()
-            {
-                return;
-            }
-            let guess = match finished.lock() {
-                Ok(done) if done.iter().any(Option::is_none) => {
-                    let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
-                    leader(&done, n_splits).filter(|&leader| {
-                        tail_fits_within_refit(&TailEstimate {
-                            done: &done,
-                            task_costs: &task_costs,
-                            unstarted: &unstarted,
-                            leader,
-                            n_splits,
-                            refit_rows_ratio,
-                            other_threads: opts.n_jobs.saturating_sub(1),
-                        })
-                    })
-                }
-                _ => None,
-            };
-            let Some(guess) = guess else { return };
-            if speculation_claimed.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            let started = Instant::now();
-            let model = rows[guess].estimator.fit_xy(x, y);
-            let seconds = started.elapsed().as_secs_f64();
-            if let Ok(mut slot) = speculated.lock() {
-                *slot = Some((guess, model, seconds));
-            }
-        };
+        let speculation = SpeculativeRefit::new(
+            &task_costs,
+            n_splits,
+            refit_rows_ratio(x.nrows(), folds),
+            opts.n_jobs,
+        );
         let models_ref = &models;
         let stopper = &stopper;
         let results = run_parallel_with_side_work(
@@ -797,9 +762,7 @@ where
                 let (ri, s) = tasks[t];
                 let row = &rows[ri];
                 let note_done = |o: &FoldOutcome| {
-                    if let Ok(mut done) = finished.lock() {
-                        done[t] = Some((o.test_scores[selection], o.fit_time + o.score_time));
-                    }
+                    speculation.finished(t, o.test_scores[selection], o.fit_time + o.score_time);
                 };
                 if let Some(entry) = &row.recorded[s] {
                     note_done(&entry.outcome);
@@ -912,9 +875,14 @@ where
                     rebuilt: rebuild,
                 }))
             },
-            speculate,
+            |next| {
+                if opts.speculative_refit && last_step && rows.len() > 1 && !stopper.stopped() {
+                    let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
+                    speculation.consider(&unstarted, |ri| rows[ri].estimator.fit_xy(x, y));
+                }
+            },
         )?;
-        if let Some((guess, model, seconds)) = speculated.into_inner().ok().flatten() {
+        if let Some((guess, model, seconds)) = speculation.into_refit() {
             let estimator = (opts.builder)(&rows[guess].params)?;
             out.early_refit = Some((first_row + guess, estimator, model, seconds));
         }

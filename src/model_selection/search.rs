@@ -486,10 +486,24 @@ impl<B, T> SearchCV<B, T> {
         };
         let stopped =
             || failures.trip().is_some() || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
-        // Each task's score on the refit metric and seconds once it is done, for the
-        // speculative refit.
-        let finished: std::sync::Mutex<Vec<Option<(f64, f64)>>> =
-            std::sync::Mutex::new(vec![None; tasks.len()]);
+        // On several threads the costliest tasks start first, so that no long fit is left
+        // running alone at the end (ties keep the candidate order). Outcomes are put back in
+        // task order below: the results do not depend on the execution order.
+        let hints: Vec<f64> = estimators
+            .iter()
+            .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
+            .collect();
+        let task_costs: Vec<f64> = tasks.iter().map(|&(c, _)| hints[c]).collect();
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        if self.n_jobs > 1 {
+            order.sort_by(|&a, &b| task_costs[b].total_cmp(&task_costs[a]));
+        }
+        let speculation = SpeculativeRefit::new(
+            &task_costs,
+            n_splits,
+            refit_rows_ratio(x.nrows(), &folds),
+            self.n_jobs,
+        );
         let run_task = |c: usize, s: usize| -> Result<Option<FoldOutcome>> {
             let t = c * n_splits + s;
             if !failures.keeps(t) {
@@ -529,12 +543,11 @@ impl<B, T> SearchCV<B, T> {
                 }
             };
             if let Some(m) = refit_index {
-                if let Ok(mut done) = finished.lock() {
-                    done[t] = Some((
-                        outcome.test_scores[m],
-                        outcome.fit_time + outcome.score_time,
-                    ));
-                }
+                speculation.finished(
+                    t,
+                    outcome.test_scores[m],
+                    outcome.fit_time + outcome.score_time,
+                );
             }
             if let Some(observer) = &self.observer {
                 observer.on_fit_end(&FitEvent {
@@ -547,59 +560,6 @@ impl<B, T> SearchCV<B, T> {
             }
             Ok(Some(outcome))
         };
-        // On several threads the costliest tasks start first, so that no long fit is left
-        // running alone at the end (ties keep the candidate order). Outcomes are put back in
-        // task order below: the results do not depend on the execution order.
-        let hints: Vec<f64> = estimators
-            .iter()
-            .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
-            .collect();
-        let task_costs: Vec<f64> = tasks.iter().map(|&(c, _)| hints[c]).collect();
-        let mut order: Vec<usize> = (0..tasks.len()).collect();
-        if self.n_jobs > 1 {
-            order.sort_by(|&a, &b| task_costs[b].total_cmp(&task_costs[a]));
-        }
-        // The refit of the current leader, run by one thread once the fits left to start are
-        // few enough for the other threads: (candidate, model, seconds).
-        let speculated: std::sync::Mutex<Speculated<E::Model>> = std::sync::Mutex::new(None);
-        let speculation_claimed = std::sync::atomic::AtomicBool::new(false);
-        let refit_rows_ratio = refit_rows_ratio(x.nrows(), &folds);
-        let speculate = |next: usize| {
-            if !self.speculative_refit
-                || refit_index.is_none()
-                || speculation_claimed.load(std::sync::atomic::Ordering::SeqCst)
-                || stopped()
-            {
-                return;
-            }
-            let guess = match finished.lock() {
-                // With every fit done there is nothing left to overlap.
-                Ok(done) if done.iter().any(Option::is_none) => {
-                    leader(&done, n_splits).filter(|&leader| {
-                        tail_fits_within_refit(&TailEstimate {
-                            done: &done,
-                            task_costs: &task_costs,
-                            unstarted: &order[next..],
-                            leader,
-                            n_splits,
-                            refit_rows_ratio,
-                            other_threads: self.n_jobs.saturating_sub(1),
-                        })
-                    })
-                }
-                _ => None,
-            };
-            let Some(guess) = guess else { return };
-            if speculation_claimed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            let started = Instant::now();
-            let model = estimators[guess].fit_xy(x, y.view());
-            let seconds = started.elapsed().as_secs_f64();
-            if let Ok(mut slot) = speculated.lock() {
-                *slot = Some((guess, model, seconds));
-            }
-        };
         let outcomes = run_parallel_with_side_work(
             self.n_jobs,
             &order,
@@ -607,9 +567,13 @@ impl<B, T> SearchCV<B, T> {
                 let (c, s) = tasks[t];
                 (t, run_task(c, s))
             },
-            speculate,
+            |next| {
+                if self.speculative_refit && refit_index.is_some() && !stopped() {
+                    speculation.consider(&order[next..], |c| estimators[c].fit_xy(x, y.view()));
+                }
+            },
         )?;
-        let speculated = speculated.into_inner().ok().flatten();
+        let speculated = speculation.into_refit();
         let mut outcomes = outcomes;
         outcomes.sort_by_key(|&(t, _)| t);
         // Fits after the failure limit's trip that ran (on other threads, before the trip
@@ -988,8 +952,92 @@ pub(crate) fn refit_rows_ratio(n_rows: usize, folds: &[super::split::Fold]) -> f
     n_rows as f64 / mean_train.max(1.0)
 }
 
+/// The speculative refit of a search's leader (see [`SearchCV::speculative_refit`]): the
+/// tasks' scores and times as they finish, and the refit once one thread has run it.
+pub(crate) struct SpeculativeRefit<'a, M> {
+    /// Per task: its relative cost hint (0 when the estimator gives none).
+    task_costs: &'a [f64],
+    n_splits: usize,
+    refit_rows_ratio: f64,
+    n_jobs: usize,
+    /// Per task (candidate or row, then fold): its selection score and seconds once done.
+    done: std::sync::Mutex<Vec<Option<(f64, f64)>>>,
+    claimed: std::sync::atomic::AtomicBool,
+    refit: std::sync::Mutex<Speculated<M>>,
+}
+
+impl<'a, M> SpeculativeRefit<'a, M> {
+    /// For tasks of `task_costs.len()` (candidate or row, fold) fits, `n_splits` folds each,
+    /// run on `n_jobs` threads; a refit takes `refit_rows_ratio` times a fold fit.
+    pub(crate) fn new(
+        task_costs: &'a [f64],
+        n_splits: usize,
+        refit_rows_ratio: f64,
+        n_jobs: usize,
+    ) -> Self {
+        SpeculativeRefit {
+            task_costs,
+            n_splits,
+            refit_rows_ratio,
+            n_jobs,
+            done: std::sync::Mutex::new(vec![None; task_costs.len()]),
+            claimed: std::sync::atomic::AtomicBool::new(false),
+            refit: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Notes that `task` finished with this selection score after `seconds`.
+    pub(crate) fn finished(&self, task: usize, score: f64, seconds: f64) {
+        if let Ok(mut done) = self.done.lock() {
+            done[task] = Some((score, seconds));
+        }
+    }
+
+    /// Runs `fit` on the leader (its candidate or row index) on this thread if no refit has
+    /// been claimed yet and the tasks not yet started (`unstarted`) would keep the other
+    /// threads busy no longer than the refit takes.
+    pub(crate) fn consider(&self, unstarted: &[usize], fit: impl FnOnce(usize) -> Result<M>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.claimed.load(SeqCst) {
+            return;
+        }
+        let guess = match self.done.lock() {
+            // With every fit done there is nothing left to overlap.
+            Ok(done) if done.iter().any(Option::is_none) => {
+                leader(&done, self.n_splits).filter(|&leader| {
+                    tail_fits_within_refit(&TailEstimate {
+                        done: &done,
+                        task_costs: self.task_costs,
+                        unstarted,
+                        leader,
+                        n_splits: self.n_splits,
+                        refit_rows_ratio: self.refit_rows_ratio,
+                        other_threads: self.n_jobs.saturating_sub(1),
+                    })
+                })
+            }
+            _ => None,
+        };
+        let Some(guess) = guess else { return };
+        if self.claimed.swap(true, SeqCst) {
+            return;
+        }
+        let started = Instant::now();
+        let model = fit(guess);
+        let seconds = started.elapsed().as_secs_f64();
+        if let Ok(mut slot) = self.refit.lock() {
+            *slot = Some((guess, model, seconds));
+        }
+    }
+
+    /// The refit, if one ran: (candidate or row, model or error, seconds).
+    pub(crate) fn into_refit(self) -> Speculated<M> {
+        self.refit.into_inner().ok().flatten()
+    }
+}
+
 /// What [`tail_fits_within_refit`] judges from.
-pub(crate) struct TailEstimate<'a> {
+struct TailEstimate<'a> {
     /// Per task (candidate-major, then fold): its selection score and seconds once done.
     pub(crate) done: &'a [Option<(f64, f64)>],
     /// Per task: its estimator's relative cost hint (0 when it gives none).
@@ -1007,7 +1055,7 @@ pub(crate) struct TailEstimate<'a> {
 /// refit of the leader takes, so that refitting it now shortens the search. Judged from the
 /// fits done: the refit from the leader's fold times scaled to all rows, the rest from the
 /// cost hints calibrated on the finished fits (or, without hints, the mean fit time).
-pub(crate) fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
+fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
     let leader_folds = &e.done[e.leader * e.n_splits..(e.leader + 1) * e.n_splits];
     let leader_seconds: f64 = leader_folds.iter().flatten().map(|&(_, t)| t).sum();
     let refit_seconds = leader_seconds / e.n_splits.max(1) as f64 * e.refit_rows_ratio;
@@ -1031,7 +1079,7 @@ pub(crate) fn tail_fits_within_refit(e: &TailEstimate<'_>) -> bool {
 /// The candidate that leads so far: the best mean score among the candidates whose folds
 /// are all scored (the first on ties; NaN never leads), as the final ranking would pick if
 /// the others did no better.
-pub(crate) fn leader(done: &[Option<(f64, f64)>], n_splits: usize) -> Option<usize> {
+fn leader(done: &[Option<(f64, f64)>], n_splits: usize) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (c, folds) in done.chunks(n_splits.max(1)).enumerate() {
         let Some(sum) = folds.iter().try_fold(0.0, |acc, s| s.map(|(s, _)| acc + s)) else {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
-use mlp_tune::neural_network::{MLPClassifier, MLPRegressor, Solver};
+use mlp_tune::neural_network::{MLPClassifier, MLPRegressor, MLPRegressorValidParams, Solver};
 
 #[test]
 fn a_spent_time_budget_gives_a_partial_result() {
@@ -44,11 +44,13 @@ fn a_spent_time_budget_gives_a_partial_result() {
     assert!(all.best_model().is_some());
 }
 
-#[test]
-fn failures_in_a_row_stop_the_search() {
-    let data = mlp_tune::datasets::diabetes();
-    // Raw diabetes targets (~150) with these steps blow up in the first epoch: every fit fails.
-    let search = GridSearchCV::new(
+/// 4 candidates × 3 folds on diabetes, every fit failing: with the raw targets (~150) these
+/// steps blow up in the first epoch.
+fn every_fit_fails() -> mlp_tune::model_selection::SearchCV<
+    impl Fn(&mlp_tune::model_selection::Candidate) -> mlp_tune::Result<MLPRegressorValidParams<f64>>,
+    f64,
+> {
+    GridSearchCV::new(
         by_name(
             MLPRegressor::<f64>::params()
                 .solver(Solver::Sgd)
@@ -60,10 +62,16 @@ fn failures_in_a_row_stop_the_search() {
         ParamGrid::new().add("learning_rate_init", [10.0, 20.0, 30.0, 40.0]),
     )
     .cv(3)
-    .n_jobs(1)
-    .max_consecutive_failures(2)
-    .fit(&data)
-    .unwrap();
+}
+
+#[test]
+fn failures_in_a_row_stop_the_search() {
+    let data = mlp_tune::datasets::diabetes();
+    let search = every_fit_fails()
+        .n_jobs(1)
+        .max_consecutive_failures(2)
+        .fit(&data)
+        .unwrap();
     assert!(search.is_partial());
     assert_eq!(search.skipped_fits(), 12 - 2);
     assert!(search
@@ -218,23 +226,12 @@ fn failures_in_a_row_stop_a_grid_search_at_the_same_fit_for_any_thread_count() {
 fn a_limit_reached_on_the_last_fit_stops_nothing() {
     let data = mlp_tune::datasets::diabetes();
     for n_jobs in [1, 2] {
-        let search = GridSearchCV::new(
-            by_name(
-                MLPRegressor::<f64>::params()
-                    .solver(Solver::Sgd)
-                    .activation(mlp_tune::neural_network::Activation::Identity)
-                    .momentum(0.99)
-                    .max_iter(5)
-                    .random_state(0),
-            ),
-            ParamGrid::new().add("learning_rate_init", [10.0, 20.0, 30.0, 40.0]),
-        )
-        .cv(3)
-        .n_jobs(n_jobs)
-        .refit(false)
-        .max_consecutive_failures(12)
-        .fit(&data)
-        .unwrap();
+        let search = every_fit_fails()
+            .n_jobs(n_jobs)
+            .refit(false)
+            .max_consecutive_failures(12)
+            .fit(&data)
+            .unwrap();
         assert_eq!(search.skipped_fits(), 0);
         assert!(!search.is_partial());
         assert_eq!(search.stop_reason(), None);

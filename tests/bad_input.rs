@@ -197,3 +197,49 @@ fn divergence_is_an_error_unless_early_stopping_has_best_weights() {
     assert!(p.iter().all(|v| v.is_finite()));
     assert_eq!(p, after_one_epoch.try_predict(data.records()).unwrap());
 }
+
+/// A seed on a grid search would be ignored (a grid draws nothing): it is refused by name
+/// at fit, while a randomized search uses it.
+#[test]
+fn a_seed_on_a_grid_search_is_refused_not_ignored() {
+    use mlp_tune::model_selection::{
+        by_name, Distribution, GridSearchCV, ParamDistributions, ParamGrid, RandomizedSearchCV,
+    };
+    let iris = mlp_tune::datasets::iris();
+    let base = mlp_tune::neural_network::MLPClassifier::<f64, usize>::params()
+        .solver(mlp_tune::neural_network::Solver::Lbfgs)
+        .max_iter(5);
+    let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
+    let err = GridSearchCV::new(by_name(base.clone()), grid.clone())
+        .cv(3)
+        .random_state(3)
+        .fit(&iris)
+        .err()
+        .expect("a seeded grid search must be refused");
+    assert!(
+        matches!(err, mlp_tune::MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"),
+        "{err}"
+    );
+    assert!(GridSearchCV::new(by_name(base.clone()), grid)
+        .cv(3)
+        .fit(&iris)
+        .is_ok());
+    let space = ParamDistributions::new().add(
+        "alpha",
+        Distribution::LogUniform {
+            low: 1e-5,
+            high: 1e-1,
+        },
+    );
+    let draws = |seed: u32| {
+        RandomizedSearchCV::new(by_name(base.clone()), space.clone(), 3)
+            .cv(3)
+            .random_state(seed)
+            .fit(&iris)
+            .unwrap()
+            .cv_results()
+            .params
+            .clone()
+    };
+    assert_ne!(draws(1), draws(2));
+}

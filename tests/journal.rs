@@ -770,3 +770,51 @@ fn resuming_from_every_prefix_of_a_halving_journal_gives_the_same_search() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Attaching a training observer (a progress bar, say) or changing the thread count does
+/// not change a search's results, so it keeps the journal valid: the rerun resumes every fit.
+#[test]
+fn an_observer_or_thread_count_keeps_the_journal_valid() {
+    struct Quiet;
+    impl mlp_tune::neural_network::TrainingObserver for Quiet {
+        fn on_epoch_end(
+            &self,
+            _log: &mlp_tune::neural_network::EpochLog,
+        ) -> mlp_tune::neural_network::TrainingControl {
+            mlp_tune::neural_network::TrainingControl::Continue
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("mlp-tune-journal-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("search.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let iris = mlp_tune::datasets::iris();
+    let base = || {
+        mlp_tune::neural_network::MLPClassifier::<f64, usize>::params()
+            .solver(Solver::Adam)
+            .max_iter(5)
+            .random_state(0)
+    };
+    let search = |base: mlp_tune::neural_network::MLPClassifierParams<f64>| {
+        GridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-2]))
+            .cv(3)
+            .speculative_refit(false)
+            .journal(&path)
+    };
+    let first = search(base()).fit(&iris).unwrap();
+    assert_eq!(first.resumed_fits(), 0);
+    let watched = search(base().observer(Quiet).n_threads(2))
+        .fit(&iris)
+        .unwrap();
+    assert_eq!(watched.resumed_fits(), 6);
+    assert_eq!(
+        watched.cv_results().primary().mean_test,
+        first.cv_results().primary().mean_test
+    );
+    // A setting that changes results still invalidates it.
+    assert!(matches!(
+        search(base().max_iter(6)).fit(&iris),
+        Err(MlpTuneError::Journal(_))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -138,6 +138,9 @@ pub struct SearchCV<B, T> {
     pub(crate) time_budget: Option<std::time::Duration>,
     pub(crate) max_consecutive_failures: Option<usize>,
     pub(crate) speculative_refit: bool,
+    /// A seed given to a grid search, which draws nothing: refused at fit rather than
+    /// silently ignored.
+    pub(crate) unused_random_state: Option<u32>,
 }
 
 impl<B, T> std::fmt::Debug for SearchCV<B, T> {
@@ -216,6 +219,7 @@ impl<B, T> SearchCV<B, T> {
             time_budget: None,
             max_consecutive_failures: None,
             speculative_refit: true,
+            unused_random_state: None,
         }
     }
 
@@ -276,9 +280,30 @@ impl<B, T> SearchCV<B, T> {
     }
 
     /// Seed of a randomized search's draws.
+    ///
+    /// A grid search draws nothing, so a seed given to one is refused when the search is
+    /// fitted ([`MlpTuneError::InvalidParameter`] naming `random_state`) instead of being
+    /// silently ignored (scikit-learn's `GridSearchCV` has no `random_state` either). Seed
+    /// the estimator instead.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    /// use mlp_tune::MlpTuneError;
+    ///
+    /// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(5);
+    /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
+    /// let err = GridSearchCV::new(by_name(base), grid)
+    ///     .random_state(7)
+    ///     .fit(&mlp_tune::datasets::iris())
+    ///     .err()
+    ///     .unwrap();
+    /// assert!(matches!(err, MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"));
+    /// ```
     pub fn random_state(mut self, seed: u32) -> Self {
-        if let SearchSpace::Random { random_state, .. } = &mut self.space {
-            *random_state = seed;
+        match &mut self.space {
+            SearchSpace::Random { random_state, .. } => *random_state = seed,
+            SearchSpace::Grid(_) => self.unused_random_state = Some(seed),
         }
         self
     }
@@ -438,6 +463,15 @@ impl<B, T> SearchCV<B, T> {
         R: Records + AsView2<F>,
         TT: AsSingleTargets<Elem = T>,
     {
+        if let Some(seed) = self.unused_random_state {
+            return Err(crate::error::invalid_param(
+                "random_state",
+                format!(
+                    "a grid search draws nothing, so the seed {seed} would be ignored; \
+                     seed the estimator instead"
+                ),
+            ));
+        }
         let (x, y) = dataset_views(dataset)?;
         let candidates = self.space.candidates()?;
         // Build every candidate's params up front: a bad name or value is an error of the

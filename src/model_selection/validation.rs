@@ -96,7 +96,8 @@ pub trait Estimator<F: Float, T>: Send + Sync {
     }
     /// Everything about this estimator's settings that changes its results, for the
     /// fingerprint of a search journal (a journal written with other settings is refused).
-    /// The MLPs describe their whole configuration; the default is empty, so a custom
+    /// The MLPs describe their whole configuration but the training observer and
+    /// `n_threads`, which do not change results; the default is empty, so a custom
     /// estimator whose settings are not all in the searched candidates should override it.
     fn describe(&self) -> String {
         String::new()
@@ -221,7 +222,11 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
     }
 
     fn describe(&self) -> String {
-        format!("MLPRegressor {:?} {:?}", self.loss(), self.config())
+        format!(
+            "MLPRegressor {:?} {}",
+            self.loss(),
+            self.config().result_settings()
+        )
     }
 
     fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {
@@ -312,7 +317,7 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
     }
 
     fn describe(&self) -> String {
-        format!("MLPClassifier {:?}", self.config())
+        format!("MLPClassifier {}", self.config().result_settings())
     }
 
     fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {

@@ -210,12 +210,13 @@ fn a_seed_on_a_grid_search_is_refused_not_ignored() {
         .solver(mlp_tune::neural_network::Solver::Lbfgs)
         .max_iter(5);
     let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
-    let err = GridSearchCV::new(by_name(base.clone()), grid.clone())
+    let Err(err) = GridSearchCV::new(by_name(base.clone()), grid.clone())
         .cv(3)
         .random_state(3)
         .fit(&iris)
-        .err()
-        .expect("a seeded grid search must be refused");
+    else {
+        panic!("a seeded grid search must be refused");
+    };
     assert!(
         matches!(err, mlp_tune::MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"),
         "{err}"

@@ -39,7 +39,7 @@ pub use search::{
     RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
 pub use split::{
-    train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, KFold,
+    train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, Grouped, KFold,
     RepeatedKFold, RepeatedStratifiedKFold, ShuffleSplit, Size, SplitInput, StratifiedKFold,
     StratifiedShuffleSplit,
 };

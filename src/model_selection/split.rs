@@ -1059,6 +1059,75 @@ impl CrossValidator for GroupKFold {
     }
 }
 
+/// A splitter bound to the group of every row, so that a group splitter such as
+/// [`GroupKFold`] can be used wherever a plain splitter is: in a search
+/// ([`Cv::splitter`](super::Cv::splitter)), in [`cross_validate`](super::cross_validate)
+/// and [`cross_val_score`](super::cross_val_score). scikit-learn passes `groups` to
+/// `fit`; here the groups travel with the splitter, so every search and validation
+/// function takes them without a new argument.
+///
+/// The groups must have one entry per row of the data the splitter is used on; otherwise
+/// splitting is a [`MlpTuneError::Split`] error.
+///
+/// ```
+/// use mlp_tune::model_selection::{by_name, Cv, GridSearchCV, GroupKFold, Grouped, ParamGrid};
+/// use mlp_tune::neural_network::{MLPClassifier, Solver};
+///
+/// let iris = mlp_tune::datasets::iris();
+/// // Ten groups of 15 rows (say, ten patients): no group is in both a train and a test fold.
+/// let groups: Vec<usize> = (0..150).map(|i| i % 10).collect();
+/// let cv = Cv::splitter(Grouped::new(GroupKFold::new(5), groups));
+/// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(20).random_state(0);
+/// let search = GridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-2]))
+///     .cv_with(cv)
+///     .fit(&iris)
+///     .unwrap();
+/// assert_eq!(search.n_splits(), 5);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Grouped<S> {
+    splitter: S,
+    groups: Vec<usize>,
+}
+
+impl<S: CrossValidator> Grouped<S> {
+    /// `splitter` with the group id of each row (any integers; only equality matters).
+    pub fn new(splitter: S, groups: Vec<usize>) -> Self {
+        Grouped { splitter, groups }
+    }
+
+    /// The group of each row.
+    pub fn groups(&self) -> &[usize] {
+        &self.groups
+    }
+}
+
+impl<S: CrossValidator> CrossValidator for Grouped<S> {
+    fn n_splits(&self) -> usize {
+        self.splitter.n_splits()
+    }
+    fn split(&self, input: SplitInput<'_>) -> Result<Vec<Fold>> {
+        if self.groups.len() != input.n_samples {
+            return Err(MlpTuneError::Split(format!(
+                "{} was given {} groups for {} rows",
+                self.splitter.describe(),
+                self.groups.len(),
+                input.n_samples
+            )));
+        }
+        self.splitter.split(SplitInput {
+            groups: Some(&self.groups),
+            ..input
+        })
+    }
+    fn needs_classes(&self) -> bool {
+        self.splitter.needs_classes()
+    }
+    fn describe(&self) -> String {
+        format!("{} with groups", self.splitter.describe())
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // train_test_split
 // ----------------------------------------------------------------------------------------

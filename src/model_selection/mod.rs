@@ -14,6 +14,7 @@
 //!   models that implement [`ContinueTraining`];
 //! - [`param_space`]: [`ParamGrid`], [`ParamDistributions`], [`ParamValue`];
 //! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name;
+//! - [`tpe`]: the Tree-structured Parzen Estimator of Optuna's `TPESampler` ([`TpeOptions`]);
 //! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
 //!   resumes where it was.
 
@@ -23,6 +24,7 @@ pub mod param_space;
 pub mod scoring;
 pub mod search;
 pub mod split;
+pub mod tpe;
 pub mod validation;
 
 pub use halving::{
@@ -38,6 +40,7 @@ pub use search::{
     by_name, CvResults, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
     RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
+pub use tpe::TpeOptions;
 pub use split::{
     train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, Grouped, KFold,
     RepeatedKFold, RepeatedStratifiedKFold, ShuffleSplit, Size, SplitInput, StratifiedKFold,

@@ -288,6 +288,35 @@ pub enum Distribution {
         /// One past the largest value.
         high: i64,
     },
+    /// Reals on a grid, `low, low + step, ..., high` with **`high` included** (Optuna's
+    /// `FloatDistribution(low, high, step=step)`), drawn uniformly among the grid points.
+    ///
+    /// Needs finite `low <= high`, `step > 0`, and `high - low` a whole number of steps
+    /// (to a relative 1e-9): unlike Optuna, which silently lowers `high` to the last grid
+    /// point, a grid that does not end on `high` is refused, so the space is what was written.
+    FloatStep {
+        /// Smallest value (a grid point).
+        low: f64,
+        /// Largest value, included (a grid point).
+        high: f64,
+        /// Grid spacing, > 0.
+        step: f64,
+    },
+    /// Integers on a grid, `low, low + step, ..., high` with **`high` included** (Optuna's
+    /// `IntDistribution(low, high, step=step)`; note that [`RandInt`](Self::RandInt)
+    /// excludes its `high`), drawn uniformly among the grid points.
+    ///
+    /// Needs `low <= high`, `step >= 1` and `(high - low) % step == 0` (refused otherwise,
+    /// where Optuna would lower `high`). `IntStep { low, high, step: 1 }` is
+    /// `RandInt { low, high: high + 1 }`.
+    IntStep {
+        /// Smallest value.
+        low: i64,
+        /// Largest value, included.
+        high: i64,
+        /// Grid spacing, >= 1.
+        step: i64,
+    },
 }
 
 impl Distribution {
@@ -296,7 +325,11 @@ impl Distribution {
         Distribution::List(values.into_iter().map(Into::into).collect())
     }
 
-    fn validate(&self, name: &str) -> Result<()> {
+    /// Checks the distribution's parameters; a bad one is a [`SearchSpace`] error naming
+    /// `name`.
+    ///
+    /// [`SearchSpace`]: crate::MlpTuneError::SearchSpace
+    pub(crate) fn validate(&self, name: &str) -> Result<()> {
         let bad = |reason: String| {
             Err(crate::MlpTuneError::SearchSpace(format!(
                 "`{name}`: {reason}"
@@ -324,11 +357,48 @@ impl Distribution {
             Distribution::LogRandInt { low, high } if low < 1 || low >= high => bad(format!(
                 "log-spaced randint needs 1 <= low < high, got ({low}, {high})"
             )),
+            Distribution::FloatStep { low, high, step } => {
+                if !(low.is_finite() && high.is_finite() && low <= high) {
+                    return bad(format!(
+                        "float step grid needs finite low <= high, got ({low}, {high})"
+                    ));
+                }
+                if !(step.is_finite() && step > 0.0) {
+                    return bad(format!("float step grid needs step > 0, got {step}"));
+                }
+                let n = (high - low) / step;
+                if !n.is_finite() || n > 1e15 || (n - n.round()).abs() > 1e-9 * n.max(1.0) {
+                    return bad(format!(
+                        "float step grid needs high - low to be a whole number of steps, \
+                         got ({low}, {high}, step {step})"
+                    ));
+                }
+                Ok(())
+            }
+            Distribution::IntStep { low, high, step } => {
+                if low > high {
+                    return bad(format!(
+                        "int step grid needs low <= high, got ({low}, {high})"
+                    ));
+                }
+                if step < 1 {
+                    return bad(format!("int step grid needs step >= 1, got {step}"));
+                }
+                match high.checked_sub(low) {
+                    Some(span) if span % step == 0 => Ok(()),
+                    Some(_) => bad(format!(
+                        "int step grid needs (high - low) % step == 0, \
+                         got ({low}, {high}, step {step})"
+                    )),
+                    None => bad(format!("int step grid ({low}, {high}) is too wide")),
+                }
+            }
             _ => Ok(()),
         }
     }
 
-    fn sample(&self, rng: &mut crate::random::NumpyRng) -> ParamValue {
+    /// One random draw; the distribution must have passed [`validate`](Self::validate).
+    pub(crate) fn sample(&self, rng: &mut crate::random::NumpyRng) -> ParamValue {
         match self {
             Distribution::List(values) => {
                 values[rng.randint(0, values.len() as i64) as usize].clone()
@@ -345,6 +415,17 @@ impl Distribution {
                 let (a, b) = ((*low as f64).ln(), (*high as f64).ln());
                 let v = (a + (b - a) * rng.random_sample()).exp().floor() as i64;
                 ParamValue::Int(v.clamp(*low, *high - 1))
+            }
+            Distribution::FloatStep { low, high, step } => {
+                // Validation guarantees a whole number of steps below 1e15.
+                let n = ((high - low) / step).round() as i64;
+                let k = rng.randint(0, n + 1);
+                // `min` because `low + n * step` can exceed `high` by an ulp.
+                ParamValue::Float((low + k as f64 * step).min(*high))
+            }
+            Distribution::IntStep { low, high, step } => {
+                let n = (high - low) / step;
+                ParamValue::Int(low + rng.randint(0, n.saturating_add(1)) * step)
             }
         }
     }
@@ -376,6 +457,16 @@ impl ParamDistributions {
     pub fn add(mut self, name: &str, dist: Distribution) -> Self {
         self.dists.insert(name.to_string(), dist);
         self
+    }
+
+    /// The parameters and their distributions, in name order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Distribution)> {
+        self.dists.iter()
+    }
+
+    /// Whether no parameter was added.
+    pub fn is_empty(&self) -> bool {
+        self.dists.is_empty()
     }
 
     /// Draws `n_iter` distinct candidates with `seed`. When every entry is a list the grid
@@ -454,4 +545,139 @@ pub fn candidate_to_json(candidate: &Candidate) -> serde_json::Value {
         map.insert(k.clone(), value);
     }
     serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::NumpyRng;
+
+    #[test]
+    fn float_step_draws_every_grid_point_and_only_those() {
+        let d = Distribution::FloatStep {
+            low: 0.1,
+            high: 0.5,
+            step: 0.1,
+        };
+        d.validate("x").unwrap();
+        let mut rng = NumpyRng::new(3);
+        let mut seen = [false; 5];
+        for _ in 0..500 {
+            let v = d.sample(&mut rng).as_f64("x").unwrap();
+            assert!((0.1..=0.5).contains(&v), "{v}");
+            let k = ((v - 0.1) / 0.1).round();
+            assert!((v - (0.1 + k * 0.1)).abs() < 1e-15);
+            seen[k as usize] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "the inclusive high is drawn too");
+    }
+
+    #[test]
+    fn int_step_includes_high() {
+        let d = Distribution::IntStep {
+            low: 2,
+            high: 10,
+            step: 4,
+        };
+        d.validate("n").unwrap();
+        let mut rng = NumpyRng::new(0);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            match d.sample(&mut rng) {
+                ParamValue::Int(v) => {
+                    seen.insert(v);
+                }
+                other => panic!("{other}"),
+            }
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![2, 6, 10]);
+        // A single point is a valid (constant) grid.
+        let one = Distribution::IntStep {
+            low: 5,
+            high: 5,
+            step: 3,
+        };
+        one.validate("n").unwrap();
+        assert_eq!(one.sample(&mut rng), ParamValue::Int(5));
+    }
+
+    #[test]
+    fn bad_step_grids_are_search_space_errors() {
+        let bad = [
+            Distribution::FloatStep {
+                low: 0.0,
+                high: 1.0,
+                step: 0.3,
+            },
+            Distribution::FloatStep {
+                low: 1.0,
+                high: 0.0,
+                step: 0.5,
+            },
+            Distribution::FloatStep {
+                low: 0.0,
+                high: 1.0,
+                step: 0.0,
+            },
+            Distribution::FloatStep {
+                low: 0.0,
+                high: f64::INFINITY,
+                step: 1.0,
+            },
+            Distribution::FloatStep {
+                low: 0.0,
+                high: 1.0,
+                step: f64::NAN,
+            },
+            Distribution::IntStep {
+                low: 0,
+                high: 10,
+                step: 3,
+            },
+            Distribution::IntStep {
+                low: 0,
+                high: 10,
+                step: 0,
+            },
+            Distribution::IntStep {
+                low: 3,
+                high: 1,
+                step: 1,
+            },
+            Distribution::IntStep {
+                low: i64::MIN,
+                high: i64::MAX,
+                step: 1,
+            },
+        ];
+        for d in bad {
+            assert!(
+                matches!(d.validate("p"), Err(crate::MlpTuneError::SearchSpace(_))),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn step_grids_work_in_a_randomized_space() {
+        let space = ParamDistributions::new()
+            .add(
+                "a",
+                Distribution::FloatStep {
+                    low: 0.0,
+                    high: 1.0,
+                    step: 0.25,
+                },
+            )
+            .add(
+                "b",
+                Distribution::IntStep {
+                    low: 10,
+                    high: 100,
+                    step: 10,
+                },
+            );
+        let c = space.sample(8, 1).unwrap();
+        assert_eq!(c.len(), 8);
+    }
 }

@@ -156,6 +156,7 @@ fn ndtri_exp(y: &mut [f64]) {
             let dx = (log_ndtr_x - zi) * (log_ndtr_x - log_norm_pdf_x).exp();
             *xi -= dx;
             // Written as numpy's `all(abs(dx) < 1e-8 * abs(x))`, so NaN never converges.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must count as not converged
             if !(dx.abs() < 1e-8 * xi.abs()) {
                 converged = false;
             }
@@ -177,6 +178,8 @@ pub(crate) fn ppf(q: &[f64], a: &[f64], b: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; n];
     // Optuna splits the batch by sign of `a` and solves each group as one array.
     let left: Vec<usize> = (0..n).filter(|&i| a[i] < 0.0).collect();
+    // The complement of `left`, NaN included, as numpy's boolean mask gives it.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     let right: Vec<usize> = (0..n).filter(|&i| !(a[i] < 0.0)).collect();
     let mut ys: Vec<f64> = left
         .iter()
@@ -189,7 +192,12 @@ pub(crate) fn ppf(q: &[f64], a: &[f64], b: &[f64]) -> Vec<f64> {
     // For a >= 0 the left tail of the mirrored interval is the accurate one.
     let mut ys: Vec<f64> = right
         .iter()
-        .map(|&i| logaddexp(log_ndtr(-b[i]), (-q[i]).ln_1p() + log_gauss_mass(a[i], b[i])))
+        .map(|&i| {
+            logaddexp(
+                log_ndtr(-b[i]),
+                (-q[i]).ln_1p() + log_gauss_mass(a[i], b[i]),
+            )
+        })
         .collect();
     ndtri_exp(&mut ys);
     for (&i, y) in right.iter().zip(ys) {

@@ -274,6 +274,7 @@ fn california_reads_cache_dir_and_reports_missing_data() {
     let dir = temp_dir("cache-read");
     let options = FetchOptions::default()
         .use_env(false)
+        .embedded(false)
         .cache_dir(&dir)
         .download(false);
     let err = datasets::california_housing_from(&options).unwrap_err();
@@ -302,6 +303,68 @@ fn california_reads_cache_dir_and_reports_missing_data() {
         datasets::california_housing_from(&options),
         Err(MlpTuneError::Parse { line: 1, .. })
     ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------- california, embedded
+
+/// The embedded copy is found with no environment variable, no cache and no network,
+/// and holds scikit-learn's numbers (column means and first row from
+/// ../shared/datasets/README.md).
+#[cfg(feature = "embedded-california")]
+#[test]
+fn california_embedded_needs_no_env_cache_or_network() {
+    let empty_cache = temp_dir("embedded");
+    let options = FetchOptions::default()
+        .use_env(false)
+        .cache_dir(&empty_cache)
+        .download(false);
+    let d = datasets::california_housing_from(&options).unwrap();
+    assert_eq!(d.records().dim(), (20640, 8));
+    assert_eq!(d.feature_names(), datasets::CALIFORNIA_FEATURE_NAMES);
+    assert_eq!(d.target_names(), ["MedHouseVal"]);
+    assert_eq!(
+        d.records().row(0).to_vec(),
+        [8.3252, 41.0, 6.984126984126984, 1.0238095238095237, 322.0, 2.5555555555555554, 37.88, -122.23]
+    );
+    assert_eq!(d.targets()[0], 4.526);
+    let means = d.records().mean_axis(ndarray::Axis(0)).unwrap();
+    assert!((means[4] - 1425.476744).abs() < 1e-6, "{}", means[4]);
+    assert!((d.targets().mean().unwrap() - 2.068558).abs() < 1e-6);
+    // Censored target, as documented.
+    assert_eq!(d.targets().iter().filter(|&&v| v == 5.00001).count(), 965);
+    // Nothing was written to the cache: the embedded copy is not a download.
+    assert_eq!(std::fs::read_dir(&empty_cache).unwrap().count(), 0);
+    assert_eq!(datasets::california_housing_embedded().unwrap(), d);
+    std::fs::remove_dir_all(&empty_cache).unwrap();
+}
+
+/// `$MLP_TUNE_DATA` is looked at before the embedded copy: a directory holding a
+/// one-row file wins over the 20640 embedded rows.
+#[cfg(feature = "embedded-california")]
+#[test]
+fn california_env_dir_comes_before_the_embedded_copy() {
+    // Only this test reads the variable from a child process, so the test harness's
+    // threads never see it changed: run the check in a fresh process of this binary.
+    if std::env::var_os("MLP_TUNE_TEST_CHILD").is_some() {
+        let d = datasets::california_housing().unwrap();
+        assert_eq!(d.records().nrows(), 1);
+        return;
+    }
+    let dir = temp_dir("env-first");
+    std::fs::write(
+        dir.join(datasets::CALIFORNIA_HOUSING_FILE),
+        "MedInc,HouseAge,AveRooms,AveBedrms,Population,AveOccup,Latitude,Longitude,MedHouseVal\n\
+         1,2,3,4,5,6,7,8,9\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "california_env_dir_comes_before_the_embedded_copy", "--nocapture"])
+        .env("MLP_TUNE_TEST_CHILD", "1")
+        .env("MLP_TUNE_DATA", &dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -410,6 +473,7 @@ mod download {
     fn options(cache: &std::path::Path, url: &str, sha: &str) -> FetchOptions {
         FetchOptions::default()
             .use_env(false)
+            .embedded(false)
             .cache_dir(cache)
             .url(url)
             .sha256(sha)
@@ -603,6 +667,36 @@ fn california_real_file_statistics() {
         assert!((g - e).abs() < 1e-6, "{g} vs {e}");
     }
     assert_eq!(d.targets()[0], 4.526);
+}
+
+/// The embedded copy equals `$MLP_TUNE_DATA/california_housing.csv` (../shared/datasets)
+/// bit for bit, and its decompressed bytes are that file's bytes.
+#[cfg(feature = "embedded-california")]
+#[test]
+#[ignore = "needs MLP_TUNE_DATA"]
+fn california_embedded_equals_the_shared_file() {
+    let path = real_data_dir().join(datasets::CALIFORNIA_HOUSING_FILE);
+    let shared = datasets::load_csv(&path, &CsvOptions::default()).unwrap();
+    let embedded = datasets::california_housing_embedded().unwrap();
+    assert_eq!(embedded.records().dim(), shared.records().dim());
+    let same_bits = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    assert!(same_bits(
+        embedded.records().as_slice().unwrap(),
+        shared.records().as_slice().unwrap()
+    ));
+    assert!(same_bits(
+        embedded.targets().as_slice().unwrap(),
+        shared.targets().as_slice().unwrap()
+    ));
+    assert_eq!(embedded.feature_names(), shared.feature_names());
+
+    use sha2::Digest as _;
+    let bytes = std::fs::read(&path).unwrap();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, datasets::CALIFORNIA_HOUSING_CSV_SHA256);
 }
 
 #[test]

@@ -52,7 +52,7 @@ pub fn california_raw() -> California {
         Ok(d) => d,
         Err(e) => {
             eprintln!("cannot load California housing: {e}");
-            eprintln!("set MLP_TUNE_DATA to a folder holding california_housing.csv, or allow the download");
+            eprintln!("build with the default `embedded-california` feature, set MLP_TUNE_DATA to a folder holding california_housing.csv, or allow the download");
             std::process::exit(2);
         }
     };

@@ -325,7 +325,16 @@ fn california_embedded_needs_no_env_cache_or_network() {
     assert_eq!(d.target_names(), ["MedHouseVal"]);
     assert_eq!(
         d.records().row(0).to_vec(),
-        [8.3252, 41.0, 6.984126984126984, 1.0238095238095237, 322.0, 2.5555555555555554, 37.88, -122.23]
+        [
+            8.3252,
+            41.0,
+            6.984126984126984,
+            1.0238095238095237,
+            322.0,
+            2.5555555555555554,
+            37.88,
+            -122.23
+        ]
     );
     assert_eq!(d.targets()[0], 4.526);
     let means = d.records().mean_axis(ndarray::Axis(0)).unwrap();
@@ -359,7 +368,11 @@ fn california_env_dir_comes_before_the_embedded_copy() {
     )
     .unwrap();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "california_env_dir_comes_before_the_embedded_copy", "--nocapture"])
+        .args([
+            "--exact",
+            "california_env_dir_comes_before_the_embedded_copy",
+            "--nocapture",
+        ])
         .env("MLP_TUNE_TEST_CHILD", "1")
         .env("MLP_TUNE_DATA", &dir)
         .status()

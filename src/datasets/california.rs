@@ -3,9 +3,9 @@
 
 use std::fs::File;
 #[cfg(feature = "download")]
-use std::io::Write;
-#[cfg(feature = "download")]
 use std::io::Read;
+#[cfg(feature = "download")]
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

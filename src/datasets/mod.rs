@@ -32,13 +32,12 @@
 //! assert_eq!(datasets::IRIS_CLASS_NAMES[iris.targets()[0]], "setosa");
 //! ```
 
-
 mod california;
 mod csv;
 mod samples_generator;
 mod toy;
 
-pub use california::*;
 pub use self::csv::{load_csv, read_csv, CsvOptions, TargetColumn};
+pub use california::*;
 pub use samples_generator::{make_circles, make_classification_2d, make_moons};
 pub use toy::*;

@@ -185,7 +185,6 @@ pub fn diabetes() -> Dataset<f64, f64, Ix1> {
     parse_diabetes().expect("embedded diabetes data is valid (checked by unit tests)")
 }
 
-
 /// Splits a table whose last column is an integer class label.
 fn split_classification(
     table: Table,

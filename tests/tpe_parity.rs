@@ -105,7 +105,8 @@ impl Errors {
         let abs = (ours - theirs).abs();
         self.max_abs = self.max_abs.max(abs);
         self.max_rel = self.max_rel.max(abs / theirs.abs().max(f64::MIN_POSITIVE));
-        if !(abs <= TOL * theirs.abs().max(1.0)) {
+        let within = abs <= TOL * theirs.abs().max(1.0);
+        if !within {
             self.failures
                 .push(format!("{what}: ours {ours:e}, optuna {theirs:e}"));
         }
@@ -126,13 +127,25 @@ impl Errors {
     }
 }
 
-fn check_estimator(errors: &mut Errors, what: &str, ours: &inspect::ParzenEstimator, theirs: &Value, names: &[&str]) {
-    errors.check_all(&format!("{what} weights"), &ours.weights, &nums(&theirs["weights"]));
+fn check_estimator(
+    errors: &mut Errors,
+    what: &str,
+    ours: &inspect::ParzenEstimator,
+    theirs: &Value,
+    names: &[&str],
+) {
+    errors.check_all(
+        &format!("{what} weights"),
+        &ours.weights,
+        &nums(&theirs["weights"]),
+    );
     for (name, kernels) in names.iter().zip(&ours.kernels) {
         let t = &theirs["params"][*name];
         match kernels {
             Kernels::Categorical { weights } => {
-                let rows = t["categorical"].as_array().expect("categorical on both sides");
+                let rows = t["categorical"]
+                    .as_array()
+                    .expect("categorical on both sides");
                 assert_eq!(weights.len(), rows.len(), "{what} {name} components");
                 for (c, (row, trow)) in weights.iter().zip(rows).enumerate() {
                     errors.check_all(&format!("{what} {name} component {c}"), row, &nums(trow));
@@ -163,9 +176,15 @@ fn tpe_matches_optuna() {
         let opts = &case["options"];
         let defaults = TpeOptions::default();
         let options = TpeOptions {
-            multivariate: opts["multivariate"].as_bool().unwrap_or(defaults.multivariate),
-            constant_liar: opts["constant_liar"].as_bool().unwrap_or(defaults.constant_liar),
-            prior_weight: opts["prior_weight"].as_f64().unwrap_or(defaults.prior_weight),
+            multivariate: opts["multivariate"]
+                .as_bool()
+                .unwrap_or(defaults.multivariate),
+            constant_liar: opts["constant_liar"]
+                .as_bool()
+                .unwrap_or(defaults.constant_liar),
+            prior_weight: opts["prior_weight"]
+                .as_f64()
+                .unwrap_or(defaults.prior_weight),
             consider_magic_clip: opts["consider_magic_clip"]
                 .as_bool()
                 .unwrap_or(defaults.consider_magic_clip),
@@ -231,11 +250,32 @@ fn tpe_matches_optuna() {
                 .map(|v| v.as_str().unwrap())
                 .collect();
             let (l, gg) = inspect::parzen_estimators(&space, &history, &names, &options).unwrap();
-            check_estimator(&mut errors, &format!("{name} group {g} below"), &l, &group["below"], &names);
-            check_estimator(&mut errors, &format!("{name} group {g} above"), &gg, &group["above"], &names);
-            let probes: Vec<Vec<f64>> = group["probes"].as_array().unwrap().iter().map(nums).collect();
+            check_estimator(
+                &mut errors,
+                &format!("{name} group {g} below"),
+                &l,
+                &group["below"],
+                &names,
+            );
+            check_estimator(
+                &mut errors,
+                &format!("{name} group {g} above"),
+                &gg,
+                &group["above"],
+                &names,
+            );
+            let probes: Vec<Vec<f64>> = group["probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(nums)
+                .collect();
             let ratio = inspect::log_ratio(&space, &history, &names, &options, &probes).unwrap();
-            errors.check_all(&format!("{name} group {g} log_ratio"), &ratio, &nums(&group["log_ratio"]));
+            errors.check_all(
+                &format!("{name} group {g} log_ratio"),
+                &ratio,
+                &nums(&group["log_ratio"]),
+            );
         }
 
         let seed = case["seed"].as_u64().unwrap() as u32;

@@ -40,12 +40,12 @@ pub use search::{
     by_name, CvResults, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
     RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
-pub use tpe::TpeOptions;
 pub use split::{
     train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, KFold,
     RepeatedKFold, RepeatedStratifiedKFold, ShuffleSplit, Size, SplitInput, StratifiedKFold,
     StratifiedShuffleSplit,
 };
+pub use tpe::TpeOptions;
 pub use validation::{
     cross_val_score, cross_validate, ContinueTraining, CrossValidateOptions, CrossValidateResult,
     Cv, Estimator, FittedPipeline, LinfaEstimator, Pipeline,

@@ -33,7 +33,9 @@ mod parzen;
 mod truncnorm;
 
 use crate::error::{invalid_param, MlpTuneError, Result};
-use crate::model_selection::param_space::{Candidate, Distribution, ParamDistributions, ParamValue};
+use crate::model_selection::param_space::{
+    Candidate, Distribution, ParamDistributions, ParamValue,
+};
 use crate::random::NumpyRng;
 use parzen::{ParzenEstimator, ParzenParams, Space};
 
@@ -370,7 +372,12 @@ impl Prepared<'_> {
     }
 
     /// The estimator fitted to the `trials` that have every parameter of `group`.
-    fn estimator(&self, group: &[usize], trials: &[usize], options: &TpeOptions) -> ParzenEstimator {
+    fn estimator(
+        &self,
+        group: &[usize],
+        trials: &[usize],
+        options: &TpeOptions,
+    ) -> ParzenEstimator {
         let rows: Vec<usize> = trials
             .iter()
             .copied()
@@ -388,7 +395,11 @@ impl Prepared<'_> {
         ParzenEstimator::new(&obs, &space, &options.parzen())
     }
 
-    fn estimators(&self, group: &[usize], options: &TpeOptions) -> (ParzenEstimator, ParzenEstimator) {
+    fn estimators(
+        &self,
+        group: &[usize],
+        options: &TpeOptions,
+    ) -> (ParzenEstimator, ParzenEstimator) {
         (
             self.estimator(group, &self.below, options),
             self.estimator(group, &self.above, options),
@@ -461,7 +472,10 @@ pub(crate) fn propose(
             out.insert(param.name.to_string(), v);
         } else if !relative.contains(&p) {
             let v = prep.sample_group(&[p], options, rng);
-            out.insert(param.name.to_string(), v.into_iter().next().unwrap_or(ParamValue::None));
+            out.insert(
+                param.name.to_string(),
+                v.into_iter().next().unwrap_or(ParamValue::None),
+            );
         }
     }
     Ok(out)
@@ -471,8 +485,8 @@ pub(crate) fn propose(
 /// Optuna only: not a stable API.
 #[doc(hidden)]
 pub mod inspect {
-    use super::*;
     pub use super::parzen::{default_weights, Kernels, ParzenEstimator};
+    use super::*;
 
     /// The below (good) and above (bad) history indices, each in trial order.
     pub fn split(history: &[TpeTrial<'_>], options: &TpeOptions) -> (Vec<usize>, Vec<usize>) {
@@ -497,9 +511,10 @@ pub mod inspect {
         names
             .iter()
             .map(|n| {
-                prep.params.iter().position(|p| p.name == *n).ok_or_else(|| {
-                    MlpTuneError::SearchSpace(format!("unknown parameter `{n}`"))
-                })
+                prep.params
+                    .iter()
+                    .position(|p| p.name == *n)
+                    .ok_or_else(|| MlpTuneError::SearchSpace(format!("unknown parameter `{n}`")))
             })
             .collect()
     }
@@ -528,7 +543,12 @@ pub mod inspect {
         let prep = prepare(space, history, options)?;
         let (l, g) = prep.estimators(&group(&prep, names)?, options);
         let columns: Vec<Vec<f64>> = (0..names.len())
-            .map(|j| points.iter().map(|p| p.get(j).copied().unwrap_or(f64::NAN)).collect())
+            .map(|j| {
+                points
+                    .iter()
+                    .map(|p| p.get(j).copied().unwrap_or(f64::NAN))
+                    .collect()
+            })
             .collect();
         let (a, b) = (l.log_pdf(&columns), g.log_pdf(&columns));
         Ok(a.iter().zip(&b).map(|(a, b)| a - b).collect())

@@ -5,7 +5,13 @@ use super::*;
 
 fn space() -> ParamDistributions {
     ParamDistributions::new()
-        .add("alpha", Distribution::LogUniform { low: 1e-5, high: 1e-1 })
+        .add(
+            "alpha",
+            Distribution::LogUniform {
+                low: 1e-5,
+                high: 1e-1,
+            },
+        )
         .add("n", Distribution::RandInt { low: 1, high: 50 })
         .add("act", Distribution::list(["relu", "tanh", "logistic"]))
 }
@@ -145,10 +151,30 @@ fn gamma_and_split_follow_optuna() {
 #[test]
 fn proposals_stay_inside_the_space() {
     let space = ParamDistributions::new()
-        .add("f", Distribution::FloatStep { low: 0.0, high: 1.0, step: 0.25 })
-        .add("i", Distribution::IntStep { low: 2, high: 20, step: 6 })
+        .add(
+            "f",
+            Distribution::FloatStep {
+                low: 0.0,
+                high: 1.0,
+                step: 0.25,
+            },
+        )
+        .add(
+            "i",
+            Distribution::IntStep {
+                low: 2,
+                high: 20,
+                step: 6,
+            },
+        )
         .add("l", Distribution::LogRandInt { low: 1, high: 100 })
-        .add("u", Distribution::Uniform { loc: -1.0, scale: 2.0 })
+        .add(
+            "u",
+            Distribution::Uniform {
+                loc: -1.0,
+                scale: 2.0,
+            },
+        )
         .add("one", Distribution::list([7]));
     let cands = space.sample(30, 3).unwrap();
     let mut rng = NumpyRng::new(0);
@@ -167,7 +193,11 @@ fn proposals_stay_inside_the_space() {
     for p in &proposed {
         let f = p["f"].as_f64("f").unwrap();
         assert!([0.0, 0.25, 0.5, 0.75, 1.0].contains(&f), "{f}");
-        assert!(matches!(p["i"], ParamValue::Int(2 | 8 | 14 | 20)), "{}", p["i"]);
+        assert!(
+            matches!(p["i"], ParamValue::Int(2 | 8 | 14 | 20)),
+            "{}",
+            p["i"]
+        );
         assert!(matches!(p["l"], ParamValue::Int(1..=99)));
         let u = p["u"].as_f64("u").unwrap();
         assert!((-1.0..=1.0).contains(&u));
@@ -186,8 +216,20 @@ fn proposals_stay_inside_the_space() {
 #[test]
 fn conditional_parameters_are_modelled_alone() {
     let space = ParamDistributions::new()
-        .add("a", Distribution::Uniform { loc: 0.0, scale: 1.0 })
-        .add("b", Distribution::Uniform { loc: 0.0, scale: 1.0 })
+        .add(
+            "a",
+            Distribution::Uniform {
+                loc: 0.0,
+                scale: 1.0,
+            },
+        )
+        .add(
+            "b",
+            Distribution::Uniform {
+                loc: 0.0,
+                scale: 1.0,
+            },
+        )
         .add("c", Distribution::list([1, 2, 3]));
     let mut cands = space.sample(20, 11).unwrap();
     for (i, c) in cands.iter_mut().enumerate() {
@@ -204,7 +246,10 @@ fn conditional_parameters_are_modelled_alone() {
         })
         .collect();
     let o = TpeOptions::default();
-    assert_eq!(inspect::relative_params(&space, &h, &o).unwrap(), vec!["a", "c"]);
+    assert_eq!(
+        inspect::relative_params(&space, &h, &o).unwrap(),
+        vec!["a", "c"]
+    );
     let p = propose(&space, &h, &o, &mut NumpyRng::new(2)).unwrap();
     assert_eq!(p.len(), 3);
     let univariate = TpeOptions {
@@ -228,11 +273,25 @@ fn bad_input_gives_typed_errors() {
     ));
     for d in [
         Distribution::List(vec![]),
-        Distribution::Uniform { loc: 0.0, scale: -1.0 },
-        Distribution::LogUniform { low: 0.0, high: 1.0 },
+        Distribution::Uniform {
+            loc: 0.0,
+            scale: -1.0,
+        },
+        Distribution::LogUniform {
+            low: 0.0,
+            high: 1.0,
+        },
         Distribution::RandInt { low: 3, high: 3 },
-        Distribution::FloatStep { low: 0.0, high: 1.0, step: 0.3 },
-        Distribution::IntStep { low: 0, high: 5, step: 0 },
+        Distribution::FloatStep {
+            low: 0.0,
+            high: 1.0,
+            step: 0.3,
+        },
+        Distribution::IntStep {
+            low: 0,
+            high: 5,
+            step: 0,
+        },
     ] {
         let s = ParamDistributions::new().add("x", d);
         assert!(matches!(

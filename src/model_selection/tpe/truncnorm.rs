@@ -156,7 +156,8 @@ fn ndtri_exp(y: &mut [f64]) {
             let dx = (log_ndtr_x - zi) * (log_ndtr_x - log_norm_pdf_x).exp();
             *xi -= dx;
             // Written as numpy's `all(abs(dx) < 1e-8 * abs(x))`, so NaN never converges.
-            if !(dx.abs() < 1e-8 * xi.abs()) {
+            let small = dx.abs() < 1e-8 * xi.abs();
+            if !small {
                 converged = false;
             }
         }
@@ -176,8 +177,9 @@ pub(crate) fn ppf(q: &[f64], a: &[f64], b: &[f64]) -> Vec<f64> {
     let n = q.len();
     let mut out = vec![0.0; n];
     // Optuna splits the batch by sign of `a` and solves each group as one array.
-    let left: Vec<usize> = (0..n).filter(|&i| a[i] < 0.0).collect();
-    let right: Vec<usize> = (0..n).filter(|&i| !(a[i] < 0.0)).collect();
+    let is_left: Vec<bool> = a.iter().map(|&x| x < 0.0).collect();
+    let left: Vec<usize> = (0..n).filter(|&i| is_left[i]).collect();
+    let right: Vec<usize> = (0..n).filter(|&i| !is_left[i]).collect();
     let mut ys: Vec<f64> = left
         .iter()
         .map(|&i| logaddexp(log_ndtr(a[i]), q[i].ln() + log_gauss_mass(a[i], b[i])))
@@ -189,7 +191,12 @@ pub(crate) fn ppf(q: &[f64], a: &[f64], b: &[f64]) -> Vec<f64> {
     // For a >= 0 the left tail of the mirrored interval is the accurate one.
     let mut ys: Vec<f64> = right
         .iter()
-        .map(|&i| logaddexp(log_ndtr(-b[i]), (-q[i]).ln_1p() + log_gauss_mass(a[i], b[i])))
+        .map(|&i| {
+            logaddexp(
+                log_ndtr(-b[i]),
+                (-q[i]).ln_1p() + log_gauss_mass(a[i], b[i]),
+            )
+        })
         .collect();
     ndtri_exp(&mut ys);
     for (&i, y) in right.iter().zip(ys) {

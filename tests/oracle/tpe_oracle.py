@@ -14,7 +14,8 @@ internals (a real `Study` with direction="maximize", `_split_trials`,
     parameter sampled alone), the mixture weights and every component per parameter
     (mu/sigma in the transformed space, or the categorical weights);
   - log l(x) - log g(x) at probe points (internal representation);
-  - the candidate a fresh `TPESampler(seed=...)` proposes next (`study.ask`).
+  - the next three candidates a fresh `TPESampler(seed=...)` proposes (`study.ask` three
+    times, the earlier asks still running).
 
 Ties: numpy's default argsort is not stable (on AVX-512 machines the order of equal values
 depends on its SIMD kernel). When a history's tied values are ordered differently from a
@@ -238,8 +239,12 @@ def run_case(case, stable):
 
     # The next proposal of a fresh sampler with this seed (the study's own trials are
     # untouched by the estimators above; `ask` adds the new running trial last).
-    trial = study.ask(fixed_distributions={k: dists[k] for k in sorted(space)})
-    result["proposal"] = trial.params
+    # Three asks in a row without telling: each earlier proposal is a running trial for
+    # the later ones (the constant liar), and the sampler's RandomState carries on.
+    result["proposals"] = [
+        study.ask(fixed_distributions={k: dists[k] for k in sorted(space)}).params
+        for _ in range(3)
+    ]
     return result
 
 

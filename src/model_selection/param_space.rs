@@ -338,7 +338,10 @@ impl Distribution {
         match *self {
             Distribution::List(ref v) if v.is_empty() => bad("empty list of values".into()),
             Distribution::Uniform { loc, scale }
-                if !(loc.is_finite() && scale.is_finite() && scale > 0.0) =>
+                if !(loc.is_finite()
+                    && scale.is_finite()
+                    && scale > 0.0
+                    && (loc + scale).is_finite()) =>
             {
                 bad(format!(
                     "uniform needs finite loc and scale > 0, got ({loc}, {scale})"
@@ -628,6 +631,10 @@ mod tests {
                 low: 0.0,
                 high: 1.0,
                 step: f64::NAN,
+            },
+            Distribution::Uniform {
+                loc: f64::MAX,
+                scale: f64::MAX,
             },
             Distribution::IntStep {
                 low: 0,

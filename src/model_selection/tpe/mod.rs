@@ -2,7 +2,8 @@
 //! for one objective to maximise: the mathematics behind a TPE search, without the search
 //! loop.
 //!
-//! Given the trials so far, [`propose`] returns the next candidate:
+//! Given the trials so far, `propose` (crate-internal; a search strategy calls it) returns the
+//! next candidate:
 //! 1. with fewer than [`TpeOptions::n_startup_trials`] complete trials, a random draw from
 //!    the space (each distribution's own sampler, as in a randomized search);
 //! 2. otherwise the complete trials are ranked by score (greater is better, ties in trial

@@ -358,3 +358,21 @@ fn zero_startup_trials_model_from_the_prior() {
     let p = propose(&space(), &[], &o, &mut NumpyRng::new(0)).unwrap();
     assert_eq!(p.len(), 3);
 }
+
+#[test]
+fn inspection_of_an_unknown_parameter_is_an_error() {
+    let cands = history(12);
+    let h = trials(&cands);
+    let o = TpeOptions::default();
+    assert!(matches!(
+        inspect::parzen_estimators(&space(), &h, &["nope"], &o),
+        Err(MlpTuneError::SearchSpace(_))
+    ));
+    assert!(matches!(
+        inspect::log_ratio(&space(), &h, &["alpha", "nope"], &o, &[vec![0.01, 1.0]]),
+        Err(MlpTuneError::SearchSpace(_))
+    ));
+    // A probe with too few coordinates gives NaN, not a panic.
+    let r = inspect::log_ratio(&space(), &h, &["alpha", "n"], &o, &[vec![0.01]]).unwrap();
+    assert!(r[0].is_nan());
+}

@@ -21,6 +21,7 @@
 pub mod halving;
 mod journal;
 pub mod param_space;
+mod runner;
 pub mod scoring;
 pub mod search;
 pub mod split;

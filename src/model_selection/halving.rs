@@ -420,7 +420,7 @@ impl Strategy for Brackets<'_> {
         self.step += 1;
         let param = self.resource.param_name();
         let mut batch = Batch {
-            last: self.step == self.n_steps,
+            decides_best: self.step == self.n_steps,
             ..Batch::default()
         };
         for (b, plan) in self.plans.iter().enumerate() {
@@ -507,8 +507,8 @@ impl Strategy for Brackets<'_> {
 /// Runs `strategy` over `candidates` and assembles the fitted search, the records and the
 /// rebuild counts; also returns the rounds each of `n_brackets` brackets entered.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-fn run_brackets<F, T, B, E>(
-    runner: &Runner<'_, B, T, F>,
+fn run_brackets<F, T, B, E, S: Sync>(
+    runner: &Runner<'_, B, T, F, S>,
     strategy: &mut Brackets<'_>,
     refit_index: Option<usize>,
 ) -> Result<(

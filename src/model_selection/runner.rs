@@ -105,8 +105,11 @@ pub(crate) struct Batch {
     pub(crate) trials: Vec<Trial>,
     /// Round events announced before the batch runs.
     pub(crate) rounds: Vec<RoundEvent>,
-    /// No batch follows: the refit of the best may overlap it.
-    pub(crate) last: bool,
+    /// No batch follows and the best candidate will be one of this batch's trials (the
+    /// last round of successive halving, the one batch of a grid search), so the refit of
+    /// the best may overlap the batch: run alongside its fits when the batch has a single
+    /// trial, or speculated on its leader.
+    pub(crate) decides_best: bool,
 }
 
 /// What the runner has done so far: one row per evaluated trial, in the order run.
@@ -284,8 +287,8 @@ pub(crate) fn not_fitted(
 }
 
 /// Everything a run needs besides the strategy.
-pub(crate) struct Runner<'a, B, T, F> {
-    pub(crate) opts: &'a SearchCV<B, T>,
+pub(crate) struct Runner<'a, B, T, F, S> {
+    pub(crate) opts: &'a SearchCV<B, T, S>,
     pub(crate) x: ArrayView2<'a, F>,
     pub(crate) y: ArrayView1<'a, T>,
     pub(crate) folds: &'a [Fold],
@@ -310,8 +313,9 @@ struct Row<E> {
     rebuild: Vec<Option<usize>>,
 }
 
-impl<B, T, F, E> Runner<'_, B, T, F>
+impl<B, T, F, E, S> Runner<'_, B, T, F, S>
 where
+    S: Sync,
     F: Float,
     T: ScoreTarget,
     B: Fn(&Candidate) -> Result<E> + Sync,
@@ -426,7 +430,7 @@ where
             }
             let step_skipped = self.run_batch(
                 &rows,
-                batch.last && self.refit,
+                batch.decides_best && self.refit,
                 first_row,
                 &stopper,
                 &mut models,
@@ -456,7 +460,7 @@ where
     fn run_batch(
         &self,
         rows: &[Row<E>],
-        last: bool,
+        decides_best: bool,
         first_row: usize,
         stopper: &Stopper,
         models: &mut HashMap<(usize, usize), E::Model>,
@@ -467,10 +471,10 @@ where
         let (x, y) = (self.x, self.y);
         let n_splits = self.folds.len();
         let warm = self.resource == ResourceKind::Epochs;
-        // When a single candidate is left for the last batch it is the best whatever its
-        // score, so its refit on all rows runs alongside its folds (first, as the longest
+        // When a single candidate is left in a batch that decides the best, it is the best
+        // whatever its score, so its refit on all rows runs alongside its folds (first, as the longest
         // task) instead of after them. With several, the leader's refit is speculated.
-        let overlap_refit = last && rows.len() == 1;
+        let overlap_refit = decides_best && rows.len() == 1;
         let tasks: Vec<(usize, usize)> = (0..rows.len())
             .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
             .collect();
@@ -549,7 +553,7 @@ where
                 )
             },
             |next| {
-                if opts.speculative_refit && last && rows.len() > 1 && !stopper.stopped() {
+                if opts.speculative_refit && decides_best && rows.len() > 1 && !stopper.stopped() {
                     let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
                     speculation.consider(&unstarted, |ri| rows[ri].estimator.fit_xy(x, y));
                 }

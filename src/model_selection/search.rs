@@ -109,6 +109,13 @@ impl SearchSpace {
 /// A cross-validated search: [`GridSearchCV::new`] or [`RandomizedSearchCV::new`] build
 /// one. `builder` turns a candidate into estimator params; for our MLPs use [`by_name`].
 ///
+/// Every search is a `SearchCV` whose `S` says what it searches and how (its strategy's
+/// settings: [`SearchSpace`] for grid and random searches, [`TpeSpace`](super::TpeSpace)
+/// for [`TpeSearchCV`](super::TpeSearchCV)), so the options all searches share (`cv`,
+/// `scoring`, `refit`, `n_jobs`, `error_score`, `observer`, `journal`, `time_budget`,
+/// `max_consecutive_failures`, ...) are set the same way on each, and every search is
+/// built by its own `new` and run by `fit`.
+///
 /// ```
 /// use linfa::prelude::*;
 /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
@@ -122,9 +129,9 @@ impl SearchSpace {
 /// let predictions = search.try_predict(data.records()).unwrap();
 /// assert_eq!(predictions.len(), 150);
 /// ```
-pub struct SearchCV<B, T> {
+pub struct SearchCV<B, T, S = SearchSpace> {
     pub(crate) builder: B,
-    pub(crate) space: SearchSpace,
+    pub(crate) space: S,
     pub(crate) cv: Cv,
     pub(crate) scorers: Vec<Scorer<T>>,
     pub(crate) refit: Option<String>,
@@ -141,7 +148,7 @@ pub struct SearchCV<B, T> {
     pub(crate) unused_random_state: Option<u32>,
 }
 
-impl<B, T> std::fmt::Debug for SearchCV<B, T> {
+impl<B, T, S: std::fmt::Debug> std::fmt::Debug for SearchCV<B, T, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchCV")
             .field("space", &self.space)
@@ -201,8 +208,8 @@ where
     move |candidate: &Candidate| Ok(base.clone().with_candidate(candidate)?.check()?)
 }
 
-impl<B, T> SearchCV<B, T> {
-    pub(crate) fn with_space(builder: B, space: SearchSpace) -> Self {
+impl<B, T, S> SearchCV<B, T, S> {
+    pub(crate) fn with_space(builder: B, space: S) -> Self {
         SearchCV {
             builder,
             space,
@@ -274,35 +281,6 @@ impl<B, T> SearchCV<B, T> {
     /// Also score the training rows.
     pub fn return_train_score(mut self, yes: bool) -> Self {
         self.return_train_score = yes;
-        self
-    }
-
-    /// Seed of a randomized search's draws.
-    ///
-    /// A grid search draws nothing, so a seed given to one is refused when the search is
-    /// fitted ([`MlpTuneError::InvalidParameter`] naming `random_state`) instead of being
-    /// silently ignored (scikit-learn's `GridSearchCV` has no `random_state` either). Seed
-    /// the estimator instead.
-    ///
-    /// ```
-    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
-    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
-    /// use mlp_tune::MlpTuneError;
-    ///
-    /// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(5);
-    /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
-    /// let err = GridSearchCV::new(by_name(base), grid)
-    ///     .random_state(7)
-    ///     .fit(&mlp_tune::datasets::iris())
-    ///     .err()
-    ///     .unwrap();
-    /// assert!(matches!(err, MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"));
-    /// ```
-    pub fn random_state(mut self, seed: u32) -> Self {
-        match &mut self.space {
-            SearchSpace::Random { random_state, .. } => *random_state = seed,
-            SearchSpace::Grid(_) => self.unused_random_state = Some(seed),
-        }
         self
     }
 
@@ -443,6 +421,95 @@ impl<B, T> SearchCV<B, T> {
         Ok((scorers, refit_index))
     }
 
+    /// The journal fingerprint of a search of `kind` whose own settings (schedule and the
+    /// like) are described by `settings` (empty for grid and random searches).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fingerprint_of<F: Float, E: Estimator<F, T>>(
+        &self,
+        kind: &str,
+        settings: &str,
+        x: ndarray::ArrayView2<F>,
+        y: ArrayView1<T>,
+        candidates: &[Candidate],
+        estimators: &[E],
+        folds: &[super::split::Fold],
+        scorers: &[Scorer<T>],
+    ) -> String
+    where
+        T: ScoreTarget,
+    {
+        let mut fp = Fingerprint::default();
+        fp.part("kind", kind.as_bytes());
+        if !settings.is_empty() {
+            fp.part("settings", settings.as_bytes());
+        }
+        for (c, e) in candidates.iter().zip(estimators) {
+            fp.part("candidate", candidate_to_json(c).to_string().as_bytes());
+            fp.part("estimator", e.describe().as_bytes());
+        }
+        for fold in folds {
+            let rows: Vec<u8> = fold
+                .train
+                .iter()
+                .chain([usize::MAX].iter())
+                .chain(fold.test.iter())
+                .flat_map(|&i| (i as u64).to_le_bytes())
+                .collect();
+            fp.part("fold", &rows);
+        }
+        for scorer in scorers {
+            fp.part("scorer", scorer.name().as_bytes());
+        }
+        fp.part(
+            "options",
+            format!(
+                "{} {:?}",
+                self.return_train_score,
+                self.error_score.map(f64::to_bits)
+            )
+            .as_bytes(),
+        );
+        fp.part("shape", format!("{:?}", x.dim()).as_bytes());
+        let records: Vec<u8> = x
+            .iter()
+            .flat_map(|v| v.to_f64().unwrap_or(f64::NAN).to_bits().to_le_bytes())
+            .collect();
+        fp.part("records", &records);
+        fp.part("targets", format!("{:?}", y.to_vec()).as_bytes());
+        fp.finish()
+    }
+}
+
+impl<B, T> SearchCV<B, T> {
+    /// Seed of a randomized search's draws.
+    ///
+    /// A grid search draws nothing, so a seed given to one is refused when the search is
+    /// fitted ([`MlpTuneError::InvalidParameter`] naming `random_state`) instead of being
+    /// silently ignored (scikit-learn's `GridSearchCV` has no `random_state` either). Seed
+    /// the estimator instead.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    /// use mlp_tune::MlpTuneError;
+    ///
+    /// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(5);
+    /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
+    /// let err = GridSearchCV::new(by_name(base), grid)
+    ///     .random_state(7)
+    ///     .fit(&mlp_tune::datasets::iris())
+    ///     .err()
+    ///     .unwrap();
+    /// assert!(matches!(err, MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"));
+    /// ```
+    pub fn random_state(mut self, seed: u32) -> Self {
+        match &mut self.space {
+            SearchSpace::Random { random_state, .. } => *random_state = seed,
+            SearchSpace::Grid(_) => self.unused_random_state = Some(seed),
+        }
+        self
+    }
+
     /// The search space.
     pub fn space(&self) -> &SearchSpace {
         &self.space
@@ -540,64 +607,6 @@ impl<B, T> SearchCV<B, T> {
         };
         self.fingerprint_of(kind, "", x, y, candidates, estimators, folds, scorers)
     }
-
-    /// The journal fingerprint of a search of `kind` whose own settings (schedule and the
-    /// like) are described by `settings` (empty for grid and random searches).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn fingerprint_of<F: Float, E: Estimator<F, T>>(
-        &self,
-        kind: &str,
-        settings: &str,
-        x: ndarray::ArrayView2<F>,
-        y: ArrayView1<T>,
-        candidates: &[Candidate],
-        estimators: &[E],
-        folds: &[super::split::Fold],
-        scorers: &[Scorer<T>],
-    ) -> String
-    where
-        T: ScoreTarget,
-    {
-        let mut fp = Fingerprint::default();
-        fp.part("kind", kind.as_bytes());
-        if !settings.is_empty() {
-            fp.part("settings", settings.as_bytes());
-        }
-        for (c, e) in candidates.iter().zip(estimators) {
-            fp.part("candidate", candidate_to_json(c).to_string().as_bytes());
-            fp.part("estimator", e.describe().as_bytes());
-        }
-        for fold in folds {
-            let rows: Vec<u8> = fold
-                .train
-                .iter()
-                .chain([usize::MAX].iter())
-                .chain(fold.test.iter())
-                .flat_map(|&i| (i as u64).to_le_bytes())
-                .collect();
-            fp.part("fold", &rows);
-        }
-        for scorer in scorers {
-            fp.part("scorer", scorer.name().as_bytes());
-        }
-        fp.part(
-            "options",
-            format!(
-                "{} {:?}",
-                self.return_train_score,
-                self.error_score.map(f64::to_bits)
-            )
-            .as_bytes(),
-        );
-        fp.part("shape", format!("{:?}", x.dim()).as_bytes());
-        let records: Vec<u8> = x
-            .iter()
-            .flat_map(|v| v.to_f64().unwrap_or(f64::NAN).to_bits().to_le_bytes())
-            .collect();
-        fp.part("records", &records);
-        fp.part("targets", format!("{:?}", y.to_vec()).as_bytes());
-        fp.finish()
-    }
 }
 
 /// Grid and random searches as a strategy of the search core: every candidate in one
@@ -624,7 +633,7 @@ impl Strategy for EveryCandidate {
                 })
                 .collect(),
             rounds: Vec::new(),
-            last: true,
+            decides_best: true,
         }))
     }
 
@@ -646,7 +655,7 @@ where
     type Object = FittedSearch<E, E::Model>;
 
     fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, TT>) -> Result<Self::Object> {
-        SearchCV::fit(self, dataset)
+        SearchCV::<B, T, SearchSpace>::fit(self, dataset)
     }
 }
 

@@ -3,6 +3,8 @@
 //! otherwise; the library itself never prints) and the pictures' folder.
 #![allow(dead_code)]
 
+pub mod hyperband;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -46,14 +46,15 @@ use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 use ndarray::{ArrayView1, ArrayView2};
 
+use super::bohb::{Bohb, BracketSampler};
 use super::journal::Journal;
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 pub use super::runner::HalvingRecord;
 use super::runner::{Batch, History, Rebuilds, ResourceKind, Runner, Strategy, Trial};
 use super::scoring::{ScoreTarget, Scorer};
-use super::search::{FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace};
+use super::search::{FittedSearch, RoundEvent, SearchCV};
 use super::split::Fold;
-use super::validation::{class_ids, dataset_views, AsView2, Cv, Estimator};
+use super::validation::{class_ids, dataset_views, AsView2, Estimator};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::random::NumpyRng;
 
@@ -343,7 +344,10 @@ fn top_k(scores: &[f64], k: usize) -> Vec<usize> {
 /// on their last round: shorter brackets start later, so every step (and the expensive
 /// last one above all) has work from several brackets.
 struct Brackets<'a> {
-    candidates: &'a [Candidate],
+    /// The candidate of every slot of every bracket: random draws, replaced by BOHB's
+    /// proposals when their bracket starts.
+    candidates: Vec<Candidate>,
+    bohb: Option<Bohb<'a>>,
     plans: &'a [BracketPlan],
     resource: &'a Resource,
     /// The search's folds, subsampled per round with `resource = n_samples`.
@@ -364,7 +368,7 @@ struct Brackets<'a> {
 
 impl<'a> Brackets<'a> {
     fn new(
-        candidates: &'a [Candidate],
+        candidates: Vec<Candidate>,
         plans: &'a [BracketPlan],
         resource: &'a Resource,
         folds: &'a [Fold],
@@ -374,6 +378,7 @@ impl<'a> Brackets<'a> {
         let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
         Brackets {
             candidates,
+            bohb: None,
             plans,
             resource,
             folds,
@@ -430,6 +435,16 @@ impl Strategy for Brackets<'_> {
             let Some(&(r, _)) = plan.rounds.get(round) else {
                 continue;
             };
+            if let (Some(bohb), 0) = (&mut self.bohb, round) {
+                let mut slots: Vec<&mut Candidate> = self
+                    .candidates
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(c, _)| plan.candidates.contains(c))
+                    .map(|(_, candidate)| candidate)
+                    .collect();
+                bohb.fill(&mut slots, history)?;
+            }
             batch.rounds.push(RoundEvent {
                 bracket: b,
                 iter: round,
@@ -570,8 +585,8 @@ where
 /// settings) besides what every search's fingerprint covers (candidates, estimators built
 /// with the resource parameter, folds, scorers, data).
 #[allow(clippy::too_many_arguments)]
-fn journal_fingerprint<F, T, B, E>(
-    opts: &SearchCV<B, T>,
+fn journal_fingerprint<F, T, B, E, S>(
+    opts: &SearchCV<B, T, S>,
     kind: &str,
     settings: String,
     x: ArrayView2<F>,
@@ -647,145 +662,20 @@ enum HalvingSpace {
 /// // Warm continuation: survivors are trained further, not retrained.
 /// assert!(search.total_cost() < 3 * (4 * 10 + 2 * 20 + 40));
 /// ```
-pub struct HalvingSearchCV<B, T> {
-    base: SearchCV<B, T>,
-    space: HalvingSpace,
+pub type HalvingSearchCV<B, T> = SearchCV<B, T, HalvingSettings>;
+
+/// What a successive-halving search searches and its schedule settings (the `S` of
+/// [`HalvingSearchCV`]): built by [`HalvingGridSearchCV::new`] or
+/// [`HalvingRandomSearchCV::new`], set by the search's own methods.
+#[derive(Debug, Clone)]
+pub struct HalvingSettings {
+    candidates: HalvingSpace,
     factor: f64,
     resource: Resource,
     min_resources: MinResources,
     max_resources: MaxResources,
     aggressive_elimination: bool,
     random_state: u32,
-}
-
-/// The options halving and Hyperband searches share with [`SearchCV`], forwarded to their
-/// `base` search.
-macro_rules! delegate_search_options {
-    () => {
-        /// `cv=k` (stratified for classifiers).
-        pub fn cv(mut self, k: usize) -> Self {
-            self.base = self.base.cv(k);
-            self
-        }
-
-        /// Whether, with `n_jobs > 1`, a thread refits the leader of the last round while
-        /// its last fits run (see [`SearchCV::speculative_refit`]; a last round with one
-        /// candidate always refits it alongside). Default: `true`.
-        pub fn speculative_refit(mut self, yes: bool) -> Self {
-            self.base = self.base.speculative_refit(yes);
-            self
-        }
-
-        /// Any splitter or fold count. The splitter must give the same folds on every call
-        /// (ours do: a shuffled splitter restarts from its seed).
-        pub fn cv_with(mut self, cv: Cv) -> Self {
-            self.base = self.base.cv_with(cv);
-            self
-        }
-
-        /// One scorer by scikit-learn name.
-        pub fn scoring(mut self, name: &str) -> Result<Self> {
-            self.base = self.base.scoring(name)?;
-            Ok(self)
-        }
-
-        /// Several scorers; candidates are selected by the refit metric (the first unless
-        /// [`refit_metric`](Self::refit_metric) names another).
-        pub fn scorers(mut self, scorers: Vec<Scorer<T>>) -> Self {
-            self.base = self.base.scorers(scorers);
-            self
-        }
-
-        /// Refit the best candidate on all rows (default true).
-        pub fn refit(mut self, refit: bool) -> Self {
-            self.base = self.base.refit(refit);
-            self
-        }
-
-        /// Select (and refit) by this scorer's name.
-        pub fn refit_metric(mut self, name: &str) -> Self {
-            self.base = self.base.refit_metric(name);
-            self
-        }
-
-        /// Threads for the (candidate × fold) tasks of a round (of every bracket, for Hyperband). Results do not depend on it.
-        pub fn n_jobs(mut self, n_jobs: usize) -> Self {
-            self.base = self.base.n_jobs(n_jobs);
-            self
-        }
-
-        /// Score recorded for a failed fit (default NaN); `None` makes a failure an error.
-        pub fn error_score(mut self, value: Option<f64>) -> Self {
-            self.base = self.base.error_score(value);
-            self
-        }
-
-        /// Also score the training rows.
-        pub fn return_train_score(mut self, yes: bool) -> Self {
-            self.base = self.base.return_train_score(yes);
-            self
-        }
-
-        /// Receives progress events, including [`SearchObserver::on_round_start`].
-        pub fn observer(mut self, observer: Arc<dyn SearchObserver>) -> Self {
-            self.base = self.base.observer(observer);
-            self
-        }
-
-        /// Starts no new (candidate, fold) fit once `budget` has passed since the rounds
-        /// began (as [`SearchCV::time_budget`]); fits already running finish and are kept
-        /// (and journaled). No further round (or bracket) starts: survivors chosen from
-        /// incomplete scores could differ from an uninterrupted run's.
-        ///
-        /// The result is then [partial](FittedSearch::is_partial), with the
-        /// [reason](FittedSearch::stop_reason): the rounds entered appear in `cv_results`,
-        /// unstarted fits with NaN scores (their rows rank last, `error` says "not
-        /// fitted"); [`skipped_fits`](FittedSearch::skipped_fits) counts them plus every fit
-        /// of the rounds never entered. The best candidate (and the refit) comes from each
-        /// bracket's last round whose every fit was done, never from a row with folds
-        /// missing; with none, `best_index` is `None` and there is no refit. Round
-        /// attributes (`n_iterations`, `n_resources`, `n_candidates`, `brackets`) describe
-        /// the rounds entered. A stopped search still enters a round when the journal holds
-        /// some of its fits (taking them costs nothing). With a
-        /// [journal](Self::journal), running the search again without the limit finishes the
-        /// rest and gives the results of an uninterrupted run.
-        pub fn time_budget(mut self, budget: std::time::Duration) -> Self {
-            self.base = self.base.time_budget(budget);
-            self
-        }
-
-        /// Stops the search once `n` fits in a row have failed (`n` of at least 1), with
-        /// the consequences of [`time_budget`](Self::time_budget). As in the grid search
-        /// ([`SearchCV::max_consecutive_failures`]), "in a row" is in the task order, not
-        /// the order fits finish in: round by round (Hyperband: step by step), and within
-        /// one, row by row as in `cv_results`, then fold by fold; the count carries
-        /// across rounds. Fits taken from the journal count at their place with their
-        /// recorded outcome. The *trip*, the fit that ends a run of `n` failures, is thus the
-        /// same for any `n_jobs` and for a resumed search: no fit after it starts, those
-        /// that already ran on other threads are dropped (not fitted, counted in
-        /// [`skipped_fits`](FittedSearch::skipped_fits); recorded fits after it too), and
-        /// no later round is entered, so the results are those of a run on one thread.
-        /// Default: no limit.
-        pub fn max_consecutive_failures(mut self, n: usize) -> Self {
-            self.base = self.base.max_consecutive_failures(n);
-            self
-        }
-    };
-}
-
-impl<B, T> std::fmt::Debug for HalvingSearchCV<B, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HalvingSearchCV")
-            .field("space", &self.space)
-            .field("factor", &self.factor)
-            .field("resource", &self.resource)
-            .field("min_resources", &self.min_resources)
-            .field("max_resources", &self.max_resources)
-            .field("aggressive_elimination", &self.aggressive_elimination)
-            .field("random_state", &self.random_state)
-            .field("options", &self.base)
-            .finish()
-    }
 }
 
 /// Successive halving over every point of a [`ParamGrid`] (`min_resources` defaults to
@@ -798,7 +688,7 @@ impl HalvingGridSearchCV {
     /// refit on, `error_score = NaN`, one thread, `random_state` 0.
     #[allow(clippy::new_ret_no_self)]
     pub fn new<B, T>(builder: B, grid: ParamGrid) -> HalvingSearchCV<B, T> {
-        HalvingSearchCV::with_space(builder, HalvingSpace::Grid(grid), MinResources::Exhaust)
+        HalvingSearchCV::halving(builder, HalvingSpace::Grid(grid), MinResources::Exhaust)
     }
 }
 
@@ -812,7 +702,7 @@ impl HalvingRandomSearchCV {
     /// `n_candidates = exhaust`).
     #[allow(clippy::new_ret_no_self)]
     pub fn new<B, T>(builder: B, distributions: ParamDistributions) -> HalvingSearchCV<B, T> {
-        HalvingSearchCV::with_space(
+        HalvingSearchCV::halving(
             builder,
             HalvingSpace::Random {
                 distributions,
@@ -823,55 +713,57 @@ impl HalvingRandomSearchCV {
     }
 }
 
-impl<B, T> HalvingSearchCV<B, T> {
-    fn with_space(builder: B, space: HalvingSpace, min_resources: MinResources) -> Self {
-        HalvingSearchCV {
-            base: SearchCV::with_space(builder, SearchSpace::Grid(ParamGrid::new())),
-            space,
-            factor: 3.0,
-            resource: Resource::NSamples,
-            min_resources,
-            max_resources: MaxResources::Auto,
-            aggressive_elimination: false,
-            random_state: 0,
-        }
+impl<B, T> SearchCV<B, T, HalvingSettings> {
+    fn halving(builder: B, candidates: HalvingSpace, min_resources: MinResources) -> Self {
+        SearchCV::with_space(
+            builder,
+            HalvingSettings {
+                candidates,
+                factor: 3.0,
+                resource: Resource::NSamples,
+                min_resources,
+                max_resources: MaxResources::Auto,
+                aggressive_elimination: false,
+                random_state: 0,
+            },
+        )
     }
 
     /// `factor`: the proportion of candidates kept after each round is `1 / factor`, and
     /// survivors get `factor` times more resource (default 3; must be > 1).
     pub fn factor(mut self, factor: f64) -> Self {
-        self.factor = factor;
+        self.space.factor = factor;
         self
     }
 
     /// `resource` (default [`Resource::NSamples`]).
     pub fn resource(mut self, resource: Resource) -> Self {
-        self.resource = resource;
+        self.space.resource = resource;
         self
     }
 
     /// `min_resources`.
     pub fn min_resources(mut self, min_resources: MinResources) -> Self {
-        self.min_resources = min_resources;
+        self.space.min_resources = min_resources;
         self
     }
 
     /// `max_resources` as a number (required unless `resource = n_samples`).
     pub fn max_resources(mut self, max_resources: usize) -> Self {
-        self.max_resources = MaxResources::Value(max_resources);
+        self.space.max_resources = MaxResources::Value(max_resources);
         self
     }
 
     /// `aggressive_elimination`: replay the first round's resource until few enough
     /// candidates are left for the last round to hold fewer than `factor` of them.
     pub fn aggressive_elimination(mut self, yes: bool) -> Self {
-        self.aggressive_elimination = yes;
+        self.space.aggressive_elimination = yes;
         self
     }
 
     /// `n_candidates` of a random halving search (ignored for a grid).
     pub fn n_candidates(mut self, n: NCandidates) -> Self {
-        if let HalvingSpace::Random { n_candidates, .. } = &mut self.space {
+        if let HalvingSpace::Random { n_candidates, .. } = &mut self.space.candidates {
             *n_candidates = n;
         }
         self
@@ -879,44 +771,7 @@ impl<B, T> HalvingSearchCV<B, T> {
 
     /// Seed of the candidate draws and of the `n_samples` subsampling (default 0).
     pub fn random_state(mut self, seed: u32) -> Self {
-        self.random_state = seed;
-        self
-    }
-
-    delegate_search_options!();
-
-    /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
-    /// (created if missing; its directory must exist), flushed to disk before the fit
-    /// counts as done; see [`SearchCV::journal`]. Running the same search again with the
-    /// same file skips the recorded fits and gives `cv_results`, best candidate and refit
-    /// identical to an uninterrupted run; which candidates survive each round follows from
-    /// the recorded scores. With warm continuation, a model whose previous round came from
-    /// the journal is rebuilt by training it in one go to its round's resource (equal to the
-    /// continued model), counted by `rebuilt_models` and `rebuild_cost`. A file written by
-    /// a different search (other schedule settings too) is refused.
-    ///
-    /// ```
-    /// use mlp_tune::model_selection::{by_name, HalvingGridSearchCV, ParamGrid, Resource};
-    /// use mlp_tune::neural_network::{MLPRegressor, Solver};
-    ///
-    /// let data = mlp_tune::datasets::diabetes();
-    /// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
-    /// let path = std::env::temp_dir().join(format!("doc-halving-journal-{}.jsonl", std::process::id()));
-    /// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).random_state(0);
-    /// let search = HalvingGridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-1]))
-    ///     .resource(Resource::Epochs)
-    ///     .max_resources(8)
-    ///     .factor(2.0)
-    ///     .cv(2)
-    ///     .journal(&path);
-    /// let first = search.fit(&data).unwrap();
-    /// let again = search.fit(&data).unwrap(); // every fit comes from the journal
-    /// assert_eq!(again.resumed_fits(), first.records().len());
-    /// assert_eq!(again.cv_results().primary().mean_test, first.cv_results().primary().mean_test);
-    /// # std::fs::remove_file(&path).unwrap();
-    /// ```
-    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
-        self.base = self.base.journal(path);
+        self.space.random_state = seed;
         self
     }
 
@@ -933,14 +788,14 @@ impl<B, T> HalvingSearchCV<B, T> {
         R: Records + AsView2<F>,
         TT: AsSingleTargets<Elem = T>,
     {
-        check_factor(self.factor)?;
+        check_factor(self.space.factor)?;
         let (x, y) = dataset_views(dataset)?;
         let n_samples = x.nrows();
         let classes = T::classes_of(y.view());
-        let probe_candidate = match &self.space {
+        let probe_candidate = match &self.space.candidates {
             HalvingSpace::Grid(grid) => grid.candidates()?.into_iter().next(),
             HalvingSpace::Random { distributions, .. } => distributions
-                .sample(1, self.random_state)?
+                .sample(1, self.space.random_state)?
                 .into_iter()
                 .next(),
         }
@@ -948,17 +803,17 @@ impl<B, T> HalvingSearchCV<B, T> {
         let classifier = self
             .probe_estimator(&probe_candidate)?
             .is_some_and(|e: E| e.is_classifier());
-        let (scorers, refit_index) = self.base.resolve_scorers(classifier)?;
+        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
         let ids = class_ids(y.view(), &classes);
-        let folds = self.base.cv.folds(n_samples, ids.as_deref(), classifier)?;
+        let folds = self.cv.folds(n_samples, ids.as_deref(), classifier)?;
         let n_splits = folds.len();
 
-        let smallest = match self.resource {
+        let smallest = match self.space.resource {
             Resource::NSamples => 2 * n_splits * if classifier { classes.len() } else { 1 },
             _ => 1,
         };
         let max_resources =
-            match (self.max_resources, &self.resource) {
+            match (self.space.max_resources, &self.space.resource) {
                 (MaxResources::Auto, Resource::NSamples) => n_samples,
                 (MaxResources::Auto, _) => return Err(invalid_param(
                     "max_resources",
@@ -972,7 +827,7 @@ impl<B, T> HalvingSearchCV<B, T> {
                 }
                 (MaxResources::Value(v), _) => v,
             };
-        let candidates = match &self.space {
+        let candidates = match &self.space.candidates {
             HalvingSpace::Grid(grid) => grid.candidates()?,
             HalvingSpace::Random {
                 distributions,
@@ -984,7 +839,7 @@ impl<B, T> HalvingSearchCV<B, T> {
                     }
                     NCandidates::Value(n) => *n,
                     NCandidates::Exhaust => {
-                        let min_r = match self.min_resources {
+                        let min_r = match self.space.min_resources {
                             MinResources::Exhaust => {
                                 return Err(invalid_param(
                                     "n_candidates",
@@ -1002,31 +857,26 @@ impl<B, T> HalvingSearchCV<B, T> {
                         }
                     }
                 };
-                distributions.sample(n, self.random_state)?
+                distributions.sample(n, self.space.random_state)?
             }
         };
         let schedule = HalvingSchedule::new(
             candidates.len(),
-            self.factor,
-            self.min_resources,
+            self.space.factor,
+            self.space.min_resources,
             smallest,
             max_resources,
-            self.aggressive_elimination,
+            self.space.aggressive_elimination,
         )?;
-        if let Some(name) = self.resource.param_name() {
-            check_resource_param(
-                &self.base.builder,
-                &candidates,
-                name,
-                schedule.min_resources,
-            )?;
+        if let Some(name) = self.space.resource.param_name() {
+            check_resource_param(&self.builder, &candidates, name, schedule.min_resources)?;
         }
-        if self.resource == Resource::NSamples {
+        if self.space.resource == Resource::NSamples {
             let first = subsample_folds(
                 &folds,
                 schedule.n_resources[0],
                 n_samples,
-                self.random_state,
+                self.space.random_state,
             );
             if let Some(f) = first
                 .iter()
@@ -1041,7 +891,7 @@ impl<B, T> HalvingSearchCV<B, T> {
                 )));
             }
         }
-        if let Some(observer) = &self.base.observer {
+        if let Some(observer) = &self.observer {
             observer.on_search_start(candidates.len(), n_splits);
         }
         let plan = BracketPlan {
@@ -1053,36 +903,37 @@ impl<B, T> HalvingSearchCV<B, T> {
                 .zip(schedule.n_candidates.iter().copied())
                 .collect(),
         };
-        let journal = match &self.base.journal {
+        let journal = match &self.journal {
             Some(path) => {
-                let kind = match &self.space {
+                let kind = match &self.space.candidates {
                     HalvingSpace::Grid(_) => "halving-grid",
                     HalvingSpace::Random { .. } => "halving-random",
                 };
-                let n_candidates = match &self.space {
+                let n_candidates = match &self.space.candidates {
                     HalvingSpace::Grid(_) => None,
                     HalvingSpace::Random { n_candidates, .. } => Some(*n_candidates),
                 };
                 let settings = format!(
                     "factor {} resource {:?} min_resources {:?} max_resources {:?} resolved {} aggressive {} n_candidates {:?} random_state {} plan {:?}",
-                    self.factor.to_bits(),
-                    self.resource,
-                    self.min_resources,
-                    self.max_resources,
+                    self.space.factor.to_bits(),
+                    self.space.resource,
+                    self.space.min_resources,
+                    self.space.max_resources,
                     max_resources,
-                    self.aggressive_elimination,
+                    self.space.aggressive_elimination,
                     n_candidates,
-                    self.random_state,
+                    self.space.random_state,
                     plan,
                 );
                 let fingerprint = journal_fingerprint(
-                    &self.base,
+                    self,
                     kind,
                     settings,
                     x,
                     y,
                     &candidates,
-                    self.resource
+                    self.space
+                        .resource
                         .param_name()
                         .map(|name| (name, schedule.min_resources)),
                     &folds,
@@ -1093,7 +944,7 @@ impl<B, T> HalvingSearchCV<B, T> {
             None => None,
         };
         let runner = Runner {
-            opts: &self.base,
+            opts: self,
             x,
             y,
             folds: &folds,
@@ -1101,17 +952,17 @@ impl<B, T> HalvingSearchCV<B, T> {
             classes: &classes,
             selection: refit_index.unwrap_or(0),
             refit: refit_index.is_some(),
-            resource: resource_kind(&self.resource),
+            resource: resource_kind(&self.space.resource),
             journal: journal.as_ref(),
         };
         let plans = [plan];
         let mut strategy = Brackets::new(
-            &candidates,
+            candidates,
             &plans,
-            &self.resource,
+            &self.space.resource,
             &folds,
             n_samples,
-            self.random_state,
+            self.space.random_state,
         );
         let (mut search, records, rebuilds, entered) =
             run_brackets(&runner, &mut strategy, refit_index)?;
@@ -1129,13 +980,13 @@ impl<B, T> HalvingSearchCV<B, T> {
     where
         B: Fn(&Candidate) -> Result<E>,
     {
-        let with = match self.resource.param_name() {
+        let with = match self.space.resource.param_name() {
             Some(name) => with_resource(candidate, name, ParamValue::Int(1)),
             None => candidate.clone(),
         };
         // A builder that refuses the resource is reported by the resource check.
-        Ok((self.base.builder)(&with)
-            .or_else(|_| (self.base.builder)(candidate))
+        Ok((self.builder)(&with)
+            .or_else(|_| (self.builder)(candidate))
             .ok())
     }
 }
@@ -1268,30 +1119,21 @@ pub struct Bracket {
 /// assert_eq!(search.brackets()[0].n_resources, [1, 3, 9]);
 /// assert!(search.best_params().is_some());
 /// ```
-pub struct HyperbandSearchCV<B, T> {
-    base: SearchCV<B, T>,
+pub type HyperbandSearchCV<B, T> = SearchCV<B, T, HyperbandSettings>;
+
+/// What a Hyperband search searches and its bracket settings (the `S` of
+/// [`HyperbandSearchCV`]): built by [`HyperbandSearchCV::new`], set by the search's own
+/// methods.
+#[derive(Debug, Clone)]
+pub struct HyperbandSettings {
     distributions: ParamDistributions,
     max_epochs: usize,
     min_epochs: usize,
     factor: f64,
     iterations: usize,
     max_brackets: Option<usize>,
+    sampler: BracketSampler,
     random_state: u32,
-}
-
-impl<B, T> std::fmt::Debug for HyperbandSearchCV<B, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HyperbandSearchCV")
-            .field("distributions", &self.distributions)
-            .field("max_epochs", &self.max_epochs)
-            .field("min_epochs", &self.min_epochs)
-            .field("factor", &self.factor)
-            .field("iterations", &self.iterations)
-            .field("max_brackets", &self.max_brackets)
-            .field("random_state", &self.random_state)
-            .field("options", &self.base)
-            .finish()
-    }
 }
 
 /// Hyperband's brackets for `max_epochs`, `min_epochs` and `factor`.
@@ -1343,75 +1185,81 @@ pub fn hyperband_brackets(
     Ok(brackets)
 }
 
-impl HyperbandSearchCV<(), ()> {
+impl<B, T> SearchCV<B, T, HyperbandSettings> {
     /// `HyperbandSearchCV(estimator, distributions, max_epochs)` with factor 3, min epochs
     /// 1, one Hyperband iteration, cv 5, refit on, `random_state` 0.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new<B, T>(
-        builder: B,
-        distributions: ParamDistributions,
-        max_epochs: usize,
-    ) -> HyperbandSearchCV<B, T> {
-        HyperbandSearchCV {
-            base: SearchCV::with_space(builder, SearchSpace::Grid(ParamGrid::new())),
-            distributions,
-            max_epochs,
-            min_epochs: 1,
-            factor: 3.0,
-            iterations: 1,
-            max_brackets: None,
-            random_state: 0,
-        }
+    pub fn new(builder: B, distributions: ParamDistributions, max_epochs: usize) -> Self {
+        SearchCV::with_space(
+            builder,
+            HyperbandSettings {
+                distributions,
+                max_epochs,
+                min_epochs: 1,
+                factor: 3.0,
+                iterations: 1,
+                max_brackets: None,
+                sampler: BracketSampler::Random,
+                random_state: 0,
+            },
+        )
     }
-}
 
-impl<B, T> HyperbandSearchCV<B, T> {
     /// η: each round keeps `1 / factor` of the candidates (default 3; must be > 1).
     pub fn factor(mut self, factor: f64) -> Self {
-        self.factor = factor;
+        self.space.factor = factor;
         self
     }
 
     /// Fewest epochs a candidate is trained (default 1); raising it drops the most
     /// aggressive brackets.
     pub fn min_epochs(mut self, epochs: usize) -> Self {
-        self.min_epochs = epochs;
+        self.space.min_epochs = epochs;
         self
     }
 
     /// Hyperband iterations: the set of brackets is run this many times with fresh
     /// candidates (default 1).
     pub fn iterations(mut self, n: usize) -> Self {
-        self.iterations = n;
+        self.space.iterations = n;
         self
     }
 
     /// Runs only the `k` most exploratory brackets (largest `s`: most candidates, fewest
     /// epochs to start) of each Hyperband iteration; all by default.
     pub fn max_brackets(mut self, k: usize) -> Self {
-        self.max_brackets = Some(k);
+        self.space.max_brackets = Some(k);
+        self
+    }
+
+    /// How each bracket's candidates are chosen: [`BracketSampler::Random`] (Hyperband,
+    /// the default) or [`BracketSampler::Tpe`] (BOHB: a TPE model of the results on the
+    /// largest budget with `d + 1` of them, see [`BracketSampler::bohb`]). BOHB's own draws
+    /// come from a generator seeded with `random_state + 1`.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, BracketSampler, Distribution, HyperbandSearchCV, ParamDistributions};
+    /// use mlp_tune::neural_network::{MLPRegressor, Solver};
+    ///
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let data = linfa::Dataset::new(data.records() / 100.0, data.targets() / 100.0);
+    /// let base = MLPRegressor::<f64>::params().solver(Solver::Adam).random_state(0);
+    /// let space = ParamDistributions::new()
+    ///     .add("learning_rate_init", Distribution::LogUniform { low: 1e-3, high: 1e-1 });
+    /// let search = HyperbandSearchCV::new(by_name(base), space, 9)
+    ///     .sampler(BracketSampler::bohb())
+    ///     .cv(3)
+    ///     .fit(&data)
+    ///     .unwrap();
+    /// assert_eq!(search.brackets().len(), 3);
+    /// ```
+    pub fn sampler(mut self, sampler: BracketSampler) -> Self {
+        self.space.sampler = sampler;
         self
     }
 
     /// Seed of the candidate draws (default 0).
     pub fn random_state(mut self, seed: u32) -> Self {
-        self.random_state = seed;
-        self
-    }
-
-    delegate_search_options!();
-
-    /// Records every finished (bracket, round, candidate, fold) fit in the file at `path`
-    /// (created if missing; its directory must exist), flushed to disk before the fit
-    /// counts as done; see [`SearchCV::journal`]. Running the same search again with the
-    /// same file skips the recorded fits and gives `cv_results`, best candidate and refit
-    /// identical to an uninterrupted run; which candidates survive each round follows from
-    /// the recorded scores. With warm continuation, a model whose previous round came from
-    /// the journal is rebuilt by training it in one go to its round's resource (equal to the
-    /// continued model), counted by `rebuilt_models` and `rebuild_cost`. A file written by
-    /// a different search (other schedule settings too) is refused.
-    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
-        self.base = self.base.journal(path);
+        self.space.random_state = seed;
         self
     }
 
@@ -1428,11 +1276,16 @@ impl<B, T> HyperbandSearchCV<B, T> {
         R: Records + AsView2<F>,
         TT: AsSingleTargets<Elem = T>,
     {
-        if self.iterations == 0 {
+        if self.space.iterations == 0 {
             return Err(invalid_param("iterations", "must be >= 1"));
         }
-        let mut template = hyperband_brackets(self.max_epochs, self.min_epochs, self.factor)?;
-        match self.max_brackets {
+        self.space.sampler.validate()?;
+        let mut template = hyperband_brackets(
+            self.space.max_epochs,
+            self.space.min_epochs,
+            self.space.factor,
+        )?;
+        match self.space.max_brackets {
             Some(0) => return Err(invalid_param("max_brackets", "must be >= 1")),
             Some(k) => template.truncate(k),
             None => {}
@@ -1440,19 +1293,20 @@ impl<B, T> HyperbandSearchCV<B, T> {
         let (x, y) = dataset_views(dataset)?;
         let classes = T::classes_of(y.view());
         let per_iteration: usize = template.iter().map(|b| b.n_candidates[0]).sum();
-        let candidates = self
-            .distributions
-            .sample(per_iteration * self.iterations, self.random_state)?;
-        check_resource_param(&self.base.builder, &candidates, "max_iter", 1)?;
-        let classifier = (self.base.builder)(&with_resource(
+        let candidates = self.space.distributions.sample(
+            per_iteration * self.space.iterations,
+            self.space.random_state,
+        )?;
+        check_resource_param(&self.builder, &candidates, "max_iter", 1)?;
+        let classifier = (self.builder)(&with_resource(
             &candidates[0],
             "max_iter",
             ParamValue::Int(1),
         ))?
         .is_classifier();
-        let (scorers, refit_index) = self.base.resolve_scorers(classifier)?;
+        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
         let ids = class_ids(y.view(), &classes);
-        let folds = self.base.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
+        let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
         let n_splits = folds.len();
 
         // Candidates go to brackets in order; a space too small for all of them leaves the
@@ -1460,7 +1314,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
         let mut plans = Vec::new();
         let mut brackets = Vec::new();
         let mut next = 0;
-        for _ in 0..self.iterations {
+        for _ in 0..self.space.iterations {
             for b in &template {
                 let got = b.n_candidates[0].min(candidates.len() - next);
                 if got == 0 {
@@ -1484,23 +1338,26 @@ impl<B, T> HyperbandSearchCV<B, T> {
                 next += got;
             }
         }
-        if let Some(observer) = &self.base.observer {
+        if let Some(observer) = &self.observer {
             observer.on_search_start(next, n_splits);
         }
-        let journal = match &self.base.journal {
+        let journal = match &self.journal {
             Some(path) => {
-                let settings = format!(
+                let mut settings = format!(
                     "max_epochs {} min_epochs {} factor {} iterations {} max_brackets {:?} random_state {} plans {:?}",
-                    self.max_epochs,
-                    self.min_epochs,
-                    self.factor.to_bits(),
-                    self.iterations,
-                    self.max_brackets,
-                    self.random_state,
+                    self.space.max_epochs,
+                    self.space.min_epochs,
+                    self.space.factor.to_bits(),
+                    self.space.iterations,
+                    self.space.max_brackets,
+                    self.space.random_state,
                     plans,
                 );
+                if self.space.sampler != BracketSampler::Random {
+                    settings += &format!(" sampler {:?}", self.space.sampler);
+                }
                 let fingerprint = journal_fingerprint(
-                    &self.base,
+                    self,
                     "hyperband",
                     settings,
                     x,
@@ -1515,7 +1372,7 @@ impl<B, T> HyperbandSearchCV<B, T> {
             None => None,
         };
         let runner = Runner {
-            opts: &self.base,
+            opts: self,
             x,
             y,
             folds: &folds,
@@ -1527,12 +1384,17 @@ impl<B, T> HyperbandSearchCV<B, T> {
             journal: journal.as_ref(),
         };
         let mut strategy = Brackets::new(
-            &candidates,
+            candidates,
             &plans,
             &Resource::Epochs,
             &folds,
             x.nrows(),
-            self.random_state,
+            self.space.random_state,
+        );
+        strategy.bohb = Bohb::new(
+            &self.space.sampler,
+            &self.space.distributions,
+            self.space.random_state.wrapping_add(1),
         );
         let (search, records, rebuilds, entered) =
             run_brackets(&runner, &mut strategy, refit_index)?;

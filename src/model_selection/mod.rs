@@ -19,6 +19,7 @@
 //! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
 //!   resumes where it was.
 
+mod bohb;
 pub mod halving;
 mod journal;
 pub mod param_space;
@@ -30,6 +31,7 @@ pub mod tpe;
 mod tpe_search;
 pub mod validation;
 
+pub use bohb::BracketSampler;
 pub use halving::{
     hyperband_brackets, Bracket, FittedHalving, FittedHyperband, HalvingGridSearchCV,
     HalvingRandomSearchCV, HalvingRecord, HalvingSchedule, HalvingSearchCV, HyperbandSearchCV,

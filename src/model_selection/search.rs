@@ -296,6 +296,15 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// results identical to an uninterrupted run; a file written by a different search is
     /// refused. See the `journal` module docs for the format.
     ///
+    /// Every search journals the same way, through the search core: a record is found again
+    /// by the trial's content (round, candidate, parameters, fold). For successive halving
+    /// and Hyperband, which candidates survive each round follows from the recorded scores;
+    /// with warm continuation, a model whose previous round came from the journal is rebuilt
+    /// by training it in one go to its round's resource (equal to the continued model),
+    /// counted by `rebuilt_models` and `rebuild_cost`. A TPE search proposes the same trials
+    /// again from the recorded scores. Other schedule or sampler settings make a different
+    /// search, whose journal is refused.
+    ///
     /// ```
     /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
     /// use mlp_tune::neural_network::{MLPClassifier, Solver};
@@ -323,6 +332,15 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// finish. The result then [is partial](FittedSearch::is_partial): candidates with folds
     /// left unfitted have NaN scores and rank last, and the best candidate is chosen among
     /// the complete ones. With a journal, rerunning finishes the rest.
+    ///
+    /// Searches that run in rounds or batches (halving, Hyperband, TPE) leave the round in
+    /// progress incomplete and start no further one: survivors or proposals chosen from
+    /// incomplete scores could differ from an uninterrupted run's. Rows of unstarted fits
+    /// have NaN scores and `error` "not fitted"; [`skipped_fits`](FittedSearch::skipped_fits)
+    /// also counts the fits of rounds never entered; halving and Hyperband take their best
+    /// from each bracket's last complete round (none: no best and no refit), and their round
+    /// attributes describe the rounds entered. A stopped search still enters a round whose
+    /// fits the journal holds (taking them costs nothing).
     pub fn time_budget(mut self, budget: std::time::Duration) -> Self {
         self.time_budget = Some(budget);
         self
@@ -345,6 +363,10 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// one would; recorded fits after the trip are dropped too. Fits that ran are recorded
     /// in the journal (dropped ones included) before they count, so rerunning without the
     /// limit reuses them.
+    ///
+    /// Searches in rounds or batches count in their task order round by round (Hyperband:
+    /// step by step), row by row as in `cv_results`, then fold by fold; the count carries
+    /// across rounds, and a trip ends the search as [`time_budget`](Self::time_budget) does.
     pub fn max_consecutive_failures(mut self, n: usize) -> Self {
         self.max_consecutive_failures = Some(n.max(1));
         self

@@ -257,20 +257,10 @@ impl Strategy for TpeStrategy<'_> {
         if done >= space.n_trials {
             return Ok(None);
         }
-        // A trial with a failed fold (or a NaN mean) is failed: invisible to the sampler.
-        let states: Vec<TrialState> = (0..done)
-            .map(|r| {
-                let folds = &history.outcomes[r * history.n_splits..(r + 1) * history.n_splits];
-                if folds.iter().any(|o| o.error.is_some()) {
-                    TrialState::Failed
-                } else {
-                    TrialState::Complete(history.mean_score(r))
-                }
-            })
-            .collect();
+        let states: Vec<TrialState> = (0..done).map(|r| trial_state(history, r)).collect();
         let n_complete = states
             .iter()
-            .filter(|s| matches!(s, TrialState::Complete(v) if !v.is_nan()))
+            .filter(|s| matches!(s, TrialState::Complete(_)))
             .count();
         // Startup draws do not depend on results: take them all at once.
         let startup_left = space.options.n_startup_trials.saturating_sub(n_complete);
@@ -315,5 +305,17 @@ impl Strategy for TpeStrategy<'_> {
 
     fn planned_fits_left(&self, history: &History) -> usize {
         self.space.n_trials.saturating_sub(history.n_rows()) * history.n_splits
+    }
+}
+
+/// A row of the history as a TPE trial: complete with its mean test score, or failed (a
+/// failed fold or a NaN mean), which makes it invisible to the sampler.
+pub(crate) fn trial_state(history: &History, row: usize) -> TrialState {
+    let folds = &history.outcomes[row * history.n_splits..(row + 1) * history.n_splits];
+    let mean = history.mean_score(row);
+    if folds.iter().any(|o| o.error.is_some()) || mean.is_nan() {
+        TrialState::Failed
+    } else {
+        TrialState::Complete(mean)
     }
 }

@@ -42,7 +42,7 @@ pub use param_space::{
 };
 pub use scoring::{Scorer, ScorerKind};
 pub use search::{
-    by_name, CvResults, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
+    by_name, CvResults, Execution, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
     RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
 pub use split::{

@@ -27,12 +27,12 @@ use super::journal::{Journal, RoundEntry, TrialKey};
 use super::param_space::Candidate;
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, refit_rows_ratio, FailureRun, FitEvent, FittedSearch, RoundEvent, SearchCV,
-    SpeculativeRefit,
+    build_cv_results, refit_rows_ratio, Execution, FailureRun, FitEvent, FittedSearch, RoundEvent,
+    SearchCV, SpeculativeRefit,
 };
 use super::split::Fold;
 use super::validation::{fit_and_score_by, run_parallel_with_side_work, Estimator, FoldOutcome};
-use crate::error::{MlpTuneError, Result};
+use crate::error::{invalid_param, MlpTuneError, Result};
 
 /// One finished (candidate, fold, round) fit: a plain record, in the order results are
 /// collected. The candidates of a round are those with records of that `(bracket, iter)`.
@@ -190,6 +190,8 @@ pub(crate) struct RunOutput<E, M> {
     /// Fits taken from the journal.
     pub(crate) resumed: usize,
     pub(crate) rebuilds: Rebuilds,
+    /// (row, fold) of the fits of the last batch entered that did not run.
+    pub(crate) pending: Vec<(usize, usize)>,
 }
 
 /// What resuming from a journal cost beyond the unfinished fits themselves: (candidate,
@@ -324,6 +326,14 @@ where
     /// Runs `strategy` to its end (or to a stop) and gives back the history.
     pub(crate) fn run(&self, strategy: &mut dyn Strategy) -> Result<RunOutput<E, E::Model>> {
         let opts = self.opts;
+        if let Execution::Shard { index, count } = opts.execution {
+            if count == 0 || index >= count {
+                return Err(invalid_param(
+                    "shard",
+                    format!("shard index {index} of {count}: the index must be in 0..count"),
+                ));
+            }
+        }
         let n_splits = self.folds.len();
         let warm = self.resource == ResourceKind::Epochs;
         let base_folds = Arc::new(self.folds.to_vec());
@@ -341,6 +351,7 @@ where
             records: Vec::new(),
             resumed: 0,
             rebuilds: Rebuilds::default(),
+            pending: Vec::new(),
         };
         let stopper = Stopper::new(opts.time_budget, opts.max_consecutive_failures);
         // (bracket, config, split) → (epochs of the model the last round left, whether it
@@ -447,7 +458,13 @@ where
         out.skipped += strategy.planned_fits_left(&out.history);
         // A stop after the last fit left nothing undone: the result is complete.
         out.stop_reason = if out.skipped > 0 {
-            stopper.reason()
+            stopper.reason().or(match opts.execution {
+                Execution::All => None,
+                Execution::Shard { index, count } => Some(format!(
+                    "shard {index} of {count}: ran its share of the round; other shards run the rest"
+                )),
+                Execution::PlanOnly => Some("plan only: no fit was started".into()),
+            })
         } else {
             None
         };
@@ -474,6 +491,7 @@ where
         // When a single candidate is left in a batch that decides the best, it is the best
         // whatever its score, so its refit on all rows runs alongside its folds (first, as the longest
         // task) instead of after them. With several, the leader's refit is speculated.
+        let decides_best = decides_best && opts.execution == Execution::All;
         let overlap_refit = decides_best && rows.len() == 1;
         let tasks: Vec<(usize, usize)> = (0..rows.len())
             .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
@@ -602,6 +620,7 @@ where
             };
             let Some(result) = result else {
                 step_skipped += 1;
+                out.pending.push((first_row + ri, s));
                 out.history.complete[first_row + ri] = false;
                 out.history.outcomes.push(not_fitted(
                     self.scorers.len(),
@@ -702,7 +721,7 @@ where
                 rebuilt: None,
             }));
         }
-        if stopper.stopped() {
+        if !opts.execution.runs(t) || stopper.stopped() {
             return TaskOut::Skipped;
         }
         if let Some(observer) = &opts.observer {
@@ -838,8 +857,10 @@ where
             resumed_fits: out.resumed,
             skipped_fits: out.skipped,
             stop_reason: out.stop_reason.take(),
+            pending: std::mem::take(&mut out.pending),
         };
-        if refit_index.is_some() {
+        // A shard or a plan fits no model: the merged search refits.
+        if refit_index.is_some() && opts.execution == Execution::All {
             if let Some(params) = best.and_then(|b| history.params.get(b)) {
                 // The overlapped refit counts only if it refitted the best row (a stopped
                 // last batch leaves the best in an earlier one).

@@ -146,6 +146,39 @@ pub struct SearchCV<B, T, S = SearchSpace> {
     /// A seed given to a grid search, which draws nothing: refused at fit rather than
     /// silently ignored.
     pub(crate) unused_random_state: Option<u32>,
+    pub(crate) execution: Execution,
+    /// Journals of other processes (shards) whose finished fits are taken, read-only.
+    pub(crate) journal_inputs: Vec<std::path::PathBuf>,
+}
+
+/// Which fits a run starts: all of them, one shard's share of the current round, or none
+/// (a plan). See [`SearchCV::shard`] and [`SearchCV::plan_only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Execution {
+    /// Every fit (the default).
+    #[default]
+    All,
+    /// The fits of the current round whose position in the round's task list (rows as in
+    /// `cv_results`, then folds) is `index` modulo `count`.
+    Shard {
+        /// This shard, `0..count`.
+        index: usize,
+        /// Number of shards.
+        count: usize,
+    },
+    /// None: the run takes what the journals hold and reports the round that is missing.
+    PlanOnly,
+}
+
+impl Execution {
+    /// Whether task `t` of a round is run here (if the journal does not hold it).
+    pub(crate) fn runs(&self, t: usize) -> bool {
+        match *self {
+            Execution::All => true,
+            Execution::Shard { index, count } => t % count.max(1) == index,
+            Execution::PlanOnly => false,
+        }
+    }
 }
 
 impl<B, T, S: std::fmt::Debug> std::fmt::Debug for SearchCV<B, T, S> {
@@ -225,6 +258,8 @@ impl<B, T, S> SearchCV<B, T, S> {
             max_consecutive_failures: None,
             speculative_refit: true,
             unused_random_state: None,
+            execution: Execution::All,
+            journal_inputs: Vec::new(),
         }
     }
 
@@ -405,6 +440,76 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// ```
     pub fn speculative_refit(mut self, yes: bool) -> Self {
         self.speculative_refit = yes;
+        self
+    }
+
+    /// Runs only shard `index` of `count` of the search's current round: the fits whose
+    /// position in the round's task list is `index` modulo `count`, among those the
+    /// journals do not hold yet. With a [journal](Self::journal) per shard (and the merged
+    /// journal of the earlier rounds as an [input](Self::journal_inputs)), `count` processes
+    /// (Slurm array tasks, Kubernetes indexed jobs, GNU parallel jobs) run a round between
+    /// them; [`merge_journals`](super::merge_journals) then unions their files, and the
+    /// search run on the merged journal either finds the next round (run it the same way)
+    /// or is complete: its `cv_results`, best candidate and refit are then those of a run in
+    /// one process, bit for bit. A sharded run stops after its share of the round, refits
+    /// nothing and returns a [partial](FittedSearch::is_partial) result.
+    ///
+    /// `index >= count` or `count == 0` is refused when the search is fitted.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, merge_journals, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("doc-shards-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let iris = mlp_tune::datasets::iris();
+    /// let search = || {
+    ///     GridSearchCV::new(
+    ///         by_name(MLPClassifier::params().solver(Solver::Lbfgs).max_iter(30).random_state(0)),
+    ///         ParamGrid::new().add("alpha", [1e-4, 1e-2, 1.0]),
+    ///     )
+    ///     .cv(3)
+    /// };
+    /// // Two shards (two processes, or two machines sharing `dir`), each with its journal.
+    /// let shards: Vec<_> = (0..2).map(|i| dir.join(format!("shard-{i}.jsonl"))).collect();
+    /// for (i, path) in shards.iter().enumerate() {
+    ///     let part = search().journal(path).shard(i, 2).fit(&iris).unwrap();
+    ///     assert!(part.is_partial());
+    /// }
+    /// // Merge, then finish in one process: every fit comes from the journal.
+    /// let merged = dir.join("merged.jsonl");
+    /// merge_journals(&merged, &shards).unwrap();
+    /// let result = search().journal(&merged).fit(&iris).unwrap();
+    /// assert_eq!(result.resumed_fits(), 9);
+    /// let single = search().fit(&iris).unwrap();
+    /// assert_eq!(result.cv_results().primary().mean_test, single.cv_results().primary().mean_test);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn shard(mut self, index: usize, count: usize) -> Self {
+        self.execution = Execution::Shard { index, count };
+        self
+    }
+
+    /// Starts no fit: the run takes the fits its journals hold and stops at the first round
+    /// they do not complete. Its result says what is done, and
+    /// [`skipped_fits`](FittedSearch::skipped_fits) what is left (0: the search is
+    /// complete); the [planned round](FittedSearch::pending) lists the fits to run next.
+    pub fn plan_only(mut self) -> Self {
+        self.execution = Execution::PlanOnly;
+        self
+    }
+
+    /// Also takes the finished fits recorded in these journals (read-only; the journal set
+    /// by [`journal`](Self::journal) receives the new ones): a shard reads the merged
+    /// journal of the earlier rounds this way. Each must be a journal of this same search.
+    pub fn journal_inputs<P: AsRef<std::path::Path>>(
+        mut self,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Self {
+        self.journal_inputs = paths
+            .into_iter()
+            .map(|p| p.as_ref().to_path_buf())
+            .collect();
         self
     }
 
@@ -1243,9 +1348,17 @@ pub struct FittedSearch<E, M> {
     pub(crate) resumed_fits: usize,
     pub(crate) skipped_fits: usize,
     pub(crate) stop_reason: Option<String>,
+    pub(crate) pending: Vec<(usize, usize)>,
 }
 
 impl<E, M> FittedSearch<E, M> {
+    /// (`cv_results` row, fold) of the fits the round in progress still needs, in task
+    /// order: what a stopped, sharded or [planned](SearchCV::plan_only) run left for the
+    /// next run (empty for a complete search, or one stopped between rounds).
+    pub fn pending(&self) -> &[(usize, usize)] {
+        &self.pending
+    }
+
     /// Whether some fits were never started or were dropped (time budget spent or too many
     /// failures in a row); their scores are NaN and their candidates rank last.
     pub fn is_partial(&self) -> bool {

@@ -44,7 +44,7 @@ fn check_error(e: &MlpTuneError, bytes: &[u8]) -> std::result::Result<(), TestCa
             prop_assert!(*line >= 1 && *line <= lines, "line {line} of {lines}");
             prop_assert!(*column >= 1);
         }
-        MlpTuneError::InvalidInput(_) | MlpTuneError::Io(_) => {}
+        MlpTuneError::InvalidInput(_) | MlpTuneError::Io(_) | MlpTuneError::IoError { .. } => {}
         other => prop_assert!(false, "unexpected error {other:?}"),
     }
     Ok(())
@@ -310,6 +310,7 @@ proptest! {
             _ => prop_assert!(false, "{from_file:?} vs {from_bytes:?}"),
         }
         let missing = load_csv(dir.join("no such file.csv"), &CsvOptions::default());
-        prop_assert!(matches!(missing, Err(MlpTuneError::Io(_))), "{missing:?}");
+        let kind = missing.as_ref().err().and_then(MlpTuneError::io_kind);
+        prop_assert_eq!(kind, Some(std::io::ErrorKind::NotFound), "{:?}", missing);
     }
 }

@@ -194,7 +194,7 @@ fn apply(text: &str, defect: &Defect) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 15_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Arbitrary bytes under arbitrary options.
     #[test]
@@ -222,7 +222,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// A valid table reads back exactly: names, shape, every value bit for bit, with any
     /// delimiter, `\n` or `\r\n` line ends, and the target wherever it is.

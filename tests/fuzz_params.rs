@@ -125,7 +125,7 @@ fn is_param_error(e: &MlpTuneError) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any sequence of (name, value) settings on the regressor's and the classifier's params
     /// gives `Ok` or a parameter error, and so does the check afterwards; an unknown name is
@@ -370,7 +370,7 @@ fn in_support(d: &Distribution, v: &ParamValue) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 20_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Any space samples to `Ok` or a search-space / parameter error; every drawn value is in
     /// its distribution's support, candidates are distinct, there are at most `n_iter` of

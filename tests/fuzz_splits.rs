@@ -120,7 +120,7 @@ fn rows_and_classes() -> impl Strategy<Value = (usize, Vec<usize>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 15_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn kfold_partitions_the_rows(

@@ -490,7 +490,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 6_000, failure_persistence: None, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
 
             /// A grid line and a halving line read back as the same key and, bit for
             /// bit, the same outcome; a journal of such lines reads back whole.

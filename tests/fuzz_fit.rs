@@ -43,6 +43,9 @@ fn settings() -> impl Strategy<Value = Vec<(&'static str, ParamValue)>> {
         (1i64..5).prop_map(|b| ("batch_size", ParamValue::Int(b))),
         proptest::collection::vec(1i64..4, 0..3)
             .prop_map(|v| ("hidden_layer_sizes", ParamValue::Ints(v))),
+        // Widths no memory holds: refused before anything is allocated.
+        prop_oneof![Just(1i64 << 33), Just(1i64 << 40), Just(i64::MAX)]
+            .prop_map(|w| ("hidden_layer_sizes", ParamValue::Ints(vec![w, 2]))),
         proptest::sample::select(vec!["relu", "tanh", "logistic", "identity", "gelu", "selu"])
             .prop_map(|s| ("activation", ParamValue::from(s))),
         prop_oneof![Just(0.0), Just(0.5)].prop_map(|d| ("dropout", ParamValue::Float(d))),
@@ -210,4 +213,40 @@ fn classifier_fits_predicts_and_scores_or_errs() {
         fitted >= CASES / 5,
         "only {fitted} of {CASES} fits succeeded"
     );
+}
+
+/// Regression: a width whose weight count overflows `usize` panicked ("capacity overflow",
+/// "mid > len" in the layout) and one that merely did not fit in memory aborted the process
+/// on allocation; both engines now refuse them with a typed error before allocating.
+#[test]
+fn regression_absurd_widths_are_refused_before_allocating() {
+    let x = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
+    let y = ndarray::array![1.0, 2.0];
+    let labels = ndarray::array![0usize, 1];
+    for width in [usize::MAX, 1 << 62, 1 << 40, 1 << 33] {
+        for dropout in [0.0, 0.1] {
+            let fitted = MLPRegressor::<f64>::params()
+                .hidden_layer_sizes(&[width, 3])
+                .dropout(dropout)
+                .max_iter(1)
+                .fit(&Dataset::new(x.clone(), y.clone()));
+            assert!(
+                matches!(fitted, Err(MlpTuneError::InvalidParameter { ref name, .. }) if name == "hidden_layer_sizes"),
+                "{width}, dropout {dropout}: {:?}",
+                fitted.err()
+            );
+            let fitted = MLPClassifier::<f64, usize>::params()
+                .hidden_layer_sizes(&[3, width])
+                .dropout(dropout)
+                .max_iter(1)
+                .fit(&Dataset::new(x.clone(), labels.clone()));
+            assert!(matches!(fitted, Err(MlpTuneError::InvalidParameter { .. })));
+        }
+    }
+    // A wide layer under the limit still trains.
+    MLPRegressor::<f64>::params()
+        .hidden_layer_sizes(&[1 << 12])
+        .max_iter(1)
+        .fit(&Dataset::new(x, y))
+        .unwrap();
 }

@@ -45,7 +45,8 @@ pub use layers::{
 };
 pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
 pub use params::{
-    BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MAX_HIDDEN_LAYERS, MLP_PARAM_NAMES,
+    BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MAX_COEFFICIENTS, MAX_HIDDEN_LAYERS,
+    MLP_PARAM_NAMES,
 };
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};

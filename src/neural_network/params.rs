@@ -261,6 +261,13 @@ pub const MLP_PARAM_NAMES: &[&str] = &[
 /// memory.
 pub const MAX_HIDDEN_LAYERS: usize = 10_000;
 
+/// The most weights and biases a network may have (2^32, 32 GiB of `f64` weights before
+/// gradients and optimizer state). A fit of a larger network is refused with an
+/// [`InvalidParameter`](MlpTuneError::InvalidParameter) error before anything is allocated,
+/// instead of overflowing a size or aborting on an impossible allocation. (A network under
+/// the limit can still need more memory than the machine has.)
+pub const MAX_COEFFICIENTS: usize = 1 << 32;
+
 fn check_finite(name: &str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())

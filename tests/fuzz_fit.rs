@@ -76,13 +76,13 @@ fn fit_error(e: &MlpTuneError) -> bool {
 /// Cases per test.
 const CASES: u32 = 5_000;
 
-/// Runs `test` on `CASES` inputs drawn from `strategy` and returns how many of them it
-/// counted as fitted; a failing case panics with proptest's shrunk input.
+/// Runs `test` on `CASES` inputs drawn from `strategy`; a failing case panics with
+/// proptest's shrunk input. The inputs are odd on purpose, but at least a fifth of them must
+/// still reach training and prediction (`test` counts those it fitted).
 fn run_counting<S: Strategy>(
     strategy: S,
     test: impl Fn(S::Value, &std::cell::Cell<u32>) -> Result<(), TestCaseError>,
-) -> u32
-where
+) where
     S::Value: std::fmt::Debug,
 {
     let fitted = std::cell::Cell::new(0);
@@ -96,7 +96,24 @@ where
     if let Err(e) = result {
         panic!("{e}");
     }
-    fitted.get()
+    let fitted = fitted.get();
+    assert!(
+        fitted >= CASES / 5,
+        "only {fitted} of {CASES} fits succeeded"
+    );
+}
+
+/// `params` with `settings` applied by name (every generated setting is a valid one).
+fn with_settings<P: SetParams>(
+    mut params: P,
+    settings: &[(&'static str, ParamValue)],
+) -> Result<P, TestCaseError> {
+    for (name, value) in settings {
+        params
+            .set_param(name, value)
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+    }
+    Ok(params)
 }
 
 #[test]
@@ -109,7 +126,7 @@ fn regressor_fits_predicts_and_scores_or_errs() {
         proptest::collection::vec(cell(), 0..6),
         any::<u32>(),
     );
-    let fitted = run_counting(
+    run_counting(
         strategy,
         |(x, y_extra, settings, other, other_y, seed), fitted| {
             let n = x.nrows();
@@ -121,12 +138,10 @@ fn regressor_fits_predicts_and_scores_or_errs() {
                     .map(|i| y_extra.get(i).copied().unwrap_or(i as f64))
                     .collect()
             };
-            let mut params = MLPRegressor::<f64>::params().max_iter(1).random_state(seed);
-            for (name, value) in &settings {
-                params
-                    .set_param(name, value)
-                    .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-            }
+            let params = with_settings(
+                MLPRegressor::<f64>::params().max_iter(1).random_state(seed),
+                &settings,
+            )?;
             match params.fit(&Dataset::new(x.clone(), y.clone())) {
                 Ok(model) => {
                     fitted.set(fitted.get() + 1);
@@ -148,11 +163,6 @@ fn regressor_fits_predicts_and_scores_or_errs() {
             Ok(())
         },
     );
-    // The inputs are odd on purpose, but most must still reach training and prediction.
-    assert!(
-        fitted >= CASES / 5,
-        "only {fitted} of {CASES} fits succeeded"
-    );
 }
 
 #[test]
@@ -172,15 +182,13 @@ fn classifier_fits_predicts_and_scores_or_errs() {
         matrix(),
         any::<u32>(),
     );
-    let fitted = run_counting(strategy, |((x, labels), settings, other, seed), fitted| {
-        let mut params = MLPClassifier::<f64, usize>::params()
-            .max_iter(1)
-            .random_state(seed);
-        for (name, value) in &settings {
-            params
-                .set_param(name, value)
-                .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-        }
+    run_counting(strategy, |((x, labels), settings, other, seed), fitted| {
+        let params = with_settings(
+            MLPClassifier::<f64, usize>::params()
+                .max_iter(1)
+                .random_state(seed),
+            &settings,
+        )?;
         let y = Array1::from(labels.clone());
         match params.fit(&Dataset::new(x.clone(), y.clone())) {
             Ok(model) => {
@@ -209,10 +217,6 @@ fn classifier_fits_predicts_and_scores_or_errs() {
         }
         Ok(())
     });
-    assert!(
-        fitted >= CASES / 5,
-        "only {fitted} of {CASES} fits succeeded"
-    );
 }
 
 /// Regression: a width whose weight count overflows `usize` panicked ("capacity overflow",

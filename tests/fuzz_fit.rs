@@ -193,7 +193,7 @@ fn classifier_fits_predicts_and_scores_or_errs() {
         match params.fit(&Dataset::new(x.clone(), y.clone())) {
             Ok(model) => {
                 fitted.set(fitted.get() + 1);
-                prop_assert!(model.classes().len() >= 1);
+                prop_assert!(!model.classes().is_empty());
                 match model.try_predict(&other) {
                     Ok(p) => {
                         prop_assert_eq!(p.len(), other.nrows());

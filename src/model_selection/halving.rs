@@ -40,25 +40,20 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 use ndarray::{ArrayView1, ArrayView2};
 
-use super::journal::{Journal, RoundEntry};
+use super::journal::Journal;
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
+pub use super::runner::HalvingRecord;
+use super::runner::{Batch, History, Rebuilds, ResourceKind, Runner, Strategy, Trial};
 use super::scoring::{ScoreTarget, Scorer};
-use super::search::{
-    build_cv_results, refit_rows_ratio, FailureRun, FitEvent, FittedSearch, RoundEvent, SearchCV,
-    SearchObserver, SearchSpace, SpeculativeRefit,
-};
+use super::search::{FittedSearch, RoundEvent, SearchCV, SearchObserver, SearchSpace};
 use super::split::Fold;
-use super::validation::{
-    class_ids, dataset_views, fit_and_score_by, run_parallel_with_side_work, AsView2, Cv,
-    Estimator, FoldOutcome,
-};
+use super::validation::{class_ids, dataset_views, AsView2, Cv, Estimator};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::random::NumpyRng;
 
@@ -283,40 +278,6 @@ fn check_factor(factor: f64) -> Result<()> {
     Ok(())
 }
 
-/// One finished (candidate, fold, round) fit: a plain record, in the order results are
-/// collected. The candidates of a round are those with records of that `(bracket, iter)`.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct HalvingRecord {
-    /// Hyperband bracket (0 for a halving search).
-    pub bracket: usize,
-    /// Round within the bracket.
-    pub iter: usize,
-    /// Row of `cv_results`.
-    pub row: usize,
-    /// Index of the candidate in the search's candidate list (before the resource
-    /// parameter is added).
-    pub candidate: usize,
-    /// Fold.
-    pub split: usize,
-    /// The round's resource.
-    pub n_resources: usize,
-    /// Test score of each scorer.
-    pub test_scores: Vec<f64>,
-    /// Train scores when asked for.
-    pub train_scores: Option<Vec<f64>>,
-    /// Seconds fitting (or continuing).
-    pub fit_time: f64,
-    /// Seconds scoring.
-    pub score_time: f64,
-    /// The error of a failed fit.
-    pub error: Option<String>,
-    /// Resource actually spent by this fit: epochs trained (only the extra ones when a
-    /// model was continued; the counted epochs when the estimator reports them), else the
-    /// round's resource (training rows with `resource = n_samples`).
-    pub cost: usize,
-}
-
 /// The rounds of one successive-halving run.
 #[derive(Debug, Clone, PartialEq)]
 struct BracketPlan {
@@ -326,120 +287,13 @@ struct BracketPlan {
     rounds: Vec<(usize, usize)>,
 }
 
-/// What the round engine gives back.
-struct EngineOutput<E, M> {
-    /// The refit, when it could run alongside the last round (a single candidate left):
-    /// the row it refits, its params, model (or error) and seconds.
-    early_refit: Option<(usize, E, Result<M>, f64)>,
-    params: Vec<Candidate>,
-    outcomes: Vec<FoldOutcome>,
-    iter: Vec<usize>,
-    n_resources: Vec<usize>,
-    bracket: Vec<usize>,
-    /// `complete[row]`: every fold of the row was fitted (or taken from the journal).
-    complete: Vec<bool>,
-    /// Rounds entered by each bracket (all of them unless the search stopped).
-    rounds_entered: Vec<usize>,
-    /// (candidate, fold) fits never started: those of the rows entered plus every fit of
-    /// the rounds never entered.
-    skipped: usize,
-    /// Why the search stopped starting fits, when it skipped some.
-    stop_reason: Option<String>,
-    records: Vec<HalvingRecord>,
-    /// Fits taken from the journal.
-    resumed: usize,
-    /// Resumed fits: (candidate, fold) models rebuilt because the model they continue was
-    /// not carried over (its round came from the journal), and the epochs that cost.
-    rebuilt: usize,
-    rebuild_cost: usize,
-}
-
-/// A finished (row, fold) task.
-struct FoldDone<M> {
-    outcome: FoldOutcome,
-    model: Option<M>,
-    cost: usize,
-    /// Taken from the journal.
-    recorded: bool,
-    /// Epochs retrained to rebuild the model this fit continues, if it had to be rebuilt.
-    rebuilt: Option<usize>,
-}
-
-/// One task of a round: a (row, fold) fit, or the refit overlapped with the last round.
-enum TaskOut<M> {
-    Fold(Result<FoldDone<M>>),
-    Refit(Result<M>, f64),
-    /// Not started: the search had stopped.
-    Skipped,
-}
-
-/// The limits of [`SearchCV::time_budget`] and [`SearchCV::max_consecutive_failures`]
-/// for a halving run, with the same rules as the grid search: the budget is checked before
-/// each fit starts; failures in a row are counted in the task order of each step (rows, then
-/// folds; fits taken from the journal included), carried across steps, so the search trips
-/// at the same fit for any thread count (see [`FailureRun`]).
-struct Stopper {
-    budget: Option<Duration>,
-    started: Instant,
-    /// Why the time budget stopped the search.
-    reason: Mutex<Option<String>>,
-    failures: FailureRun,
-}
-
-impl Stopper {
-    fn new(budget: Option<Duration>, max_failures: Option<usize>) -> Self {
-        Stopper {
-            budget,
-            started: Instant::now(),
-            reason: Mutex::new(None),
-            failures: FailureRun::new(max_failures, 0),
-        }
+/// The runner's view of a halving resource.
+fn resource_kind(resource: &Resource) -> ResourceKind {
+    match resource {
+        Resource::NSamples => ResourceKind::Rows,
+        Resource::Epochs => ResourceKind::Epochs,
+        Resource::Param(_) => ResourceKind::Param,
     }
-
-    /// Whether the search has stopped, after checking the budget.
-    fn stopped(&self) -> bool {
-        if self.failures.trip().is_some() {
-            return true;
-        }
-        if let Some(budget) = self.budget {
-            if self.started.elapsed() >= budget {
-                if let Ok(mut r) = self.reason.lock() {
-                    r.get_or_insert(format!("time budget of {budget:?} spent"));
-                }
-            }
-        }
-        self.reason.lock().map(|r| r.is_some()).unwrap_or(true)
-    }
-
-    /// Why the search stopped: a trip of the failure limit decides which results are kept,
-    /// whatever the clock did.
-    fn reason(&self) -> Option<String> {
-        self.failures
-            .reason()
-            .or_else(|| self.reason.lock().ok().and_then(|r| r.clone()))
-    }
-}
-
-/// The outcome of a (row, fold) fit that was never started: NaN scores, so its row ranks
-/// last, and the reason as its error.
-fn not_fitted(n_scorers: usize, return_train_score: bool, reason: Option<&str>) -> FoldOutcome {
-    FoldOutcome {
-        test_scores: vec![f64::NAN; n_scorers],
-        train_scores: return_train_score.then(|| vec![f64::NAN; n_scorers]),
-        fit_time: f64::NAN,
-        score_time: f64::NAN,
-        error: Some(format!(
-            "not fitted: {}",
-            reason.unwrap_or("the search stopped")
-        )),
-    }
-}
-
-/// The settings the engine needs besides the estimator options.
-struct EngineSettings<'a> {
-    resource: &'a Resource,
-    random_state: u32,
-    n_samples: usize,
 }
 
 fn with_resource(candidate: &Candidate, name: &str, value: ParamValue) -> Candidate {
@@ -484,6 +338,200 @@ fn top_k(scores: &[f64], k: usize) -> Vec<usize> {
     order.split_off(order.len() - k.min(order.len()))
 }
 
+/// Successive-halving brackets as a strategy of the search core: one batch per step, a
+/// step running the current round of every bracket that has started. Brackets are aligned
+/// on their last round: shorter brackets start later, so every step (and the expensive
+/// last one above all) has work from several brackets.
+struct Brackets<'a> {
+    candidates: &'a [Candidate],
+    plans: &'a [BracketPlan],
+    resource: &'a Resource,
+    /// The search's folds, subsampled per round with `resource = n_samples`.
+    folds: &'a [Fold],
+    n_samples: usize,
+    random_state: u32,
+    n_splits: usize,
+    /// Candidates of each bracket's current round.
+    current: Vec<Vec<usize>>,
+    /// Steps each bracket waits before its first round.
+    offset: Vec<usize>,
+    n_steps: usize,
+    /// The next step.
+    step: usize,
+    /// Each bracket's last resource.
+    prev_resource: Vec<usize>,
+}
+
+impl<'a> Brackets<'a> {
+    fn new(
+        candidates: &'a [Candidate],
+        plans: &'a [BracketPlan],
+        resource: &'a Resource,
+        folds: &'a [Fold],
+        n_samples: usize,
+        random_state: u32,
+    ) -> Self {
+        let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
+        Brackets {
+            candidates,
+            plans,
+            resource,
+            folds,
+            n_samples,
+            random_state,
+            n_splits: folds.len(),
+            current: plans.iter().map(|p| p.candidates.clone()).collect(),
+            offset: plans.iter().map(|p| n_steps - p.rounds.len()).collect(),
+            n_steps,
+            step: 0,
+            prev_resource: vec![0; plans.len()],
+        }
+    }
+
+    fn round_of(&self, bracket: usize, step: usize) -> Option<usize> {
+        step.checked_sub(self.offset[bracket])
+    }
+}
+
+impl Strategy for Brackets<'_> {
+    fn next_batch(&mut self, history: &History) -> Result<Option<Batch>> {
+        if let Some(done) = self.step.checked_sub(1) {
+            // Survivors of each bracket that has another round: the best of the round just
+            // run, by mean test score.
+            for b in 0..self.plans.len() {
+                let Some(round) = self.round_of(b, done) else {
+                    continue;
+                };
+                let Some(&(_, n_next)) = self.plans[b].rounds.get(round + 1) else {
+                    continue;
+                };
+                let scores: Vec<f64> = (0..history.n_rows())
+                    .filter(|&r| history.bracket[r] == b && history.iter[r] == round)
+                    .map(|r| history.mean_score(r))
+                    .collect();
+                let keep = top_k(&scores, n_next);
+                self.current[b] = keep.into_iter().map(|i| self.current[b][i]).collect();
+            }
+        }
+        if self.step >= self.n_steps {
+            return Ok(None);
+        }
+        let step = self.step;
+        self.step += 1;
+        let param = self.resource.param_name();
+        let mut batch = Batch {
+            decides_best: self.step == self.n_steps,
+            ..Batch::default()
+        };
+        for (b, plan) in self.plans.iter().enumerate() {
+            let Some(round) = self.round_of(b, step) else {
+                continue;
+            };
+            let Some(&(r, _)) = plan.rounds.get(round) else {
+                continue;
+            };
+            batch.rounds.push(RoundEvent {
+                bracket: b,
+                iter: round,
+                n_candidates: self.current[b].len(),
+                n_resources: r,
+                n_splits: self.n_splits,
+            });
+            let folds = (*self.resource == Resource::NSamples).then(|| {
+                Arc::new(subsample_folds(
+                    self.folds,
+                    r,
+                    self.n_samples,
+                    self.random_state,
+                ))
+            });
+            for &c in &self.current[b] {
+                let params = match param {
+                    Some(name) => {
+                        with_resource(&self.candidates[c], name, ParamValue::Int(r as i64))
+                    }
+                    None => self.candidates[c].clone(),
+                };
+                batch.trials.push(Trial {
+                    params,
+                    config: c,
+                    bracket: b,
+                    iter: round,
+                    resource: r,
+                    prev_resource: self.prev_resource[b],
+                    folds: folds.clone(),
+                });
+            }
+            self.prev_resource[b] = r;
+        }
+        Ok(Some(batch))
+    }
+
+    fn planned_fits_left(&self, history: &History) -> usize {
+        self.plans
+            .iter()
+            .zip(history.rounds_entered(self.plans.len()))
+            .map(|(plan, entered)| {
+                plan.rounds[entered.min(plan.rounds.len())..]
+                    .iter()
+                    .map(|&(_, n)| n * self.n_splits)
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// The best candidate comes from the last round of its bracket (scikit-learn:
+    /// `nanargmax` over the last iteration; the first row when all are NaN). In a stopped
+    /// search, from each bracket's last round whose every fit was done: never from a
+    /// candidate with folds left unfitted.
+    fn best_rows(&self, history: &History) -> Vec<usize> {
+        let mut round_complete: HashMap<(usize, usize), bool> = HashMap::new();
+        for r in 0..history.n_rows() {
+            *round_complete
+                .entry((history.bracket[r], history.iter[r]))
+                .or_insert(true) &= history.complete[r];
+        }
+        let mut last_complete: HashMap<usize, usize> = HashMap::new();
+        for (&(b, i), &complete) in &round_complete {
+            if complete {
+                let last = last_complete.entry(b).or_insert(i);
+                *last = (*last).max(i);
+            }
+        }
+        (0..history.n_rows())
+            .filter(|&r| last_complete.get(&history.bracket[r]) == Some(&history.iter[r]))
+            .collect()
+    }
+}
+
+/// Runs `strategy` over `candidates` and assembles the fitted search, the records and the
+/// rebuild counts; also returns the rounds each of `n_brackets` brackets entered.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn run_brackets<F, T, B, E, S: Sync>(
+    runner: &Runner<'_, B, T, F, S>,
+    strategy: &mut Brackets<'_>,
+    refit_index: Option<usize>,
+) -> Result<(
+    FittedSearch<E, E::Model>,
+    Vec<HalvingRecord>,
+    Rebuilds,
+    Vec<usize>,
+)>
+where
+    F: Float,
+    T: ScoreTarget,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+{
+    let mut out = runner.run(strategy)?;
+    let best_rows = strategy.best_rows(&out.history);
+    let entered = out.history.rounds_entered(strategy.plans.len());
+    let records = std::mem::take(&mut out.records);
+    let rebuilds = out.rebuilds;
+    let search = runner.finish(out, &best_rows, Some(runner.selection), refit_index)?;
+    Ok((search, records, rebuilds, entered))
+}
+
 /// Checks that the resource parameter is an integer parameter the builder takes: it must
 /// accept an integer and refuse a fractional number.
 fn check_resource_param<B, E>(
@@ -516,649 +564,6 @@ where
         ));
     }
     Ok(())
-}
-
-/// Runs brackets of successive-halving rounds in lockstep, aligned on their last round: a
-/// step runs the current round of every bracket that has started, all its (candidate,
-/// fold) tasks on one thread pool.
-#[allow(clippy::too_many_arguments)]
-fn run_brackets<F, T, B, E>(
-    opts: &SearchCV<B, T>,
-    settings: &EngineSettings<'_>,
-    x: ArrayView2<F>,
-    y: ArrayView1<T>,
-    candidates: &[Candidate],
-    plans: &[BracketPlan],
-    folds: &[Fold],
-    scorers: &[Scorer<T>],
-    classes: &[T],
-    selection: usize,
-    refit: bool,
-    journal: Option<&Journal>,
-) -> Result<EngineOutput<E, E::Model>>
-where
-    F: Float,
-    T: ScoreTarget,
-    B: Fn(&Candidate) -> Result<E> + Sync,
-    E: Estimator<F, T>,
-{
-    let n_splits = folds.len();
-    let param = settings.resource.param_name();
-    let warm = *settings.resource == Resource::Epochs;
-    let mut current: Vec<Vec<usize>> = plans.iter().map(|p| p.candidates.clone()).collect();
-    // (candidate, split) → (model, resource it was trained to), kept for continuation.
-    let mut models: HashMap<(usize, usize), E::Model> = HashMap::new();
-    let mut out = EngineOutput {
-        early_refit: None,
-        params: Vec::new(),
-        outcomes: Vec::new(),
-        iter: Vec::new(),
-        n_resources: Vec::new(),
-        bracket: Vec::new(),
-        complete: Vec::new(),
-        rounds_entered: vec![0; plans.len()],
-        skipped: 0,
-        stop_reason: None,
-        records: Vec::new(),
-        resumed: 0,
-        rebuilt: 0,
-        rebuild_cost: 0,
-    };
-    let stopper = Stopper::new(opts.time_budget, opts.max_consecutive_failures);
-    // (bracket, candidate, split) → (epochs of the model the last round left, whether it
-    // left one): what a resumed fit needs to rebuild a model it continues.
-    let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
-    let n_steps = plans.iter().map(|p| p.rounds.len()).max().unwrap_or(0);
-    // Brackets are aligned on their last round: shorter brackets start later, so every
-    // step (and the expensive last one above all) has work from several brackets.
-    let offset: Vec<usize> = plans.iter().map(|p| n_steps - p.rounds.len()).collect();
-    let round_of = |b: usize, step: usize| step.checked_sub(offset[b]);
-    let mut prev_resource: Vec<usize> = vec![0; plans.len()];
-    for step in 0..n_steps {
-        // Rows of this step: (bracket, candidate, resource), bracket-major.
-        struct Row<E> {
-            bracket: usize,
-            round: usize,
-            candidate: usize,
-            resource: usize,
-            prev_resource: usize,
-            estimator: E,
-            params: Candidate,
-            folds: Arc<Vec<Fold>>,
-            /// Per fold: the journal's record of this task.
-            recorded: Vec<Option<RoundEntry>>,
-            /// Per fold: the epochs trained so far when the model to continue must be
-            /// rebuilt (its previous round came from the journal).
-            rebuild: Vec<Option<usize>>,
-        }
-        let mut rows: Vec<Row<E>> = Vec::new();
-        let mut round_events: Vec<RoundEvent> = Vec::new();
-        for (b, plan) in plans.iter().enumerate() {
-            let Some(round) = round_of(b, step) else {
-                continue;
-            };
-            let Some(&(r, _)) = plan.rounds.get(round) else {
-                continue;
-            };
-            round_events.push(RoundEvent {
-                bracket: b,
-                iter: round,
-                n_candidates: current[b].len(),
-                n_resources: r,
-                n_splits,
-            });
-            let round_folds = Arc::new(match settings.resource {
-                Resource::NSamples => {
-                    subsample_folds(folds, r, settings.n_samples, settings.random_state)
-                }
-                _ => folds.to_vec(),
-            });
-            for &c in &current[b] {
-                let params = match param {
-                    Some(name) => with_resource(&candidates[c], name, ParamValue::Int(r as i64)),
-                    None => candidates[c].clone(),
-                };
-                let estimator = (opts.builder)(&params)?;
-                let continues = warm && estimator.continuation().is_some();
-                let mut recorded = Vec::with_capacity(n_splits);
-                let mut rebuild = Vec::with_capacity(n_splits);
-                for s in 0..n_splits {
-                    let entry = journal.and_then(|j| j.finished_round((b, round, c, s)));
-                    if let Some(e) = entry {
-                        if e.n_resources != r {
-                            return Err(MlpTuneError::Journal(format!(
-                                "the journal records bracket {b} round {round} with {} resources, the schedule has {r}",
-                                e.n_resources
-                            )));
-                        }
-                    }
-                    // An uninterrupted run would continue the model of the previous round
-                    // if that fit succeeded; training in one go to this round's resource
-                    // gives the same model.
-                    rebuild.push(
-                        (continues
-                            && round > 0
-                            && entry.is_none()
-                            && !models.contains_key(&(c, s)))
-                        .then(|| trained.get(&(b, c, s)))
-                        .flatten()
-                        .filter(|(_, ok)| *ok)
-                        .map(|(epochs, _)| *epochs),
-                    );
-                    recorded.push(entry.cloned());
-                }
-                rows.push(Row {
-                    bracket: b,
-                    round,
-                    candidate: c,
-                    resource: r,
-                    prev_resource: prev_resource[b],
-                    estimator,
-                    params,
-                    folds: Arc::clone(&round_folds),
-                    recorded,
-                    rebuild,
-                });
-            }
-            prev_resource[b] = r;
-        }
-        // A stopped search enters no new round, except to take fits the journal already
-        // holds (they cost nothing, as in the grid search); the first round is always
-        // entered so that every candidate appears in `cv_results`. After a trip of the
-        // failure limit nothing is taken: every later fit is dropped, recorded or not.
-        if step > 0
-            && (stopper.failures.trip().is_some()
-                || stopper.stopped()
-                    && !rows
-                        .iter()
-                        .any(|row| row.recorded.iter().any(Option::is_some)))
-        {
-            break;
-        }
-        for event in &round_events {
-            out.rounds_entered[event.bracket] += 1;
-            if let Some(observer) = &opts.observer {
-                observer.on_round_start(event);
-            }
-        }
-        for row in &rows {
-            out.params.push(row.params.clone());
-            out.iter.push(row.round);
-            out.n_resources.push(row.resource);
-            out.bracket.push(row.bracket);
-        }
-        let first_row = out.outcomes.len() / n_splits.max(1);
-        let last_step = refit && step + 1 == n_steps;
-        // When a single candidate is left for the last step it is the best whatever its
-        // score, so its refit on all rows runs alongside its folds (first, as the longest
-        // task) instead of after them. With several, the leader's refit is speculated.
-        let overlap_refit = last_step && rows.len() == 1;
-        let tasks: Vec<(usize, usize)> = (0..rows.len())
-            .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
-            .collect();
-        // The failure run goes on in this step's task order; fits in the journal count at
-        // their place in it, so that a resumed search trips where an uninterrupted one would.
-        stopper.failures.batch(tasks.len());
-        for (t, &(ri, s)) in tasks.iter().enumerate() {
-            if let Some(entry) = &rows[ri].recorded[s] {
-                stopper.failures.finished(t, entry.outcome.error.is_some());
-            }
-        }
-        // Each row's relative cost for this step: its hint scaled to the work of the round
-        // (a continued model trains only the epochs past the previous round).
-        let row_costs: Vec<f64> = rows
-            .iter()
-            .map(|row| {
-                let hint = row.estimator.cost_hint(x.ncols()).unwrap_or(0.0);
-                match settings.resource {
-                    Resource::NSamples => hint * row.resource as f64,
-                    Resource::Epochs if warm && row.round > 0 => {
-                        hint * row.resource.saturating_sub(row.prev_resource) as f64
-                            / row.resource.max(1) as f64
-                    }
-                    _ => hint,
-                }
-            })
-            .collect();
-        let task_costs: Vec<f64> = tasks.iter().map(|&(ri, _)| row_costs[ri]).collect();
-        // Run order: the overlapped refit (`None`) first, then the costliest fits first on
-        // several threads, so that no long fit is left running alone at the end.
-        let mut order: Vec<Option<usize>> = overlap_refit
-            .then_some(None)
-            .into_iter()
-            .chain((0..tasks.len()).map(Some))
-            .collect();
-        if opts.n_jobs > 1 {
-            order.sort_by(|a, b| match (a, b) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, _) => std::cmp::Ordering::Less,
-                (_, None) => std::cmp::Ordering::Greater,
-                (Some(a), Some(b)) => task_costs[*b].total_cmp(&task_costs[*a]),
-            });
-        }
-        let speculation = SpeculativeRefit::new(
-            &task_costs,
-            n_splits,
-            refit_rows_ratio(x.nrows(), folds),
-            opts.n_jobs,
-        );
-        let models_ref = &models;
-        let stopper = &stopper;
-        let results = run_parallel_with_side_work(
-            opts.n_jobs,
-            &order,
-            |task| {
-                let Some(t) = *task else {
-                    if stopper.stopped() {
-                        return TaskOut::Skipped;
-                    }
-                    let started = Instant::now();
-                    let model = rows[0].estimator.fit_xy(x, y);
-                    return TaskOut::Refit(model, started.elapsed().as_secs_f64());
-                };
-                if !stopper.failures.keeps(t) {
-                    return TaskOut::Skipped;
-                }
-                let (ri, s) = tasks[t];
-                let row = &rows[ri];
-                let note_done = |o: &FoldOutcome| {
-                    speculation.finished(t, o.test_scores[selection], o.fit_time + o.score_time);
-                };
-                if let Some(entry) = &row.recorded[s] {
-                    note_done(&entry.outcome);
-                    if let Some(observer) = &opts.observer {
-                        observer.on_fit_end(&FitEvent {
-                            candidate: first_row + ri,
-                            split: s,
-                            score: entry.outcome.test_scores[0],
-                            seconds: entry.outcome.fit_time + entry.outcome.score_time,
-                            error: entry.outcome.error.clone(),
-                        });
-                    }
-                    return TaskOut::Fold(Ok(FoldDone {
-                        outcome: entry.outcome.clone(),
-                        model: None,
-                        cost: entry.cost,
-                        recorded: true,
-                        rebuilt: None,
-                    }));
-                }
-                if stopper.stopped() {
-                    return TaskOut::Skipped;
-                }
-                if let Some(observer) = &opts.observer {
-                    observer.on_fit_start(first_row + ri, s);
-                }
-                let rebuild = row.rebuild[s];
-                let previous = if warm {
-                    models_ref.get(&(row.candidate, s))
-                } else {
-                    None
-                };
-                let continuation = row.estimator.continuation().filter(|_| warm);
-                let mut cost = None;
-                let result = fit_and_score_by(
-                    &row.estimator,
-                    x,
-                    y,
-                    &row.folds[s],
-                    scorers,
-                    classes,
-                    opts.return_train_score,
-                    opts.error_score,
-                    |x, y, train_rows| match (continuation, previous) {
-                        (Some(c), Some(m)) => {
-                            let extra = row.resource.saturating_sub(row.prev_resource);
-                            let continued = c.continue_rows(m, x, y, train_rows, extra)?;
-                            cost = match (
-                                row.estimator.epochs_trained(&continued),
-                                row.estimator.epochs_trained(m),
-                            ) {
-                                (Some(after), Some(before)) => Some(after.saturating_sub(before)),
-                                _ => Some(extra),
-                            };
-                            Ok(continued)
-                        }
-                        _ => {
-                            let fitted = row.estimator.fit_rows(x, y, train_rows)?;
-                            let epochs = row.estimator.epochs_trained(&fitted);
-                            // A rebuilt model is charged, like a continued one, only the epochs
-                            // past the previous round; the rest is reported as rebuild cost.
-                            cost = match (rebuild, epochs) {
-                                (Some(before), Some(after)) => Some(after.saturating_sub(before)),
-                                (Some(_), None) => {
-                                    Some(row.resource.saturating_sub(row.prev_resource))
-                                }
-                                (None, epochs) => epochs,
-                            };
-                            Ok(fitted)
-                        }
-                    },
-                );
-                let cost = cost.unwrap_or(match settings.resource {
-                    Resource::NSamples => row.folds[s].train.len(),
-                    _ => row.resource,
-                });
-                // On disk before it counts as done.
-                if let (Some(j), Ok((o, _))) = (journal, &result) {
-                    let entry = RoundEntry {
-                        outcome: o.clone(),
-                        n_resources: row.resource,
-                        cost,
-                    };
-                    if let Err(e) = j.record_round(
-                        (row.bracket, row.round, row.candidate, s),
-                        &row.params,
-                        &entry,
-                    ) {
-                        return TaskOut::Fold(Err(e));
-                    }
-                }
-                if let Ok((o, _)) = &result {
-                    stopper.failures.finished(t, o.error.is_some());
-                    note_done(o);
-                }
-                if let (Some(observer), Ok((o, _))) = (&opts.observer, &result) {
-                    observer.on_fit_end(&FitEvent {
-                        candidate: first_row + ri,
-                        split: s,
-                        score: o.test_scores[0],
-                        seconds: o.fit_time + o.score_time,
-                        error: o.error.clone(),
-                    });
-                }
-                TaskOut::Fold(result.map(|(outcome, model)| FoldDone {
-                    outcome,
-                    model,
-                    cost,
-                    recorded: false,
-                    rebuilt: rebuild,
-                }))
-            },
-            |next| {
-                if opts.speculative_refit && last_step && rows.len() > 1 && !stopper.stopped() {
-                    let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
-                    speculation.consider(&unstarted, |ri| rows[ri].estimator.fit_xy(x, y));
-                }
-            },
-        )?;
-        if let Some((guess, model, seconds)) = speculation.into_refit() {
-            let estimator = (opts.builder)(&rows[guess].params)?;
-            out.early_refit = Some((first_row + guess, estimator, model, seconds));
-        }
-        // Back to (row, fold) order: the results do not depend on the run order.
-        let mut in_task_order: Vec<Option<TaskOut<E::Model>>> =
-            (0..tasks.len()).map(|_| None).collect();
-        for (task, result) in order.iter().zip(results) {
-            match (task, result) {
-                (Some(t), result) => in_task_order[*t] = Some(result),
-                (None, TaskOut::Refit(model, seconds)) => {
-                    let estimator = (opts.builder)(&out.params[first_row])?;
-                    out.early_refit = Some((first_row, estimator, model, seconds));
-                }
-                (None, TaskOut::Skipped) => {}
-                (None, TaskOut::Fold(_)) => {
-                    return Err(MlpTuneError::InvalidInput(
-                        "internal: a refit task returned a fold result".into(),
-                    ))
-                }
-            }
-        }
-        let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
-        out.complete.resize(first_row + rows.len(), true);
-        let mut step_skipped = 0;
-        for (t, (&(ri, s), result)) in tasks.iter().zip(in_task_order).enumerate() {
-            let result = match result {
-                Some(TaskOut::Fold(result)) if stopper.failures.keeps(t) => Some(result),
-                // Ran on another thread before the failure limit tripped on an earlier task:
-                // dropped, as a run on one thread would never have started it.
-                Some(TaskOut::Fold(result)) => {
-                    result?;
-                    None
-                }
-                Some(TaskOut::Skipped) => None,
-                Some(TaskOut::Refit(..)) | None => {
-                    return Err(MlpTuneError::InvalidInput(
-                        "internal: a fold task returned no fold result".into(),
-                    ))
-                }
-            };
-            let Some(result) = result else {
-                step_skipped += 1;
-                out.complete[first_row + ri] = false;
-                out.outcomes.push(not_fitted(
-                    scorers.len(),
-                    opts.return_train_score,
-                    stopper.reason().as_deref(),
-                ));
-                continue;
-            };
-            let FoldDone {
-                outcome,
-                model,
-                cost,
-                recorded,
-                rebuilt,
-            } = result?;
-            let row = &rows[ri];
-            if recorded {
-                out.resumed += 1;
-            }
-            if let Some(epochs) = rebuilt {
-                out.rebuilt += 1;
-                out.rebuild_cost += epochs;
-            }
-            // A failed fit leaves no model, so the next round starts afresh and its cost
-            // is the whole count of a fresh fit.
-            let t = trained
-                .entry((row.bracket, row.candidate, s))
-                .or_insert((0, false));
-            *t = match (outcome.error.is_none(), t.1) {
-                (false, _) => (0, false),
-                (true, true) => (t.0 + cost, true),
-                (true, false) => (cost, true),
-            };
-            out.records.push(HalvingRecord {
-                bracket: row.bracket,
-                iter: row.round,
-                row: first_row + ri,
-                candidate: row.candidate,
-                split: s,
-                n_resources: row.resource,
-                test_scores: outcome.test_scores.clone(),
-                train_scores: outcome.train_scores.clone(),
-                fit_time: outcome.fit_time,
-                score_time: outcome.score_time,
-                error: outcome.error.clone(),
-                cost,
-            });
-            out.outcomes.push(outcome);
-            if warm && row.estimator.continuation().is_some() {
-                if let Some(m) = model {
-                    kept.insert((row.candidate, s), m);
-                }
-            }
-        }
-        if step_skipped > 0 {
-            // Survivors chosen from incomplete scores could differ from an uninterrupted
-            // run's: the search ends here.
-            out.skipped += step_skipped;
-            break;
-        }
-        // Survivors of each bracket that has another round.
-        for (b, plan) in plans.iter().enumerate() {
-            let Some(&(_, n_next)) = round_of(b, step).and_then(|r| plan.rounds.get(r + 1)) else {
-                continue;
-            };
-            let scores: Vec<f64> = rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.bracket == b)
-                .map(|(ri, _)| {
-                    let start = (first_row + ri) * n_splits;
-                    let v: Vec<f64> = out.outcomes[start..start + n_splits]
-                        .iter()
-                        .map(|o| o.test_scores[selection])
-                        .collect();
-                    v.iter().sum::<f64>() / n_splits as f64
-                })
-                .collect();
-            let keep = top_k(&scores, n_next);
-            current[b] = keep.into_iter().map(|i| current[b][i]).collect();
-        }
-        // Only survivors' models are carried to the next round.
-        models = kept
-            .into_iter()
-            .filter(|((c, _), _)| {
-                plans.iter().enumerate().any(|(b, plan)| {
-                    round_of(b, step).is_some_and(|r| r + 1 < plan.rounds.len())
-                        && current[b].contains(c)
-                })
-            })
-            .collect();
-    }
-    out.skipped += plans
-        .iter()
-        .zip(&out.rounds_entered)
-        .map(|(plan, &entered)| {
-            plan.rounds[entered.min(plan.rounds.len())..]
-                .iter()
-                .map(|&(_, n)| n * n_splits)
-                .sum::<usize>()
-        })
-        .sum::<usize>();
-    // A stop after the last fit left nothing undone: the result is complete.
-    out.stop_reason = if out.skipped > 0 {
-        stopper.reason()
-    } else {
-        None
-    };
-    Ok(out)
-}
-
-/// Runs the engine and assembles the fitted search.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
-fn finish<F, T, B, E>(
-    opts: &SearchCV<B, T>,
-    x: ArrayView2<F>,
-    y: ArrayView1<T>,
-    mut out: EngineOutput<E, E::Model>,
-    n_splits: usize,
-    scorers: &[Scorer<T>],
-    refit_index: Option<usize>,
-    classes_len: usize,
-) -> Result<(FittedSearch<E, E::Model>, Vec<HalvingRecord>, Rebuilds)>
-where
-    F: Float,
-    T: ScoreTarget,
-    B: Fn(&Candidate) -> Result<E> + Sync,
-    E: Estimator<F, T>,
-{
-    let mut results = build_cv_results(
-        out.params.clone(),
-        &out.outcomes,
-        n_splits,
-        scorers,
-        opts.return_train_score,
-    );
-    // The best candidate comes from the last round of its bracket (scikit-learn:
-    // `nanargmax` over the last iteration; the first row when all are NaN). In a stopped
-    // search, from each bracket's last round whose every fit was done: never from a
-    // candidate with folds left unfitted.
-    let mut round_complete: HashMap<(usize, usize), bool> = HashMap::new();
-    for r in 0..out.params.len() {
-        *round_complete
-            .entry((out.bracket[r], out.iter[r]))
-            .or_insert(true) &= out.complete[r];
-    }
-    let mut last_complete: HashMap<usize, usize> = HashMap::new();
-    for (&(b, i), &complete) in &round_complete {
-        if complete {
-            let last = last_complete.entry(b).or_insert(i);
-            *last = (*last).max(i);
-        }
-    }
-    results.iter = Some(out.iter);
-    results.n_resources = Some(out.n_resources);
-    results.bracket = Some(out.bracket);
-    let (row_iter, row_bracket) = (
-        results.iter.as_deref().unwrap_or_default(),
-        results.bracket.as_deref().unwrap_or_default(),
-    );
-    let metric = &results.metrics[refit_index.unwrap_or(0)];
-    let last_rows: Vec<usize> = (0..out.params.len())
-        .filter(|&r| last_complete.get(&row_bracket[r]) == Some(&row_iter[r]))
-        .collect();
-    let mut best = last_rows.first().copied();
-    let mut best_score = f64::NAN;
-    for &r in &last_rows {
-        let s = metric.mean_test[r];
-        if !s.is_nan() && (best_score.is_nan() || s > best_score) {
-            best = Some(r);
-            best_score = s;
-        }
-    }
-    let partial = out.skipped > 0;
-    if partial && best_score.is_nan() {
-        // As the grid search: a partial search without a scored complete candidate has
-        // no best one.
-        best = None;
-    }
-    let best_score = best.and_then(|b| metric.mean_test.get(b).copied());
-    let mut fitted = FittedSearch {
-        cv_results: results,
-        best_index: best,
-        best_score,
-        best_params: best.and_then(|b| out.params.get(b).cloned()),
-        best_estimator: None,
-        best_model: None,
-        refit_time: None,
-        n_splits,
-        classes_len,
-        resumed_fits: out.resumed,
-        skipped_fits: out.skipped,
-        stop_reason: out.stop_reason.take(),
-    };
-    if refit_index.is_some() {
-        if let Some(params) = best.and_then(|b| out.params.get(b)) {
-            // The overlapped refit counts only if it refitted the best row (a stopped last
-            // round leaves the best in an earlier one).
-            let early = out
-                .early_refit
-                .take()
-                .filter(|(row, ..)| Some(*row) == best)
-                .map(|(_, e, m, s)| (e, m, s));
-            let (estimator, model, seconds) = match early {
-                Some(done) => done,
-                None => {
-                    let estimator = (opts.builder)(params)?;
-                    let started = Instant::now();
-                    let model = estimator.fit_xy(x, y);
-                    (estimator, model, started.elapsed().as_secs_f64())
-                }
-            };
-            let model =
-                model.map_err(|e| MlpTuneError::fit("refit of the best candidate failed", e))?;
-            if let Some(observer) = &opts.observer {
-                observer.on_refit_end(seconds);
-            }
-            fitted.refit_time = Some(seconds);
-            fitted.best_model = Some(model);
-            fitted.best_estimator = Some(estimator);
-        }
-    }
-    let rebuilds = Rebuilds {
-        models: out.rebuilt,
-        epochs: out.rebuild_cost,
-    };
-    Ok((fitted, out.records, rebuilds))
-}
-
-/// What resuming from a journal cost beyond the unfinished fits themselves.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Rebuilds {
-    models: usize,
-    epochs: usize,
 }
 
 /// The journal fingerprint of a halving or Hyperband search: `settings` (its schedule
@@ -1687,41 +1092,33 @@ impl<B, T> HalvingSearchCV<B, T> {
             }
             None => None,
         };
-        let settings = EngineSettings {
-            resource: &self.resource,
-            random_state: self.random_state,
-            n_samples,
+        let runner = Runner {
+            opts: &self.base,
+            x,
+            y,
+            folds: &folds,
+            scorers: &scorers,
+            classes: &classes,
+            selection: refit_index.unwrap_or(0),
+            refit: refit_index.is_some(),
+            resource: resource_kind(&self.resource),
+            journal: journal.as_ref(),
         };
-        let out = run_brackets(
-            &self.base,
-            &settings,
-            x,
-            y,
+        let plans = [plan];
+        let mut strategy = Brackets::new(
             &candidates,
-            std::slice::from_ref(&plan),
+            &plans,
+            &self.resource,
             &folds,
-            &scorers,
-            &classes,
-            refit_index.unwrap_or(0),
-            refit_index.is_some(),
-            journal.as_ref(),
-        )?;
-        let entered = out.rounds_entered[0];
-        let (search, records, rebuilds) = finish(
-            &self.base,
-            x,
-            y,
-            out,
-            n_splits,
-            &scorers,
-            refit_index,
-            classes.len(),
-        )?;
-        let mut search = search;
+            n_samples,
+            self.random_state,
+        );
+        let (mut search, records, rebuilds, entered) =
+            run_brackets(&runner, &mut strategy, refit_index)?;
         search.cv_results.bracket = None;
         Ok(FittedHalving {
             search,
-            schedule: schedule.truncated(entered),
+            schedule: schedule.truncated(entered[0]),
             planned: schedule,
             records,
             rebuilds,
@@ -2117,44 +1514,37 @@ impl<B, T> HyperbandSearchCV<B, T> {
             }
             None => None,
         };
-        let settings = EngineSettings {
-            resource: &Resource::Epochs,
-            random_state: self.random_state,
-            n_samples: x.nrows(),
-        };
-        let out = run_brackets(
-            &self.base,
-            &settings,
+        let runner = Runner {
+            opts: &self.base,
             x,
             y,
+            folds: &folds,
+            scorers: &scorers,
+            classes: &classes,
+            selection: refit_index.unwrap_or(0),
+            refit: refit_index.is_some(),
+            resource: ResourceKind::Epochs,
+            journal: journal.as_ref(),
+        };
+        let mut strategy = Brackets::new(
             &candidates,
             &plans,
+            &Resource::Epochs,
             &folds,
-            &scorers,
-            &classes,
-            refit_index.unwrap_or(0),
-            refit_index.is_some(),
-            journal.as_ref(),
-        )?;
+            x.nrows(),
+            self.random_state,
+        );
+        let (search, records, rebuilds, entered) =
+            run_brackets(&runner, &mut strategy, refit_index)?;
         let run: Vec<Bracket> = brackets
             .iter()
-            .zip(&out.rounds_entered)
+            .zip(&entered)
             .map(|(b, &entered)| Bracket {
                 s: b.s,
                 n_resources: b.n_resources[..entered.min(b.n_resources.len())].to_vec(),
                 n_candidates: b.n_candidates[..entered.min(b.n_candidates.len())].to_vec(),
             })
             .collect();
-        let (search, records, rebuilds) = finish(
-            &self.base,
-            x,
-            y,
-            out,
-            n_splits,
-            &scorers,
-            refit_index,
-            classes.len(),
-        )?;
         Ok(FittedHyperband {
             search,
             brackets: run,

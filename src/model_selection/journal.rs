@@ -9,10 +9,12 @@
 //! a different search is refused, never mixed in. A torn last line (the process killed in
 //! the middle of a write) is detected and dropped; any other damaged line is an error.
 //!
-//! Grid and random searches key a line by `round` (always 0), `candidate` and `split`.
-//! Successive-halving and Hyperband searches key it by `bracket`, `iter`, `candidate` and
-//! `split`, and add the round's `n_resources` and the fit's `cost` (resource actually
-//! spent), which resumed records need to be identical to fresh ones.
+//! A line records one (trial, fold) fit of any search: the trial's `bracket` and `iter`
+//! (round), its `candidate` (the strategy's configuration number), the `split`, the
+//! `params` the estimator was built from, the round's `n_resources` and the fit's `cost`
+//! (resource actually spent), which resumed records need to be identical to fresh ones. A
+//! rerun finds a record by all of these (the trial's content), not by a position in a list
+//! fixed up front, so strategies that propose trials from the results so far resume too.
 //!
 //! Scores are stored as the bit patterns of their `f64` values (NaN and infinities
 //! included), so resumed results are bitwise the recorded ones; a readable copy sits beside
@@ -34,15 +36,40 @@ use crate::error::{MlpTuneError, Result};
 const FORMAT: &str = "mlp-tune search journal";
 const VERSION: u64 = 1;
 
-/// Identifies one task of a grid or random search: the round (always 0), the candidate and
-/// the fold.
-pub(crate) type TaskKey = (usize, usize, usize);
+/// Identifies one (trial, fold) fit by its content: the trial's tag (bracket and round;
+/// both 0 for grid, random and model-based searches, which number their batches as rounds),
+/// the strategy's configuration number, the fold and the parameters the estimator was
+/// built from (as canonical JSON, resource included). A record is found only by a trial
+/// equal in all of them, so a strategy that proposes its trials as it goes (TPE) finds its
+/// own records when it proposes the same trials again, and never another trial's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TrialKey {
+    bracket: usize,
+    iter: usize,
+    config: usize,
+    split: usize,
+    params: String,
+}
 
-/// Identifies one task of a successive-halving or Hyperband search: the bracket (0 for a
-/// halving search), the round within it, the candidate and the fold.
-pub(crate) type RoundKey = (usize, usize, usize, usize);
+impl TrialKey {
+    pub(crate) fn new(
+        bracket: usize,
+        iter: usize,
+        config: usize,
+        split: usize,
+        params: &Candidate,
+    ) -> Self {
+        TrialKey {
+            bracket,
+            iter,
+            config,
+            split,
+            params: candidate_to_json(params).to_string(),
+        }
+    }
+}
 
-/// A recorded task of a successive-halving or Hyperband search.
+/// A recorded (trial, fold) fit.
 #[derive(Debug, Clone)]
 pub(crate) struct RoundEntry {
     pub(crate) outcome: FoldOutcome,
@@ -80,8 +107,7 @@ impl Fingerprint {
 pub(crate) struct Journal {
     path: PathBuf,
     file: Mutex<File>,
-    /// Grid and random lines have bracket 0 and `n_resources`/`cost` 0.
-    finished: HashMap<RoundKey, RoundEntry>,
+    finished: HashMap<TrialKey, RoundEntry>,
 }
 
 fn journal_error(path: &Path, what: impl std::fmt::Display) -> MlpTuneError {
@@ -115,11 +141,11 @@ fn floats_from_bits(v: &Value) -> Option<Vec<f64>> {
         .collect()
 }
 
-fn parse_record(line: &str) -> Option<(RoundKey, RoundEntry)> {
+fn parse_record(line: &str) -> Option<(TrialKey, RoundEntry)> {
     let v: Value = serde_json::from_str(line).ok()?;
     let index = |name: &str| v.get(name)?.as_u64().map(|n| n as usize);
-    // A halving line has a bracket, an iteration and its resources; a grid or random line
-    // has only a round.
+    // Lines of grid and random searches written before the search core have a `round`
+    // and no resources.
     let (bracket, round, n_resources, cost) = match v.get("bracket") {
         Some(_) => (
             index("bracket")?,
@@ -129,7 +155,13 @@ fn parse_record(line: &str) -> Option<(RoundKey, RoundEntry)> {
         ),
         None => (0, index("round")?, 0, 0),
     };
-    let key = (bracket, round, index("candidate")?, index("split")?);
+    let key = TrialKey {
+        bracket,
+        iter: round,
+        config: index("candidate")?,
+        split: index("split")?,
+        params: v.get("params")?.to_string(),
+    };
     let train_scores = match v.get("train_bits")? {
         Value::Null => None,
         other => Some(floats_from_bits(other)?),
@@ -166,7 +198,7 @@ fn header_line(fingerprint: &str) -> Value {
 fn read_journal(
     text: &str,
     fingerprint: &str,
-) -> std::result::Result<(HashMap<RoundKey, RoundEntry>, usize), String> {
+) -> std::result::Result<(HashMap<TrialKey, RoundEntry>, usize), String> {
     let complete = text.rfind('\n').map_or(0, |i| i + 1);
     let lines: Vec<&str> = text[..complete].lines().collect();
     let header: Value = lines
@@ -195,24 +227,13 @@ fn read_journal(
     Ok((finished, complete))
 }
 
-/// The journal line of a finished grid or random search task.
-fn grid_line(key: TaskKey, candidate: &Candidate, outcome: &FoldOutcome) -> Value {
+/// The journal line of a finished (trial, fold) fit.
+fn record_line(key: &TrialKey, params: &Candidate, entry: &RoundEntry) -> Value {
     let mut line = json!({
-        "round": key.0,
-        "candidate": key.1,
-        "split": key.2,
-    });
-    add_outcome(&mut line, candidate, outcome);
-    line
-}
-
-/// The journal line of a finished halving or Hyperband task.
-fn round_line(key: RoundKey, params: &Candidate, entry: &RoundEntry) -> Value {
-    let mut line = json!({
-        "bracket": key.0,
-        "iter": key.1,
-        "candidate": key.2,
-        "split": key.3,
+        "bracket": key.bracket,
+        "iter": key.iter,
+        "candidate": key.config,
+        "split": key.split,
         "n_resources": entry.n_resources,
         "cost": entry.cost,
     });
@@ -254,36 +275,19 @@ impl Journal {
         })
     }
 
-    /// The outcome recorded for a grid or random search task by an earlier run.
-    pub(crate) fn finished(&self, key: TaskKey) -> Option<&FoldOutcome> {
-        self.finished
-            .get(&(0, key.0, key.1, key.2))
-            .map(|e| &e.outcome)
+    /// The entry an earlier run recorded for this (trial, fold) fit.
+    pub(crate) fn finished(&self, key: &TrialKey) -> Option<&RoundEntry> {
+        self.finished.get(key)
     }
 
-    /// Appends a finished grid or random search task and waits until it is on disk.
+    /// Appends a finished (trial, fold) fit and waits until it is on disk.
     pub(crate) fn record(
         &self,
-        key: TaskKey,
-        candidate: &Candidate,
-        outcome: &FoldOutcome,
-    ) -> Result<()> {
-        self.append(&grid_line(key, candidate, outcome))
-    }
-
-    /// The entry recorded for a halving or Hyperband task by an earlier run.
-    pub(crate) fn finished_round(&self, key: RoundKey) -> Option<&RoundEntry> {
-        self.finished.get(&key)
-    }
-
-    /// Appends a finished halving or Hyperband task and waits until it is on disk.
-    pub(crate) fn record_round(
-        &self,
-        key: RoundKey,
+        key: &TrialKey,
         params: &Candidate,
         entry: &RoundEntry,
     ) -> Result<()> {
-        self.append(&round_line(key, params, entry))
+        self.append(&record_line(key, params, entry))
     }
 
     fn append(&self, line: &Value) -> Result<()> {
@@ -340,14 +344,23 @@ mod tests {
         path
     }
 
-    fn outcome(score: f64) -> FoldOutcome {
-        FoldOutcome {
-            test_scores: vec![score, f64::NAN],
-            train_scores: Some(vec![f64::NEG_INFINITY]),
-            fit_time: 0.25,
-            score_time: 0.01,
-            error: None,
+    fn entry(score: f64) -> RoundEntry {
+        RoundEntry {
+            outcome: FoldOutcome {
+                test_scores: vec![score, f64::NAN],
+                train_scores: Some(vec![f64::NEG_INFINITY]),
+                fit_time: 0.25,
+                score_time: 0.01,
+                error: None,
+            },
+            n_resources: 0,
+            cost: 0,
         }
+    }
+
+    fn key(config: usize, split: usize) -> TrialKey {
+        let candidate: Candidate = [("alpha".to_string(), ParamValue::Float(0.1))].into();
+        TrialKey::new(0, 0, config, split, &candidate)
     }
 
     #[test]
@@ -356,7 +369,7 @@ mod tests {
         let candidate: Candidate = [("alpha".to_string(), ParamValue::Float(0.1))].into();
         {
             let j = Journal::open(&path, "abc").unwrap();
-            j.record((0, 1, 2), &candidate, &outcome(-0.1 - 0.2))
+            j.record(&key(1, 2), &candidate, &entry(-0.1 - 0.2))
                 .unwrap();
         }
         // A half-written record, as a kill in the middle of a write leaves it.
@@ -365,12 +378,15 @@ mod tests {
         drop(f);
 
         let j = Journal::open(&path, "abc").unwrap();
-        let got = j.finished((0, 1, 2)).unwrap();
+        let got = &j.finished(&key(1, 2)).unwrap().outcome;
         assert_eq!(got.test_scores[0].to_bits(), (-0.1f64 - 0.2).to_bits());
         assert!(got.test_scores[1].is_nan());
         assert_eq!(got.train_scores.as_ref().unwrap()[0], f64::NEG_INFINITY);
-        assert!(j.finished((0, 3, 0)).is_none());
-        j.record((0, 3, 0), &candidate, &outcome(1.0)).unwrap();
+        assert!(j.finished(&key(3, 0)).is_none());
+        // The same position with other parameters is another trial.
+        let other: Candidate = [("alpha".to_string(), ParamValue::Float(0.2))].into();
+        assert!(j.finished(&TrialKey::new(0, 0, 1, 2, &other)).is_none());
+        j.record(&key(3, 0), &candidate, &entry(1.0)).unwrap();
         drop(j);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
@@ -492,36 +508,40 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
 
-            /// A grid line and a halving line read back as the same key and, bit for
-            /// bit, the same outcome; a journal of such lines reads back whole.
+            /// A line reads back as the key it was written under (the trial's content,
+            /// parameters included) and, bit for bit, the same outcome and resources; a
+            /// journal of such lines reads back whole, and lines in the format before the
+            /// search core (a `round`, no resources) still read.
             #[test]
             fn lines_round_trip(
-                key in (any::<usize>(), any::<usize>(), any::<usize>(), any::<usize>()),
+                pos in (any::<usize>(), any::<usize>(), any::<usize>(), any::<usize>()),
                 candidate in any_candidate(),
                 outcome in any_outcome(),
                 n_resources: usize,
                 cost: usize,
                 fingerprint in "\\PC{0,16}",
             ) {
-                let grid = grid_line((key.0, key.1, key.2), &candidate, &outcome).to_string();
-                prop_assert!(!grid.contains('\n'));
-                let (k, entry) = parse_record(&grid).expect("a grid line parses");
-                prop_assert_eq!(k, (0, key.0, key.1, key.2));
-                prop_assert!(same_outcome(&entry.outcome, &outcome));
-
+                let key = TrialKey::new(pos.0, pos.1, pos.2, pos.3, &candidate);
                 let entry = RoundEntry { outcome: outcome.clone(), n_resources, cost };
-                let round = round_line(key, &candidate, &entry).to_string();
-                prop_assert!(!round.contains('\n'));
-                let (k, back) = parse_record(&round).expect("a halving line parses");
-                prop_assert_eq!(k, key);
+                let line = record_line(&key, &candidate, &entry).to_string();
+                prop_assert!(!line.contains('\n'));
+                let (k, back) = parse_record(&line).expect("a line parses");
+                prop_assert_eq!(&k, &key);
                 prop_assert_eq!((back.n_resources, back.cost), (n_resources, cost));
                 prop_assert!(same_outcome(&back.outcome, &outcome));
 
-                let text = format!("{}\n{grid}\n{round}\n", header_line(&fingerprint));
+                let mut legacy = json!({"round": pos.1, "candidate": pos.2, "split": pos.3});
+                add_outcome(&mut legacy, &candidate, &outcome);
+                let (k, back) = parse_record(&legacy.to_string()).expect("a legacy line parses");
+                prop_assert_eq!(&k, &TrialKey::new(0, pos.1, pos.2, pos.3, &candidate));
+                prop_assert_eq!((back.n_resources, back.cost), (0, 0));
+                prop_assert!(same_outcome(&back.outcome, &outcome));
+
+                let text = format!("{}\n{line}\n{legacy}\n", header_line(&fingerprint));
                 let (finished, complete) = read_journal(&text, &fingerprint).expect("reads");
                 prop_assert_eq!(complete, text.len());
                 prop_assert!(finished.contains_key(&key));
-                prop_assert!(finished.contains_key(&(0, key.0, key.1, key.2)));
+                prop_assert!(finished.contains_key(&k));
                 // Any other search's fingerprint is refused.
                 let other = format!("{fingerprint}x");
                 prop_assert!(read_journal(&text, &other).is_err());
@@ -538,14 +558,19 @@ mod tests {
                 how: u8,
             ) {
                 let candidate: Candidate = [("alpha".to_string(), ParamValue::Float(0.1))].into();
+                let key = |c: usize, s: usize| TrialKey::new(0, 0, c, s, &candidate);
+                let line = |c: usize, s: usize, o: &FoldOutcome| {
+                    let entry = RoundEntry { outcome: o.clone(), n_resources: 0, cost: 0 };
+                    record_line(&key(c, s), &candidate, &entry).to_string()
+                };
                 let mut text = format!("{}\n", header_line("fp"));
                 for (c, s, o) in &outcomes {
-                    text.push_str(&grid_line((0, *c, *s), &candidate, o).to_string());
+                    text.push_str(&line(*c, *s, o));
                     text.push('\n');
                 }
                 let header_len = text.find('\n').unwrap_or(0) + 1;
                 // Torn: a prefix of a further line.
-                let extra = grid_line((0, 9, 9), &candidate, &outcomes[0].2).to_string();
+                let extra = line(9, 9, &outcomes[0].2);
                 let mut torn_at = (cut % extra.len()).max(1);
                 while !extra.is_char_boundary(torn_at) {
                     torn_at -= 1;
@@ -553,10 +578,9 @@ mod tests {
                 let torn = format!("{text}{}", &extra[..torn_at]);
                 let (finished, complete) = read_journal(&torn, "fp").expect("torn tail dropped");
                 prop_assert_eq!(complete, text.len());
-                prop_assert!(!finished.contains_key(&(0, 0, 9, 9)));
-                for (c, s, o) in &outcomes {
-                    prop_assert!(finished.contains_key(&(0, 0, *c, *s)));
-                    let _ = o;
+                prop_assert!(!finished.contains_key(&key(9, 9)));
+                for (c, s, _) in &outcomes {
+                    prop_assert!(finished.contains_key(&key(*c, *s)));
                 }
 
                 let tampered = tamper(&text, at, byte, how);

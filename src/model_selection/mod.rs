@@ -14,17 +14,20 @@
 //!   models that implement [`ContinueTraining`];
 //! - [`param_space`]: [`ParamGrid`], [`ParamDistributions`], [`ParamValue`];
 //! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name;
-//! - [`tpe`]: the Tree-structured Parzen Estimator of Optuna's `TPESampler` ([`TpeOptions`]);
+//! - [`tpe`]: the Tree-structured Parzen Estimator of Optuna's `TPESampler` ([`TpeOptions`]),
+//!   and [`TpeSearchCV`], a cross-validated search whose trials it proposes;
 //! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
 //!   resumes where it was.
 
 pub mod halving;
 mod journal;
 pub mod param_space;
+mod runner;
 pub mod scoring;
 pub mod search;
 pub mod split;
 pub mod tpe;
+mod tpe_search;
 pub mod validation;
 
 pub use halving::{
@@ -46,6 +49,7 @@ pub use split::{
     StratifiedShuffleSplit,
 };
 pub use tpe::TpeOptions;
+pub use tpe_search::{TpeSearchCV, TpeSpace};
 pub use validation::{
     cross_val_score, cross_validate, ContinueTraining, CrossValidateOptions, CrossValidateResult,
     Cv, Estimator, FittedPipeline, LinfaEstimator, Pipeline,

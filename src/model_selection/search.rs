@@ -20,11 +20,9 @@ use super::journal::{Fingerprint, Journal};
 use super::param_space::{
     candidate_to_json, candidate_to_string, Candidate, ParamDistributions, ParamGrid, SetParams,
 };
+use super::runner::{Batch, History, ResourceKind, Runner, Strategy, Trial};
 use super::scoring::{ScoreTarget, Scorer};
-use super::validation::{
-    class_ids, dataset_views, fit_and_score, run_parallel_with_side_work, AsView2, Cv, Estimator,
-    FoldOutcome,
-};
+use super::validation::{class_ids, dataset_views, AsView2, Cv, Estimator, FoldOutcome};
 use crate::error::{MlpTuneError, Result};
 
 /// Progress of a search, delivered from worker threads. The library never prints; examples
@@ -111,6 +109,13 @@ impl SearchSpace {
 /// A cross-validated search: [`GridSearchCV::new`] or [`RandomizedSearchCV::new`] build
 /// one. `builder` turns a candidate into estimator params; for our MLPs use [`by_name`].
 ///
+/// Every search is a `SearchCV` whose `S` says what it searches and how (its strategy's
+/// settings: [`SearchSpace`] for grid and random searches, [`TpeSpace`](super::TpeSpace)
+/// for [`TpeSearchCV`](super::TpeSearchCV)), so the options all searches share (`cv`,
+/// `scoring`, `refit`, `n_jobs`, `error_score`, `observer`, `journal`, `time_budget`,
+/// `max_consecutive_failures`, ...) are set the same way on each, and every search is
+/// built by its own `new` and run by `fit`.
+///
 /// ```
 /// use linfa::prelude::*;
 /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
@@ -124,9 +129,9 @@ impl SearchSpace {
 /// let predictions = search.try_predict(data.records()).unwrap();
 /// assert_eq!(predictions.len(), 150);
 /// ```
-pub struct SearchCV<B, T> {
+pub struct SearchCV<B, T, S = SearchSpace> {
     pub(crate) builder: B,
-    pub(crate) space: SearchSpace,
+    pub(crate) space: S,
     pub(crate) cv: Cv,
     pub(crate) scorers: Vec<Scorer<T>>,
     pub(crate) refit: Option<String>,
@@ -143,7 +148,7 @@ pub struct SearchCV<B, T> {
     pub(crate) unused_random_state: Option<u32>,
 }
 
-impl<B, T> std::fmt::Debug for SearchCV<B, T> {
+impl<B, T, S: std::fmt::Debug> std::fmt::Debug for SearchCV<B, T, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchCV")
             .field("space", &self.space)
@@ -203,8 +208,8 @@ where
     move |candidate: &Candidate| Ok(base.clone().with_candidate(candidate)?.check()?)
 }
 
-impl<B, T> SearchCV<B, T> {
-    pub(crate) fn with_space(builder: B, space: SearchSpace) -> Self {
+impl<B, T, S> SearchCV<B, T, S> {
+    pub(crate) fn with_space(builder: B, space: S) -> Self {
         SearchCV {
             builder,
             space,
@@ -276,35 +281,6 @@ impl<B, T> SearchCV<B, T> {
     /// Also score the training rows.
     pub fn return_train_score(mut self, yes: bool) -> Self {
         self.return_train_score = yes;
-        self
-    }
-
-    /// Seed of a randomized search's draws.
-    ///
-    /// A grid search draws nothing, so a seed given to one is refused when the search is
-    /// fitted ([`MlpTuneError::InvalidParameter`] naming `random_state`) instead of being
-    /// silently ignored (scikit-learn's `GridSearchCV` has no `random_state` either). Seed
-    /// the estimator instead.
-    ///
-    /// ```
-    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
-    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
-    /// use mlp_tune::MlpTuneError;
-    ///
-    /// let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(5);
-    /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
-    /// let err = GridSearchCV::new(by_name(base), grid)
-    ///     .random_state(7)
-    ///     .fit(&mlp_tune::datasets::iris())
-    ///     .err()
-    ///     .unwrap();
-    /// assert!(matches!(err, MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"));
-    /// ```
-    pub fn random_state(mut self, seed: u32) -> Self {
-        match &mut self.space {
-            SearchSpace::Random { random_state, .. } => *random_state = seed,
-            SearchSpace::Grid(_) => self.unused_random_state = Some(seed),
-        }
         self
     }
 
@@ -445,295 +421,6 @@ impl<B, T> SearchCV<B, T> {
         Ok((scorers, refit_index))
     }
 
-    /// The search space.
-    pub fn space(&self) -> &SearchSpace {
-        &self.space
-    }
-
-    /// Runs the search on a dataset.
-    pub fn fit<F, E, R, TT>(
-        &self,
-        dataset: &DatasetBase<R, TT>,
-    ) -> Result<FittedSearch<E, E::Model>>
-    where
-        F: Float,
-        T: ScoreTarget + PartialOrd,
-        B: Fn(&Candidate) -> Result<E> + Sync,
-        E: Estimator<F, T>,
-        R: Records + AsView2<F>,
-        TT: AsSingleTargets<Elem = T>,
-    {
-        if let Some(seed) = self.unused_random_state {
-            return Err(crate::error::invalid_param(
-                "random_state",
-                format!(
-                    "a grid search draws nothing, so the seed {seed} would be ignored; \
-                     seed the estimator instead"
-                ),
-            ));
-        }
-        let (x, y) = dataset_views(dataset)?;
-        let candidates = self.space.candidates()?;
-        // Build every candidate's params up front: a bad name or value is an error of the
-        // search space, not a failing fit.
-        let estimators: Vec<E> = candidates
-            .iter()
-            .map(|c| (self.builder)(c))
-            .collect::<Result<_>>()?;
-        let classifier = estimators.first().is_some_and(|e| e.is_classifier());
-        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
-        let classes = T::classes_of(y.view());
-        let ids = class_ids(y.view(), &classes);
-        let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
-        let n_splits = folds.len();
-        if let Some(observer) = &self.observer {
-            observer.on_search_start(candidates.len(), n_splits);
-        }
-        let tasks: Vec<(usize, usize)> = (0..candidates.len())
-            .flat_map(|c| (0..n_splits).map(move |s| (c, s)))
-            .collect();
-        let journal = match &self.journal {
-            Some(path) => {
-                let fingerprint =
-                    self.fingerprint(x, y.view(), &candidates, &estimators, &folds, &scorers);
-                Some(Journal::open(path, &fingerprint)?)
-            }
-            None => None,
-        };
-        let started = Instant::now();
-        // Why the time budget stopped the search; the failure limit keeps its own count.
-        let stop_reason: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-        let failures = FailureRun::new(self.max_consecutive_failures, tasks.len());
-        // Fits in the journal count in the failure run at their place in the task order,
-        // so that a resumed search trips where an uninterrupted one would.
-        if let Some(j) = &journal {
-            for (t, &(c, s)) in tasks.iter().enumerate() {
-                if let Some(recorded) = j.finished((0, c, s)) {
-                    failures.finished(t, recorded.error.is_some());
-                }
-            }
-        }
-        let stop = |reason: String| {
-            if let Ok(mut r) = stop_reason.lock() {
-                r.get_or_insert(reason);
-            }
-        };
-        let stopped =
-            || failures.trip().is_some() || stop_reason.lock().map(|r| r.is_some()).unwrap_or(true);
-        // On several threads the costliest tasks start first, so that no long fit is left
-        // running alone at the end (ties keep the candidate order). Outcomes are put back in
-        // task order below: the results do not depend on the execution order.
-        let hints: Vec<f64> = estimators
-            .iter()
-            .map(|e| e.cost_hint(x.ncols()).unwrap_or(0.0))
-            .collect();
-        let task_costs: Vec<f64> = tasks.iter().map(|&(c, _)| hints[c]).collect();
-        let mut order: Vec<usize> = (0..tasks.len()).collect();
-        if self.n_jobs > 1 {
-            order.sort_by(|&a, &b| task_costs[b].total_cmp(&task_costs[a]));
-        }
-        let speculation = SpeculativeRefit::new(
-            &task_costs,
-            n_splits,
-            refit_rows_ratio(x.nrows(), &folds),
-            self.n_jobs,
-        );
-        let run_task = |c: usize, s: usize| -> Result<Option<FoldOutcome>> {
-            let t = c * n_splits + s;
-            if !failures.keeps(t) {
-                return Ok(None);
-            }
-            let recorded = journal.as_ref().and_then(|j| j.finished((0, c, s)));
-            let outcome = match recorded {
-                Some(recorded) => recorded.clone(),
-                None => {
-                    if let Some(budget) = self.time_budget {
-                        if started.elapsed() >= budget {
-                            stop(format!("time budget of {budget:?} spent"));
-                        }
-                    }
-                    if stopped() {
-                        return Ok(None);
-                    }
-                    if let Some(observer) = &self.observer {
-                        observer.on_fit_start(c, s);
-                    }
-                    let (outcome, _model) = fit_and_score(
-                        &estimators[c],
-                        x,
-                        y.view(),
-                        &folds[s],
-                        &scorers,
-                        &classes,
-                        self.return_train_score,
-                        self.error_score,
-                    )?;
-                    // On disk before it counts as done.
-                    if let Some(j) = &journal {
-                        j.record((0, c, s), &candidates[c], &outcome)?;
-                    }
-                    failures.finished(t, outcome.error.is_some());
-                    outcome
-                }
-            };
-            if let Some(m) = refit_index {
-                speculation.finished(
-                    t,
-                    outcome.test_scores[m],
-                    outcome.fit_time + outcome.score_time,
-                );
-            }
-            if let Some(observer) = &self.observer {
-                observer.on_fit_end(&FitEvent {
-                    candidate: c,
-                    split: s,
-                    score: outcome.test_scores[0],
-                    seconds: outcome.fit_time + outcome.score_time,
-                    error: outcome.error.clone(),
-                });
-            }
-            Ok(Some(outcome))
-        };
-        let outcomes = run_parallel_with_side_work(
-            self.n_jobs,
-            &order,
-            |&t| {
-                let (c, s) = tasks[t];
-                (t, run_task(c, s))
-            },
-            |next| {
-                if self.speculative_refit && refit_index.is_some() && !stopped() {
-                    speculation.consider(&order[next..], |c| estimators[c].fit_xy(x, y.view()));
-                }
-            },
-        )?;
-        let speculated = speculation.into_refit();
-        let mut outcomes = outcomes;
-        outcomes.sort_by_key(|&(t, _)| t);
-        // Fits after the failure limit's trip that ran (on other threads, before the trip
-        // was known) are dropped: the results are those of a run on one thread.
-        let outcomes: Vec<Option<FoldOutcome>> = outcomes
-            .into_iter()
-            .map(|(t, outcome)| outcome.map(|o| o.filter(|_| failures.keeps(t))))
-            .collect::<Result<_>>()?;
-        let skipped_fits = outcomes.iter().filter(|o| o.is_none()).count();
-        let resumed_fits = journal.as_ref().map_or(0, |j| {
-            tasks
-                .iter()
-                .enumerate()
-                .filter(|&(t, &(c, s))| outcomes[t].is_some() && j.finished((0, c, s)).is_some())
-                .count()
-        });
-        // A trip decides which results are kept, whatever the clock did. A stop on the last
-        // fit left nothing undone: the result is complete (as in the halving searches).
-        let stop_reason = failures
-            .reason()
-            .or(stop_reason.into_inner().unwrap_or(None))
-            .filter(|_| skipped_fits > 0);
-        let outcomes: Vec<FoldOutcome> = outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| FoldOutcome {
-                    test_scores: vec![f64::NAN; scorers.len()],
-                    train_scores: self
-                        .return_train_score
-                        .then(|| vec![f64::NAN; scorers.len()]),
-                    fit_time: f64::NAN,
-                    score_time: f64::NAN,
-                    error: Some(format!(
-                        "not fitted: {}",
-                        stop_reason.as_deref().unwrap_or("the search stopped")
-                    )),
-                })
-            })
-            .collect();
-
-        let results = build_cv_results(
-            candidates.clone(),
-            &outcomes,
-            n_splits,
-            &scorers,
-            self.return_train_score,
-        );
-
-        // As scikit-learn: the best candidate is known whenever the metric is unambiguous
-        // (refit on a named metric, or a single metric), refit or not.
-        let best_metric = refit_index.or(if scorers.len() == 1 { Some(0) } else { None });
-        let (best_index, best_score) = match best_metric {
-            Some(m) => {
-                let metric = &results.metrics[m];
-                let best = (0..candidates.len())
-                    .filter(|&c| metric.rank_test[c] == 1)
-                    .min()
-                    .unwrap_or(0);
-                if skipped_fits > 0 && metric.mean_test[best].is_nan() {
-                    // A partial search where no candidate finished every fold.
-                    (None, None)
-                } else {
-                    (Some(best), Some(metric.mean_test[best]))
-                }
-            }
-            None => (None, None),
-        };
-        let mut refit_time = None;
-        let mut best_model = None;
-        let mut best_estimator = None;
-        if let (Some(best), Some(_)) = (best_index, refit_index) {
-            let estimator = (self.builder)(&candidates[best])?;
-            let (model, seconds) = match speculated {
-                // The same candidate's fit on the same rows: the same model.
-                Some((guess, model, seconds)) if guess == best => (model, seconds),
-                _ => {
-                    let started = Instant::now();
-                    let model = estimator.fit_xy(x, y.view());
-                    (model, started.elapsed().as_secs_f64())
-                }
-            };
-            let model =
-                model.map_err(|e| MlpTuneError::fit("refit of the best candidate failed", e))?;
-            if let Some(observer) = &self.observer {
-                observer.on_refit_end(seconds);
-            }
-            refit_time = Some(seconds);
-            best_model = Some(model);
-            best_estimator = Some(estimator);
-        }
-        Ok(FittedSearch {
-            cv_results: results,
-            best_index,
-            best_score,
-            best_params: best_index.map(|b| candidates[b].clone()),
-            best_estimator,
-            best_model,
-            refit_time,
-            n_splits,
-            classes_len: classes.len(),
-            resumed_fits,
-            skipped_fits,
-            stop_reason,
-        })
-    }
-
-    /// The journal fingerprint: everything that determines this search's fold results.
-    fn fingerprint<F: Float, E: Estimator<F, T>>(
-        &self,
-        x: ndarray::ArrayView2<F>,
-        y: ArrayView1<T>,
-        candidates: &[Candidate],
-        estimators: &[E],
-        folds: &[super::split::Fold],
-        scorers: &[Scorer<T>],
-    ) -> String
-    where
-        T: ScoreTarget,
-    {
-        let kind = match &self.space {
-            SearchSpace::Grid(_) => "grid",
-            SearchSpace::Random { .. } => "random",
-        };
-        self.fingerprint_of(kind, "", x, y, candidates, estimators, folds, scorers)
-    }
-
     /// The journal fingerprint of a search of `kind` whose own settings (schedule and the
     /// like) are described by `settings` (empty for grid and random searches).
     #[allow(clippy::too_many_arguments)]
@@ -793,6 +480,169 @@ impl<B, T> SearchCV<B, T> {
     }
 }
 
+impl<B, T> SearchCV<B, T> {
+    /// Seed of a randomized search's draws.
+    ///
+    /// A grid search draws nothing, so a seed given to one is refused when the search is
+    /// fitted ([`MlpTuneError::InvalidParameter`] naming `random_state`) instead of being
+    /// silently ignored (scikit-learn's `GridSearchCV` has no `random_state` either). Seed
+    /// the estimator instead.
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::{by_name, GridSearchCV, ParamGrid};
+    /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+    /// use mlp_tune::MlpTuneError;
+    ///
+    /// let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(5);
+    /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
+    /// let err = GridSearchCV::new(by_name(base), grid)
+    ///     .random_state(7)
+    ///     .fit(&mlp_tune::datasets::iris())
+    ///     .err()
+    ///     .unwrap();
+    /// assert!(matches!(err, MlpTuneError::InvalidParameter { ref name, .. } if name == "random_state"));
+    /// ```
+    pub fn random_state(mut self, seed: u32) -> Self {
+        match &mut self.space {
+            SearchSpace::Random { random_state, .. } => *random_state = seed,
+            SearchSpace::Grid(_) => self.unused_random_state = Some(seed),
+        }
+        self
+    }
+
+    /// The search space.
+    pub fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    /// Runs the search on a dataset.
+    pub fn fit<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+    ) -> Result<FittedSearch<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        if let Some(seed) = self.unused_random_state {
+            return Err(crate::error::invalid_param(
+                "random_state",
+                format!(
+                    "a grid search draws nothing, so the seed {seed} would be ignored; \
+                     seed the estimator instead"
+                ),
+            ));
+        }
+        let (x, y) = dataset_views(dataset)?;
+        let candidates = self.space.candidates()?;
+        // Build every candidate's params up front: a bad name or value is an error of the
+        // search space, not a failing fit.
+        let estimators: Vec<E> = candidates
+            .iter()
+            .map(|c| (self.builder)(c))
+            .collect::<Result<_>>()?;
+        let classifier = estimators.first().is_some_and(|e| e.is_classifier());
+        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
+        let classes = T::classes_of(y.view());
+        let ids = class_ids(y.view(), &classes);
+        let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
+        let n_splits = folds.len();
+        if let Some(observer) = &self.observer {
+            observer.on_search_start(candidates.len(), n_splits);
+        }
+        let journal = match &self.journal {
+            Some(path) => {
+                let fingerprint =
+                    self.fingerprint(x, y.view(), &candidates, &estimators, &folds, &scorers);
+                Some(Journal::open(path, &fingerprint)?)
+            }
+            None => None,
+        };
+        let runner = Runner {
+            opts: self,
+            x,
+            y: y.view(),
+            folds: &folds,
+            scorers: &scorers,
+            classes: &classes,
+            selection: refit_index.unwrap_or(0),
+            refit: refit_index.is_some(),
+            resource: ResourceKind::None,
+            journal: journal.as_ref(),
+        };
+        let mut strategy = EveryCandidate {
+            candidates: Some(candidates),
+        };
+        let out = runner.run(&mut strategy)?;
+        let best_rows = strategy.best_rows(&out.history);
+        // As scikit-learn: the best candidate is known whenever the metric is unambiguous
+        // (refit on a named metric, or a single metric), refit or not.
+        let best_metric = refit_index.or(if scorers.len() == 1 { Some(0) } else { None });
+        let mut fitted = runner.finish(out, &best_rows, best_metric, refit_index)?;
+        let results = &mut fitted.cv_results;
+        (results.iter, results.n_resources, results.bracket) = (None, None, None);
+        Ok(fitted)
+    }
+
+    /// The journal fingerprint: everything that determines this search's fold results.
+    fn fingerprint<F: Float, E: Estimator<F, T>>(
+        &self,
+        x: ndarray::ArrayView2<F>,
+        y: ArrayView1<T>,
+        candidates: &[Candidate],
+        estimators: &[E],
+        folds: &[super::split::Fold],
+        scorers: &[Scorer<T>],
+    ) -> String
+    where
+        T: ScoreTarget,
+    {
+        let kind = match &self.space {
+            SearchSpace::Grid(_) => "grid",
+            SearchSpace::Random { .. } => "random",
+        };
+        self.fingerprint_of(kind, "", x, y, candidates, estimators, folds, scorers)
+    }
+}
+
+/// Grid and random searches as a strategy of the search core: every candidate in one
+/// batch.
+struct EveryCandidate {
+    /// The candidates, until proposed.
+    candidates: Option<Vec<Candidate>>,
+}
+
+impl Strategy for EveryCandidate {
+    fn next_batch(&mut self, _history: &History) -> Result<Option<Batch>> {
+        Ok(self.candidates.take().map(|candidates| Batch {
+            trials: candidates
+                .into_iter()
+                .enumerate()
+                .map(|(config, params)| Trial {
+                    params,
+                    config,
+                    bracket: 0,
+                    iter: 0,
+                    resource: 0,
+                    prev_resource: 0,
+                    folds: None,
+                })
+                .collect(),
+            rounds: Vec::new(),
+            decides_best: true,
+        }))
+    }
+
+    fn planned_fits_left(&self, _history: &History) -> usize {
+        // The one batch is always entered.
+        0
+    }
+}
+
 impl<F, T, B, E, D, TT> Fit<ArrayBase<D, Ix2>, TT, MlpTuneError> for SearchCV<B, T>
 where
     F: Float,
@@ -805,7 +655,7 @@ where
     type Object = FittedSearch<E, E::Model>;
 
     fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, TT>) -> Result<Self::Object> {
-        SearchCV::fit(self, dataset)
+        SearchCV::<B, T, SearchSpace>::fit(self, dataset)
     }
 }
 

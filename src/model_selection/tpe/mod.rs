@@ -482,6 +482,14 @@ pub(crate) fn propose(
     Ok(out)
 }
 
+/// Whether every parameter of a (valid) space has a single value, so that there is
+/// nothing to search.
+pub(crate) fn nothing_to_search(space: &ParamDistributions) -> bool {
+    space
+        .iter()
+        .all(|(name, dist)| Param::new(name, dist).single().is_some())
+}
+
 /// Inspection of the sampler's intermediate results, for the parity tests against
 /// Optuna only: not a stable API.
 #[doc(hidden)]

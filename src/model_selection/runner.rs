@@ -1,0 +1,883 @@
+//! The search core: one runner that every search is a strategy of.
+//!
+//! A [`Strategy`] proposes the next batch of trials from the history so far (a trial is a
+//! candidate with its resource, the model it continues and a tag: bracket and round), or
+//! says it is done, and names the rows its best is chosen among. The runner owns all the
+//! rest, once for every search: the executor on `n_jobs` threads, the journal (a trial is
+//! found in it by its content: tag, configuration, parameters and fold), the time budget
+//! and the failure limit, cost ordering, the warm-model cache for continued training, the
+//! speculative refit, observer events, `cv_results`, best and refit.
+//!
+//! Grid and random searches are a strategy of one batch; successive halving and Hyperband
+//! propose a round (a step of their brackets) at a time; TPE proposes batches of trials
+//! drawn from a model of the history.
+//!
+//! Results are collected by task index, so they are identical for any `n_jobs`; a strategy
+//! sees only finished batches, so its proposals are a function of the seed and the results,
+//! and a search resumed from its journal proposes the same trials again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use linfa::Float;
+use ndarray::{ArrayView1, ArrayView2};
+
+use super::journal::{Journal, RoundEntry, TrialKey};
+use super::param_space::Candidate;
+use super::scoring::{ScoreTarget, Scorer};
+use super::search::{
+    build_cv_results, refit_rows_ratio, FailureRun, FitEvent, FittedSearch, RoundEvent, SearchCV,
+    SpeculativeRefit,
+};
+use super::split::Fold;
+use super::validation::{fit_and_score_by, run_parallel_with_side_work, Estimator, FoldOutcome};
+use crate::error::{MlpTuneError, Result};
+
+/// One finished (candidate, fold, round) fit: a plain record, in the order results are
+/// collected. The candidates of a round are those with records of that `(bracket, iter)`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct HalvingRecord {
+    /// Hyperband bracket (0 for a halving search).
+    pub bracket: usize,
+    /// Round within the bracket.
+    pub iter: usize,
+    /// Row of `cv_results`.
+    pub row: usize,
+    /// Index of the candidate in the search's candidate list (before the resource
+    /// parameter is added).
+    pub candidate: usize,
+    /// Fold.
+    pub split: usize,
+    /// The round's resource.
+    pub n_resources: usize,
+    /// Test score of each scorer.
+    pub test_scores: Vec<f64>,
+    /// Train scores when asked for.
+    pub train_scores: Option<Vec<f64>>,
+    /// Seconds fitting (or continuing).
+    pub fit_time: f64,
+    /// Seconds scoring.
+    pub score_time: f64,
+    /// The error of a failed fit.
+    pub error: Option<String>,
+    /// Resource actually spent by this fit: epochs trained (only the extra ones when a
+    /// model was continued; the counted epochs when the estimator reports them), else the
+    /// round's resource (training rows with `resource = n_samples`).
+    pub cost: usize,
+}
+
+/// How a trial's resource is given, which decides continuation and cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResourceKind {
+    /// No resource (grid, random and model-based searches): every trial is a full fit.
+    None,
+    /// Training epochs: models that can continue are kept between rounds.
+    Epochs,
+    /// Training rows: the trial's folds are subsampled.
+    Rows,
+    /// Any other integer parameter: every round retrains.
+    Param,
+}
+
+/// One trial a strategy proposes: the parameters to build the estimator from (the
+/// resource parameter included), the strategy's configuration id (a candidate index, the
+/// key of the warm-model cache with the fold), its resource and tag.
+#[derive(Debug, Clone)]
+pub(crate) struct Trial {
+    pub(crate) params: Candidate,
+    pub(crate) config: usize,
+    pub(crate) bracket: usize,
+    pub(crate) iter: usize,
+    /// The round's resource (0 without one).
+    pub(crate) resource: usize,
+    /// The resource of the configuration's previous round in this bracket (0 in the
+    /// first): a continued model trains only the difference.
+    pub(crate) prev_resource: usize,
+    /// The folds, when the trial's differ from the search's (subsampled rows).
+    pub(crate) folds: Option<Arc<Vec<Fold>>>,
+}
+
+/// A batch of trials run together on the thread pool.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Batch {
+    pub(crate) trials: Vec<Trial>,
+    /// Round events announced before the batch runs.
+    pub(crate) rounds: Vec<RoundEvent>,
+    /// No batch follows and the best candidate will be one of this batch's trials (the
+    /// last round of successive halving, the one batch of a grid search), so the refit of
+    /// the best may overlap the batch: run alongside its fits when the batch has a single
+    /// trial, or speculated on its leader.
+    pub(crate) decides_best: bool,
+}
+
+/// What the runner has done so far: one row per evaluated trial, in the order run.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub(crate) params: Vec<Candidate>,
+    pub(crate) config: Vec<usize>,
+    pub(crate) iter: Vec<usize>,
+    pub(crate) n_resources: Vec<usize>,
+    pub(crate) bracket: Vec<usize>,
+    /// `outcomes[row * n_splits + split]`.
+    pub(crate) outcomes: Vec<FoldOutcome>,
+    /// `complete[row]`: every fold of the row was fitted (or taken from the journal).
+    pub(crate) complete: Vec<bool>,
+    pub(crate) n_splits: usize,
+    /// Scorer that selects candidates.
+    pub(crate) selection: usize,
+    /// Batches run.
+    pub(crate) batches: usize,
+}
+
+impl History {
+    pub(crate) fn n_rows(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Mean test score of a row on the selecting scorer (NaN when a fold failed with a NaN
+    /// error score).
+    pub(crate) fn mean_score(&self, row: usize) -> f64 {
+        let start = row * self.n_splits;
+        let v: Vec<f64> = self.outcomes[start..start + self.n_splits]
+            .iter()
+            .map(|o| o.test_scores[self.selection])
+            .collect();
+        v.iter().sum::<f64>() / self.n_splits as f64
+    }
+
+    /// Rounds entered by each of `n_brackets` brackets.
+    pub(crate) fn rounds_entered(&self, n_brackets: usize) -> Vec<usize> {
+        let mut entered = vec![0; n_brackets];
+        for (&b, &i) in self.bracket.iter().zip(&self.iter) {
+            if let Some(e) = entered.get_mut(b) {
+                *e = (*e).max(i + 1);
+            }
+        }
+        entered
+    }
+}
+
+/// A search as the runner sees it.
+pub(crate) trait Strategy {
+    /// The next batch from the history so far, or `None` when the search is done. Called
+    /// once before the first batch and after every batch that ran in full.
+    fn next_batch(&mut self, history: &History) -> Result<Option<Batch>>;
+
+    /// Fits the strategy would still have run after the history, had the search not
+    /// stopped (counted in `skipped_fits`).
+    fn planned_fits_left(&self, history: &History) -> usize;
+
+    /// Rows the best candidate is chosen among (all rows unless the strategy says
+    /// otherwise, e.g. the last complete round of each bracket).
+    fn best_rows(&self, history: &History) -> Vec<usize> {
+        (0..history.n_rows()).collect()
+    }
+}
+
+/// What the runner gives back besides the history.
+pub(crate) struct RunOutput<E, M> {
+    pub(crate) history: History,
+    /// The refit, when it ran alongside the last batch: the row it refits, its estimator,
+    /// model (or error) and seconds.
+    pub(crate) early_refit: Option<(usize, E, Result<M>, f64)>,
+    /// (candidate, fold) fits never started.
+    pub(crate) skipped: usize,
+    /// Why the search stopped starting fits, when it skipped some.
+    pub(crate) stop_reason: Option<String>,
+    pub(crate) records: Vec<HalvingRecord>,
+    /// Fits taken from the journal.
+    pub(crate) resumed: usize,
+    pub(crate) rebuilds: Rebuilds,
+}
+
+/// What resuming from a journal cost beyond the unfinished fits themselves: (candidate,
+/// fold) models rebuilt because the model they continue was not carried over (its round
+/// came from the journal), and the epochs that took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Rebuilds {
+    pub(crate) models: usize,
+    pub(crate) epochs: usize,
+}
+
+/// A finished trial fit.
+struct FoldDone<M> {
+    outcome: FoldOutcome,
+    model: Option<M>,
+    cost: usize,
+    /// Taken from the journal.
+    recorded: bool,
+    /// Epochs retrained to rebuild the model this fit continues, if it had to be rebuilt.
+    rebuilt: Option<usize>,
+}
+
+/// One task of a batch: a (row, fold) fit, or the refit overlapped with the last batch.
+enum TaskOut<M> {
+    Fold(Result<FoldDone<M>>),
+    Refit(Result<M>, f64),
+    /// Not started: the search had stopped.
+    Skipped,
+}
+
+/// The limits of [`SearchCV::time_budget`] and [`SearchCV::max_consecutive_failures`]:
+/// the budget is checked before each fit starts; failures in a row are counted in the task
+/// order of each batch (rows, then folds; fits taken from the journal included), carried
+/// across batches, so the search trips at the same fit for any thread count (see
+/// [`FailureRun`]).
+struct Stopper {
+    budget: Option<Duration>,
+    started: Instant,
+    /// Why the time budget stopped the search.
+    reason: Mutex<Option<String>>,
+    failures: FailureRun,
+}
+
+impl Stopper {
+    fn new(budget: Option<Duration>, max_failures: Option<usize>) -> Self {
+        Stopper {
+            budget,
+            started: Instant::now(),
+            reason: Mutex::new(None),
+            failures: FailureRun::new(max_failures, 0),
+        }
+    }
+
+    /// Whether the search has stopped, after checking the budget.
+    fn stopped(&self) -> bool {
+        if self.failures.trip().is_some() {
+            return true;
+        }
+        if let Some(budget) = self.budget {
+            if self.started.elapsed() >= budget {
+                if let Ok(mut r) = self.reason.lock() {
+                    r.get_or_insert(format!("time budget of {budget:?} spent"));
+                }
+            }
+        }
+        self.reason.lock().map(|r| r.is_some()).unwrap_or(true)
+    }
+
+    /// Why the search stopped: a trip of the failure limit decides which results are kept,
+    /// whatever the clock did.
+    fn reason(&self) -> Option<String> {
+        self.failures
+            .reason()
+            .or_else(|| self.reason.lock().ok().and_then(|r| r.clone()))
+    }
+}
+
+/// The outcome of a (row, fold) fit that was never started: NaN scores, so its row ranks
+/// last, and the reason as its error.
+pub(crate) fn not_fitted(
+    n_scorers: usize,
+    return_train_score: bool,
+    reason: Option<&str>,
+) -> FoldOutcome {
+    FoldOutcome {
+        test_scores: vec![f64::NAN; n_scorers],
+        train_scores: return_train_score.then(|| vec![f64::NAN; n_scorers]),
+        fit_time: f64::NAN,
+        score_time: f64::NAN,
+        error: Some(format!(
+            "not fitted: {}",
+            reason.unwrap_or("the search stopped")
+        )),
+    }
+}
+
+/// Everything a run needs besides the strategy.
+pub(crate) struct Runner<'a, B, T, F, S> {
+    pub(crate) opts: &'a SearchCV<B, T, S>,
+    pub(crate) x: ArrayView2<'a, F>,
+    pub(crate) y: ArrayView1<'a, T>,
+    pub(crate) folds: &'a [Fold],
+    pub(crate) scorers: &'a [Scorer<T>],
+    pub(crate) classes: &'a [T],
+    /// Scorer that selects candidates (the refit metric, else the first).
+    pub(crate) selection: usize,
+    pub(crate) refit: bool,
+    pub(crate) resource: ResourceKind,
+    pub(crate) journal: Option<&'a Journal>,
+}
+
+/// One row of a batch with what running it needs.
+struct Row<E> {
+    trial: Trial,
+    estimator: E,
+    folds: Arc<Vec<Fold>>,
+    /// Per fold: the journal's record of this task.
+    recorded: Vec<Option<RoundEntry>>,
+    /// Per fold: the epochs trained so far when the model to continue must be rebuilt (its
+    /// previous round came from the journal).
+    rebuild: Vec<Option<usize>>,
+}
+
+impl<B, T, F, E, S> Runner<'_, B, T, F, S>
+where
+    S: Sync,
+    F: Float,
+    T: ScoreTarget,
+    B: Fn(&Candidate) -> Result<E> + Sync,
+    E: Estimator<F, T>,
+{
+    /// Runs `strategy` to its end (or to a stop) and gives back the history.
+    pub(crate) fn run(&self, strategy: &mut dyn Strategy) -> Result<RunOutput<E, E::Model>> {
+        let opts = self.opts;
+        let n_splits = self.folds.len();
+        let warm = self.resource == ResourceKind::Epochs;
+        let base_folds = Arc::new(self.folds.to_vec());
+        // (config, split) → model, kept for continuation.
+        let mut models: HashMap<(usize, usize), E::Model> = HashMap::new();
+        let mut out = RunOutput {
+            history: History {
+                n_splits,
+                selection: self.selection,
+                ..History::default()
+            },
+            early_refit: None,
+            skipped: 0,
+            stop_reason: None,
+            records: Vec::new(),
+            resumed: 0,
+            rebuilds: Rebuilds::default(),
+        };
+        let stopper = Stopper::new(opts.time_budget, opts.max_consecutive_failures);
+        // (bracket, config, split) → (epochs of the model the last round left, whether it
+        // left one): what a resumed fit needs to rebuild a model it continues.
+        let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
+        let mut batch_index = 0;
+        while let Some(batch) = strategy.next_batch(&out.history)? {
+            // Only the models the new batch continues are carried over.
+            let continued: std::collections::HashSet<usize> = batch
+                .trials
+                .iter()
+                .filter(|t| t.prev_resource > 0)
+                .map(|t| t.config)
+                .collect();
+            models.retain(|(c, _), _| continued.contains(c));
+            let mut rows: Vec<Row<E>> = Vec::with_capacity(batch.trials.len());
+            for trial in batch.trials {
+                let estimator = (opts.builder)(&trial.params)?;
+                let continues = warm && estimator.continuation().is_some();
+                let mut recorded = Vec::with_capacity(n_splits);
+                let mut rebuild = Vec::with_capacity(n_splits);
+                for s in 0..n_splits {
+                    let entry = self.journal.and_then(|j| j.finished(&key_of(&trial, s)));
+                    if let Some(e) = entry {
+                        if e.n_resources != trial.resource {
+                            return Err(MlpTuneError::Journal(format!(
+                                "the journal records bracket {} round {} with {} resources, the schedule has {}",
+                                trial.bracket, trial.iter, e.n_resources, trial.resource
+                            )));
+                        }
+                    }
+                    // An uninterrupted run would continue the model of the previous round
+                    // if that fit succeeded; training in one go to this round's resource
+                    // gives the same model.
+                    rebuild.push(
+                        (continues
+                            && trial.prev_resource > 0
+                            && entry.is_none()
+                            && !models.contains_key(&(trial.config, s)))
+                        .then(|| trained.get(&(trial.bracket, trial.config, s)))
+                        .flatten()
+                        .filter(|(_, ok)| *ok)
+                        .map(|(epochs, _)| *epochs),
+                    );
+                    recorded.push(entry.cloned());
+                }
+                let folds = trial
+                    .folds
+                    .clone()
+                    .unwrap_or_else(|| Arc::clone(&base_folds));
+                rows.push(Row {
+                    trial,
+                    estimator,
+                    folds,
+                    recorded,
+                    rebuild,
+                });
+            }
+            // A stopped search enters no new batch, except to take fits the journal already
+            // holds (they cost nothing); the first batch is always entered so that every
+            // candidate of it appears in `cv_results`. After a trip of the failure limit
+            // nothing is taken: every later fit is dropped, recorded or not.
+            if batch_index > 0
+                && (stopper.failures.trip().is_some()
+                    || stopper.stopped()
+                        && !rows
+                            .iter()
+                            .any(|row| row.recorded.iter().any(Option::is_some)))
+            {
+                break;
+            }
+            batch_index += 1;
+            out.history.batches += 1;
+            for event in &batch.rounds {
+                if let Some(observer) = &opts.observer {
+                    observer.on_round_start(event);
+                }
+            }
+            let first_row = out.history.n_rows();
+            for row in &rows {
+                let h = &mut out.history;
+                h.params.push(row.trial.params.clone());
+                h.config.push(row.trial.config);
+                h.iter.push(row.trial.iter);
+                h.n_resources.push(row.trial.resource);
+                h.bracket.push(row.trial.bracket);
+            }
+            let step_skipped = self.run_batch(
+                &rows,
+                batch.decides_best && self.refit,
+                first_row,
+                &stopper,
+                &mut models,
+                &mut trained,
+                &mut out,
+            )?;
+            if step_skipped > 0 {
+                // Proposals made from incomplete scores could differ from an uninterrupted
+                // run's: the search ends here.
+                out.skipped += step_skipped;
+                break;
+            }
+        }
+        out.skipped += strategy.planned_fits_left(&out.history);
+        // A stop after the last fit left nothing undone: the result is complete.
+        out.stop_reason = if out.skipped > 0 {
+            stopper.reason()
+        } else {
+            None
+        };
+        Ok(out)
+    }
+
+    /// Runs one batch's (row, fold) tasks and appends their outcomes to the history;
+    /// returns how many were not started.
+    #[allow(clippy::too_many_arguments)]
+    fn run_batch(
+        &self,
+        rows: &[Row<E>],
+        decides_best: bool,
+        first_row: usize,
+        stopper: &Stopper,
+        models: &mut HashMap<(usize, usize), E::Model>,
+        trained: &mut HashMap<(usize, usize, usize), (usize, bool)>,
+        out: &mut RunOutput<E, E::Model>,
+    ) -> Result<usize> {
+        let opts = self.opts;
+        let (x, y) = (self.x, self.y);
+        let n_splits = self.folds.len();
+        let warm = self.resource == ResourceKind::Epochs;
+        // When a single candidate is left in a batch that decides the best, it is the best
+        // whatever its score, so its refit on all rows runs alongside its folds (first, as the longest
+        // task) instead of after them. With several, the leader's refit is speculated.
+        let overlap_refit = decides_best && rows.len() == 1;
+        let tasks: Vec<(usize, usize)> = (0..rows.len())
+            .flat_map(|r| (0..n_splits).map(move |s| (r, s)))
+            .collect();
+        // The failure run goes on in this batch's task order; fits in the journal count at
+        // their place in it, so that a resumed search trips where an uninterrupted one would.
+        stopper.failures.batch(tasks.len());
+        for (t, &(ri, s)) in tasks.iter().enumerate() {
+            if let Some(entry) = &rows[ri].recorded[s] {
+                stopper.failures.finished(t, entry.outcome.error.is_some());
+            }
+        }
+        // Each row's relative cost for this batch: its hint scaled to the work of the round
+        // (a continued model trains only the epochs past the previous round).
+        let row_costs: Vec<f64> = rows
+            .iter()
+            .map(|row| {
+                let hint = row.estimator.cost_hint(x.ncols()).unwrap_or(0.0);
+                let trial = &row.trial;
+                match self.resource {
+                    ResourceKind::Rows => hint * trial.resource as f64,
+                    ResourceKind::Epochs if warm && trial.prev_resource > 0 => {
+                        hint * trial.resource.saturating_sub(trial.prev_resource) as f64
+                            / trial.resource.max(1) as f64
+                    }
+                    _ => hint,
+                }
+            })
+            .collect();
+        let task_costs: Vec<f64> = tasks.iter().map(|&(ri, _)| row_costs[ri]).collect();
+        // Run order: the overlapped refit (`None`) first, then the costliest fits first on
+        // several threads, so that no long fit is left running alone at the end.
+        let mut order: Vec<Option<usize>> = overlap_refit
+            .then_some(None)
+            .into_iter()
+            .chain((0..tasks.len()).map(Some))
+            .collect();
+        if opts.n_jobs > 1 {
+            order.sort_by(|a, b| match (a, b) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, _) => std::cmp::Ordering::Less,
+                (_, None) => std::cmp::Ordering::Greater,
+                (Some(a), Some(b)) => task_costs[*b].total_cmp(&task_costs[*a]),
+            });
+        }
+        let speculation = SpeculativeRefit::new(
+            &task_costs,
+            n_splits,
+            refit_rows_ratio(x.nrows(), self.folds),
+            opts.n_jobs,
+        );
+        let models_ref = &*models;
+        let results = run_parallel_with_side_work(
+            opts.n_jobs,
+            &order,
+            |task| {
+                let Some(t) = *task else {
+                    if stopper.stopped() {
+                        return TaskOut::Skipped;
+                    }
+                    let started = Instant::now();
+                    let model = rows[0].estimator.fit_xy(x, y);
+                    return TaskOut::Refit(model, started.elapsed().as_secs_f64());
+                };
+                if !stopper.failures.keeps(t) {
+                    return TaskOut::Skipped;
+                }
+                let (ri, s) = tasks[t];
+                self.run_task(
+                    &rows[ri],
+                    s,
+                    first_row + ri,
+                    t,
+                    stopper,
+                    models_ref,
+                    &speculation,
+                )
+            },
+            |next| {
+                if opts.speculative_refit && decides_best && rows.len() > 1 && !stopper.stopped() {
+                    let unstarted: Vec<usize> = order[next..].iter().flatten().copied().collect();
+                    speculation.consider(&unstarted, |ri| rows[ri].estimator.fit_xy(x, y));
+                }
+            },
+        )?;
+        if let Some((guess, model, seconds)) = speculation.into_refit() {
+            let estimator = (opts.builder)(&rows[guess].trial.params)?;
+            out.early_refit = Some((first_row + guess, estimator, model, seconds));
+        }
+        // Back to (row, fold) order: the results do not depend on the run order.
+        let mut in_task_order: Vec<Option<TaskOut<E::Model>>> =
+            (0..tasks.len()).map(|_| None).collect();
+        for (task, result) in order.iter().zip(results) {
+            match (task, result) {
+                (Some(t), result) => in_task_order[*t] = Some(result),
+                (None, TaskOut::Refit(model, seconds)) => {
+                    let estimator = (opts.builder)(&rows[0].trial.params)?;
+                    out.early_refit = Some((first_row, estimator, model, seconds));
+                }
+                (None, TaskOut::Skipped) => {}
+                (None, TaskOut::Fold(_)) => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a refit task returned a fold result".into(),
+                    ))
+                }
+            }
+        }
+        let mut kept: HashMap<(usize, usize), E::Model> = HashMap::new();
+        out.history.complete.resize(first_row + rows.len(), true);
+        let mut step_skipped = 0;
+        for (t, (&(ri, s), result)) in tasks.iter().zip(in_task_order).enumerate() {
+            let result = match result {
+                Some(TaskOut::Fold(result)) if stopper.failures.keeps(t) => Some(result),
+                // Ran on another thread before the failure limit tripped on an earlier task:
+                // dropped, as a run on one thread would never have started it.
+                Some(TaskOut::Fold(result)) => {
+                    result?;
+                    None
+                }
+                Some(TaskOut::Skipped) => None,
+                Some(TaskOut::Refit(..)) | None => {
+                    return Err(MlpTuneError::InvalidInput(
+                        "internal: a fold task returned no fold result".into(),
+                    ))
+                }
+            };
+            let Some(result) = result else {
+                step_skipped += 1;
+                out.history.complete[first_row + ri] = false;
+                out.history.outcomes.push(not_fitted(
+                    self.scorers.len(),
+                    opts.return_train_score,
+                    stopper.reason().as_deref(),
+                ));
+                continue;
+            };
+            let FoldDone {
+                outcome,
+                model,
+                cost,
+                recorded,
+                rebuilt,
+            } = result?;
+            let trial = &rows[ri].trial;
+            if recorded {
+                out.resumed += 1;
+            }
+            if let Some(epochs) = rebuilt {
+                out.rebuilds.models += 1;
+                out.rebuilds.epochs += epochs;
+            }
+            // A failed fit leaves no model, so the next round starts afresh and its cost
+            // is the whole count of a fresh fit.
+            let t = trained
+                .entry((trial.bracket, trial.config, s))
+                .or_insert((0, false));
+            *t = match (outcome.error.is_none(), t.1) {
+                (false, _) => (0, false),
+                (true, true) => (t.0 + cost, true),
+                (true, false) => (cost, true),
+            };
+            out.records.push(HalvingRecord {
+                bracket: trial.bracket,
+                iter: trial.iter,
+                row: first_row + ri,
+                candidate: trial.config,
+                split: s,
+                n_resources: trial.resource,
+                test_scores: outcome.test_scores.clone(),
+                train_scores: outcome.train_scores.clone(),
+                fit_time: outcome.fit_time,
+                score_time: outcome.score_time,
+                error: outcome.error.clone(),
+                cost,
+            });
+            out.history.outcomes.push(outcome);
+            if warm && rows[ri].estimator.continuation().is_some() {
+                if let Some(m) = model {
+                    kept.insert((trial.config, s), m);
+                }
+            }
+        }
+        *models = kept;
+        Ok(step_skipped)
+    }
+
+    /// Runs (or takes from the journal) the fit of `row` on fold `s`, task `t` of the
+    /// batch, reported as `cv_results` row `row_index`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_task(
+        &self,
+        row: &Row<E>,
+        s: usize,
+        row_index: usize,
+        t: usize,
+        stopper: &Stopper,
+        models: &HashMap<(usize, usize), E::Model>,
+        speculation: &SpeculativeRefit<'_, E::Model>,
+    ) -> TaskOut<E::Model> {
+        let opts = self.opts;
+        let (x, y) = (self.x, self.y);
+        let warm = self.resource == ResourceKind::Epochs;
+        let trial = &row.trial;
+        let note_done = |o: &FoldOutcome| {
+            speculation.finished(t, o.test_scores[self.selection], o.fit_time + o.score_time);
+        };
+        let report = |o: &FoldOutcome| {
+            if let Some(observer) = &opts.observer {
+                observer.on_fit_end(&FitEvent {
+                    candidate: row_index,
+                    split: s,
+                    score: o.test_scores[0],
+                    seconds: o.fit_time + o.score_time,
+                    error: o.error.clone(),
+                });
+            }
+        };
+        if let Some(entry) = &row.recorded[s] {
+            note_done(&entry.outcome);
+            report(&entry.outcome);
+            return TaskOut::Fold(Ok(FoldDone {
+                outcome: entry.outcome.clone(),
+                model: None,
+                cost: entry.cost,
+                recorded: true,
+                rebuilt: None,
+            }));
+        }
+        if stopper.stopped() {
+            return TaskOut::Skipped;
+        }
+        if let Some(observer) = &opts.observer {
+            observer.on_fit_start(row_index, s);
+        }
+        let rebuild = row.rebuild[s];
+        let previous = if warm {
+            models.get(&(trial.config, s))
+        } else {
+            None
+        };
+        let continuation = row.estimator.continuation().filter(|_| warm);
+        let mut cost = None;
+        let result = fit_and_score_by(
+            &row.estimator,
+            x,
+            y,
+            &row.folds[s],
+            self.scorers,
+            self.classes,
+            opts.return_train_score,
+            opts.error_score,
+            |x, y, train_rows| match (continuation, previous) {
+                (Some(c), Some(m)) => {
+                    let extra = trial.resource.saturating_sub(trial.prev_resource);
+                    let continued = c.continue_rows(m, x, y, train_rows, extra)?;
+                    cost = match (
+                        row.estimator.epochs_trained(&continued),
+                        row.estimator.epochs_trained(m),
+                    ) {
+                        (Some(after), Some(before)) => Some(after.saturating_sub(before)),
+                        _ => Some(extra),
+                    };
+                    Ok(continued)
+                }
+                _ => {
+                    let fitted = row.estimator.fit_rows(x, y, train_rows)?;
+                    let epochs = row.estimator.epochs_trained(&fitted);
+                    // A rebuilt model is charged, like a continued one, only the epochs
+                    // past the previous round; the rest is reported as rebuild cost.
+                    cost = match (rebuild, epochs) {
+                        (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+                        (Some(_), None) => Some(trial.resource.saturating_sub(trial.prev_resource)),
+                        (None, epochs) => epochs,
+                    };
+                    Ok(fitted)
+                }
+            },
+        );
+        let cost = cost.unwrap_or(match self.resource {
+            ResourceKind::Rows => row.folds[s].train.len(),
+            _ => trial.resource,
+        });
+        // On disk before it counts as done.
+        if let (Some(j), Ok((o, _))) = (self.journal, &result) {
+            let entry = RoundEntry {
+                outcome: o.clone(),
+                n_resources: trial.resource,
+                cost,
+            };
+            if let Err(e) = j.record(&key_of(trial, s), &trial.params, &entry) {
+                return TaskOut::Fold(Err(e));
+            }
+        }
+        if let Ok((o, _)) = &result {
+            stopper.failures.finished(t, o.error.is_some());
+            note_done(o);
+            report(o);
+        }
+        TaskOut::Fold(result.map(|(outcome, model)| FoldDone {
+            outcome,
+            model,
+            cost,
+            recorded: false,
+            rebuilt: rebuild,
+        }))
+    }
+
+    /// Assembles the fitted search from a run: `cv_results` (with the round columns), the
+    /// best row among `best_rows` by `metric` (scikit-learn's `nanargmax`; the first of
+    /// them when all are NaN), and the refit.
+    pub(crate) fn finish(
+        &self,
+        mut out: RunOutput<E, E::Model>,
+        best_rows: &[usize],
+        metric: Option<usize>,
+        refit_index: Option<usize>,
+    ) -> Result<FittedSearch<E, E::Model>> {
+        let opts = self.opts;
+        let history = &out.history;
+        let n_splits = history.n_splits;
+        let mut results = build_cv_results(
+            history.params.clone(),
+            &history.outcomes,
+            n_splits,
+            self.scorers,
+            opts.return_train_score,
+        );
+        results.iter = Some(history.iter.clone());
+        results.n_resources = Some(history.n_resources.clone());
+        results.bracket = Some(history.bracket.clone());
+        let partial = out.skipped > 0;
+        let (best, best_score) = match metric {
+            Some(m) => {
+                let means = &results.metrics[m].mean_test;
+                let mut best = best_rows.first().copied();
+                let mut best_score = f64::NAN;
+                for &r in best_rows {
+                    let s = means[r];
+                    if !s.is_nan() && (best_score.is_nan() || s > best_score) {
+                        best = Some(r);
+                        best_score = s;
+                    }
+                }
+                // A partial search without a scored complete candidate has no best one.
+                if partial && best_score.is_nan() {
+                    best = None;
+                }
+                (best, best.map(|b| means[b]))
+            }
+            None => (None, None),
+        };
+        let mut fitted = FittedSearch {
+            cv_results: results,
+            best_index: best,
+            best_score,
+            best_params: best.and_then(|b| history.params.get(b).cloned()),
+            best_estimator: None,
+            best_model: None,
+            refit_time: None,
+            n_splits,
+            classes_len: self.classes.len(),
+            resumed_fits: out.resumed,
+            skipped_fits: out.skipped,
+            stop_reason: out.stop_reason.take(),
+        };
+        if refit_index.is_some() {
+            if let Some(params) = best.and_then(|b| history.params.get(b)) {
+                // The overlapped refit counts only if it refitted the best row (a stopped
+                // last batch leaves the best in an earlier one).
+                let early = out
+                    .early_refit
+                    .take()
+                    .filter(|(row, ..)| Some(*row) == best)
+                    .map(|(_, e, m, s)| (e, m, s));
+                let (estimator, model, seconds) = match early {
+                    Some(done) => done,
+                    None => {
+                        let estimator = (opts.builder)(params)?;
+                        let started = Instant::now();
+                        let model = estimator.fit_xy(self.x, self.y);
+                        (estimator, model, started.elapsed().as_secs_f64())
+                    }
+                };
+                let model = model
+                    .map_err(|e| MlpTuneError::fit("refit of the best candidate failed", e))?;
+                if let Some(observer) = &opts.observer {
+                    observer.on_refit_end(seconds);
+                }
+                fitted.refit_time = Some(seconds);
+                fitted.best_model = Some(model);
+                fitted.best_estimator = Some(estimator);
+            }
+        }
+        Ok(fitted)
+    }
+}
+
+/// The journal key of a trial's fit on fold `split`: its content, not a position.
+fn key_of(trial: &Trial, split: usize) -> TrialKey {
+    TrialKey::new(
+        trial.bracket,
+        trial.iter,
+        trial.config,
+        split,
+        &trial.params,
+    )
+}

@@ -36,9 +36,7 @@ fn main() -> mlp_tune::Result<()> {
     let train_set = Dataset::new(x.select(Axis(0), &train), y.select(Axis(0), &train));
     let (x_test, y_test) = (x.select(Axis(0), &test), y.select(Axis(0), &test));
 
-    let base = MLPClassifier::<f64, usize>::params()
-        .max_iter(200)
-        .random_state(seed);
+    let base = MLPClassifier::params().max_iter(200).random_state(seed);
     let grid = ParamGrid::new()
         .add(
             "hidden_layer_sizes",

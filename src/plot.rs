@@ -11,7 +11,8 @@
 //!
 //! Each has a `*_svg` twin that returns the document as a string. Drawing happens in
 //! memory and the file is written at the end, so a path that cannot be written gives
-//! [`MlpTuneError::Io`] and nothing else: a search result is never lost to a picture.
+//! [`MlpTuneError::IoError`] (the file could not be written) or [`MlpTuneError::Io`] (the
+//! drawing failed) and nothing else: a search result is never lost to a picture.
 //!
 //! ```
 //! use linfa::prelude::*;
@@ -66,7 +67,7 @@ fn draw_err(e: impl std::fmt::Display) -> MlpTuneError {
 }
 
 fn write_svg(svg: &str, path: &Path) -> Result<()> {
-    std::fs::write(path, svg).map_err(|e| MlpTuneError::Io(format!("{}: {e}", path.display())))
+    std::fs::write(path, svg).map_err(|e| MlpTuneError::io(path.display().to_string(), e))
 }
 
 /// Draws into an in-memory SVG of `cols × rows` panels.
@@ -178,7 +179,7 @@ impl<'a, F: linfa::Float, L> From<&'a MLPClassifier<F, L>> for LearningCurves<'a
 /// validation), validation score below when there is one. Epochs are 1-based.
 ///
 /// Errors: [`MlpTuneError::InvalidInput`] when the model has no curve at all,
-/// [`MlpTuneError::Io`] when the file cannot be written.
+/// [`MlpTuneError::IoError`] when the file cannot be written.
 pub fn learning_curves<'a>(
     curves: impl Into<LearningCurves<'a>>,
     path: impl AsRef<Path>,
@@ -414,7 +415,7 @@ fn axis_for(values: &[&ParamValue], log: bool) -> Axis {
 /// round. Candidates whose folds all failed (NaN mean) are left out.
 ///
 /// Errors: [`MlpTuneError::InvalidInput`] when no candidate has a finite score,
-/// [`MlpTuneError::Io`] when the file cannot be written.
+/// [`MlpTuneError::IoError`] when the file cannot be written.
 pub fn search_results(results: &CvResults, path: impl AsRef<Path>) -> Result<()> {
     write_svg(&search_results_svg(results)?, path.as_ref())
 }
@@ -647,7 +648,7 @@ impl<E, M> From<&FittedHyperband<E, M>> for HalvingRounds {
 /// more), one line per bracket.
 ///
 /// Errors: [`MlpTuneError::InvalidInput`] when there is no round,
-/// [`MlpTuneError::Io`] when the file cannot be written.
+/// [`MlpTuneError::IoError`] when the file cannot be written.
 pub fn halving_rounds(rounds: impl Into<HalvingRounds>, path: impl AsRef<Path>) -> Result<()> {
     write_svg(&halving_rounds_svg(rounds)?, path.as_ref())
 }

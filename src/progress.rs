@@ -14,7 +14,7 @@
 //! use mlp_tune::progress::SearchProgress;
 //!
 //! let bar = Arc::new(SearchProgress::new());
-//! let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0);
+//! let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(50).random_state(0);
 //! let search = GridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-1]))
 //!     .cv(3)
 //!     .observer(bar.clone())

@@ -180,11 +180,13 @@ impl NumpyRng {
     ///
     /// Returns `low` when the range is empty or a single value.
     pub fn randint(&mut self, low: i64, high: i64) -> i64 {
-        if high <= low + 1 {
+        // In i128 so the widest ranges (`i64::MIN..i64::MAX`) neither overflow nor panic;
+        // the span then fits a u64 and the sum wraps back into range.
+        let span = i128::from(high) - i128::from(low) - 1;
+        if span <= 0 {
             return low;
         }
-        let span = (high - low - 1) as u64;
-        low + self.random_interval(span) as i64
+        low.wrapping_add(self.random_interval(span as u64) as i64)
     }
 }
 

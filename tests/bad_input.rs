@@ -206,7 +206,7 @@ fn a_seed_on_a_grid_search_is_refused_not_ignored() {
         by_name, Distribution, GridSearchCV, ParamDistributions, ParamGrid, RandomizedSearchCV,
     };
     let iris = mlp_tune::datasets::iris();
-    let base = mlp_tune::neural_network::MLPClassifier::<f64, usize>::params()
+    let base = mlp_tune::neural_network::MLPClassifier::params()
         .solver(mlp_tune::neural_network::Solver::Lbfgs)
         .max_iter(5);
     let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);

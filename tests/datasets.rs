@@ -208,10 +208,14 @@ fn load_csv_reads_a_file_and_reports_missing_files() {
     let d = datasets::load_csv(&path, &CsvOptions::default()).unwrap();
     assert_eq!(d.records().row(1).to_vec(), [-3.0, 400.0]);
     assert_eq!(d.targets().to_vec(), [0.25, 1.0]);
-    assert!(matches!(
-        datasets::load_csv(dir.join("missing.csv"), &CsvOptions::default()),
-        Err(MlpTuneError::Io(_))
-    ));
+    let missing = datasets::load_csv(dir.join("missing.csv"), &CsvOptions::default());
+    assert!(matches!(missing, Err(MlpTuneError::IoError { .. })));
+    let err = missing.unwrap_err();
+    assert_eq!(err.io_kind(), Some(std::io::ErrorKind::NotFound));
+    assert!(err.to_string().contains("missing.csv"), "{err}");
+    // The operating system's error is kept as the source.
+    let source = std::error::Error::source(&err).expect("a source");
+    assert!(source.downcast_ref::<std::io::Error>().is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -46,7 +46,7 @@ fn grouped_folds_equal_the_group_splitter_and_never_share_a_group() {
 #[test]
 fn a_search_and_cross_val_score_take_grouped_splitters() {
     let iris = mlp_tune::datasets::iris();
-    let base = MLPClassifier::<f64, usize>::params()
+    let base = MLPClassifier::params()
         .solver(Solver::Lbfgs)
         .max_iter(20)
         .random_state(0);

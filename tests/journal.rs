@@ -167,7 +167,7 @@ fn a_journal_from_another_search_is_refused() {
     let search = |alphas: Vec<f64>| {
         GridSearchCV::new(
             by_name(
-                mlp_tune::neural_network::MLPClassifier::<f64, usize>::params()
+                mlp_tune::neural_network::MLPClassifier::params()
                     .solver(Solver::Lbfgs)
                     .max_iter(20)
                     .random_state(0),
@@ -790,7 +790,7 @@ fn an_observer_or_thread_count_keeps_the_journal_valid() {
     let _ = std::fs::remove_file(&path);
     let iris = mlp_tune::datasets::iris();
     let base = || {
-        mlp_tune::neural_network::MLPClassifier::<f64, usize>::params()
+        mlp_tune::neural_network::MLPClassifier::params()
             .solver(Solver::Adam)
             .max_iter(5)
             .random_state(0)

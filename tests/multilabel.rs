@@ -22,7 +22,7 @@ fn iris_multilabel() -> (Array2<f64>, Array2<bool>) {
 fn one_label_column_trains_exactly_like_a_binary_classifier() {
     let (x, y) = iris_multilabel();
     let column = y.column(1).to_owned();
-    let params = MLPClassifier::<f64, usize>::params()
+    let params = MLPClassifier::params()
         .hidden_layer_sizes(&[6])
         .max_iter(30)
         .random_state(3)
@@ -45,7 +45,7 @@ fn one_label_column_trains_exactly_like_a_binary_classifier() {
 #[test]
 fn learns_overlapping_labels_and_scores_subset_accuracy() {
     let (x, y) = iris_multilabel();
-    let model = MLPClassifier::<f64, usize>::params()
+    let model = MLPClassifier::params()
         .hidden_layer_sizes(&[20])
         .solver(Solver::Lbfgs)
         .max_iter(2000)
@@ -77,7 +77,7 @@ fn continuing_equals_training_longer_at_once() {
     let (x, y) = iris_multilabel();
     let data = Dataset::new(x.clone(), y);
     let params = |epochs| {
-        MLPClassifier::<f64, usize>::params()
+        MLPClassifier::params()
             .hidden_layer_sizes(&[10])
             .max_iter(epochs)
             .tol(0.0)
@@ -99,10 +99,7 @@ fn continuing_equals_training_longer_at_once() {
 #[test]
 fn bad_multilabel_input_is_a_typed_error() {
     let (x, y) = iris_multilabel();
-    let params = MLPClassifier::<f64, usize>::params()
-        .check()
-        .unwrap()
-        .multilabel();
+    let params = MLPClassifier::params().check().unwrap().multilabel();
     let short = y.slice(ndarray::s![..10, ..]).to_owned();
     assert!(params.fit(&Dataset::new(x.clone(), short)).is_err());
     let empty = Array2::<bool>::from_elem((x.nrows(), 0), false);

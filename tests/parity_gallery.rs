@@ -65,7 +65,7 @@ fn learning_strategies_match_scikit_learn() {
         let y = Array1::from(y);
         for cell in ds["results"].as_array().unwrap() {
             let label = cell["label"].as_str().unwrap();
-            let mut params = MLPClassifier::<f64, usize>::params();
+            let mut params = MLPClassifier::params();
             params
                 .set_param("random_state", &ParamValue::Int(0))
                 .unwrap();

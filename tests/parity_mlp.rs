@@ -149,11 +149,7 @@ fn one_epoch_weights_equal_scikit_learn() {
                 )
             } else {
                 let y: Array1<usize> = usizes(&case["y"]).into();
-                let params = apply_params(
-                    MLPClassifier::<f64, usize>::params(),
-                    &case["params"],
-                    max_iter,
-                );
+                let params = apply_params(MLPClassifier::params(), &case["params"], max_iter);
                 let model = params.fit(&Dataset::new(x.clone(), y)).unwrap();
                 if let Some(scores) = run.get("validation_scores_") {
                     let expected = vector(scores);

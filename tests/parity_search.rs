@@ -90,7 +90,7 @@ fn cross_val_score_of_linear_regression_equals_scikit_learn() {
 #[test]
 fn search_results_identical_for_1_2_and_8_threads() {
     let data = mlp_tune::datasets::iris();
-    let base = MLPClassifier::<f64, usize>::params()
+    let base = MLPClassifier::params()
         .solver(Solver::Adam)
         .max_iter(30)
         .random_state(3);
@@ -172,7 +172,7 @@ fn a_diverging_candidate_does_not_stop_the_search() {
 #[test]
 fn bad_search_spaces_are_typed_errors() {
     let data = mlp_tune::datasets::iris();
-    let base = MLPClassifier::<f64, usize>::params().max_iter(5);
+    let base = MLPClassifier::params().max_iter(5);
     let err = GridSearchCV::new(
         by_name(base.clone()),
         ParamGrid::new().add("n_layers", [1, 2]),
@@ -230,7 +230,7 @@ fn bad_search_spaces_are_typed_errors() {
 #[test]
 fn multi_metric_search_refits_on_the_named_metric() {
     let data = mlp_tune::datasets::iris();
-    let base = MLPClassifier::<f64, usize>::params()
+    let base = MLPClassifier::params()
         .solver(Solver::Lbfgs)
         .max_iter(60)
         .random_state(0);

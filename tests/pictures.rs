@@ -272,13 +272,14 @@ fn unwritable_paths_are_io_errors() {
     let bad = dir.join("curves.svg");
     assert!(matches!(
         plot::learning_curves(&model, &bad),
-        Err(MlpTuneError::Io(msg)) if msg.contains("curves.svg")
+        Err(ref e @ MlpTuneError::IoError { .. })
+            if e.to_string().contains("curves.svg") && e.io_kind() == Some(std::io::ErrorKind::NotFound)
     ));
     // A directory where the file should be.
     std::fs::create_dir_all(&dir).unwrap();
     assert!(matches!(
         plot::learning_curves(&model, &dir),
-        Err(MlpTuneError::Io(_))
+        Err(MlpTuneError::IoError { .. })
     ));
     std::fs::remove_dir(&dir).unwrap();
 
@@ -287,7 +288,7 @@ fn unwritable_paths_are_io_errors() {
     };
     assert!(matches!(
         plot::halving_rounds(rounds.clone(), "/proc/no-such-file.svg"),
-        Err(MlpTuneError::Io(_))
+        Err(MlpTuneError::IoError { .. })
     ));
     assert!(plot::halving_rounds_svg(plot::HalvingRounds { brackets: vec![] }).is_err());
 }

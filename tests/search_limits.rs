@@ -11,7 +11,7 @@ fn a_spent_time_budget_gives_a_partial_result() {
     let search = |budget: Duration| {
         GridSearchCV::new(
             by_name(
-                MLPClassifier::<f64, usize>::params()
+                MLPClassifier::params()
                     .solver(Solver::Lbfgs)
                     .max_iter(30)
                     .random_state(0),
@@ -277,7 +277,7 @@ fn observers_see_fit_starts_ends_and_the_refit() {
         let counts = Arc::new(Counts::default());
         GridSearchCV::new(
             by_name(
-                MLPClassifier::<f64, usize>::params()
+                MLPClassifier::params()
                     .solver(Solver::Lbfgs)
                     .max_iter(20)
                     .random_state(0),

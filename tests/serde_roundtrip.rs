@@ -72,7 +72,7 @@ fn multilabel_classifier_round_trips() {
         y[[i, 0]] = row[0] > 5.8;
         y[[i, 1]] = row[3] > 1.3;
     }
-    let model = MLPClassifier::<f64, usize>::params()
+    let model = MLPClassifier::params()
         .hidden_layer_sizes(&[5])
         .max_iter(50)
         .random_state(2)

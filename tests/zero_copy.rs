@@ -158,7 +158,7 @@ fn classifier_folds_through_rows_equal_copies() {
             Dataset::new((x - &mean) / &std, data.targets().clone())
         };
         for early_stopping in [false, true] {
-            let base = MLPClassifier::<f64, usize>::params()
+            let base = MLPClassifier::params()
                 .hidden_layer_sizes(&[hidden])
                 .solver(Solver::Adam)
                 .batch_size(16)

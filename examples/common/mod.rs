@@ -177,7 +177,7 @@ pub fn save_picture(name: &str, draw: impl FnOnce(&Path) -> mlp_tune::Result<()>
     let dir = plot_dir();
     let path = dir.join(name);
     let written = std::fs::create_dir_all(&dir)
-        .map_err(|e| mlp_tune::MlpTuneError::Io(format!("{}: {e}", dir.display())))
+        .map_err(|e| mlp_tune::MlpTuneError::io(dir.display().to_string(), e))
         .and_then(|()| draw(&path));
     match written {
         Ok(()) => eprintln!("picture: {}", path.display()),

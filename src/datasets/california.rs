@@ -473,7 +473,7 @@ fn write_cache(dir: &Path, records: &Array2<f64>, targets: &Array1<f64>) -> Resu
             writeln!(out, "{target}")?;
         }
         out.into_inner()
-            .map_err(|e| MlpTuneError::Io(e.to_string()))?
+            .map_err(|e| MlpTuneError::io("", e.into_error()))?
             .sync_all()?;
         std::fs::rename(&tmp, dir.join(CALIFORNIA_HOUSING_FILE))?;
         Ok(())

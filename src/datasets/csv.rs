@@ -163,7 +163,7 @@ impl CsvOptions {
 pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset<f64, f64, Ix1>> {
     let path = path.as_ref();
     let file = File::open(path)
-        .map_err(|e| MlpTuneError::Io(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| MlpTuneError::io(format!("cannot open {}", path.display()), e))?;
     read_csv(BufReader::new(file), options)
 }
 
@@ -285,12 +285,19 @@ fn resolve_target(target: &TargetColumn, header: &[String], has_header: bool) ->
 
 fn csv_error(e: csv::Error, lines: &mut LineCounter) -> MlpTuneError {
     match e.kind() {
-        csv::ErrorKind::Utf8 { pos, err } => MlpTuneError::Parse {
-            line: lines.line_of(pos.as_ref()),
-            column: err.field() + 1,
-            reason: "invalid utf-8".to_string(),
-        },
-        _ => MlpTuneError::Io(e.to_string()),
+        csv::ErrorKind::Utf8 { pos, err } => {
+            return MlpTuneError::Parse {
+                line: lines.line_of(pos.as_ref()),
+                column: err.field() + 1,
+                reason: "invalid utf-8".to_string(),
+            }
+        }
+        csv::ErrorKind::Io(_) => {}
+        _ => return MlpTuneError::Io(e.to_string()),
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(err) => MlpTuneError::io("reading csv", err),
+        other => MlpTuneError::Io(format!("{other:?}")),
     }
 }
 

@@ -3,7 +3,7 @@
 //! The five small scikit-learn sets ([`digits`], [`iris`], [`diabetes`],
 //! [`breast_cancer`], [`wine`]) are compiled into the library as gzipped CSV (see the
 //! crate's `datasets/README.md` for their origin, citation and license) and parsed at
-//! load time. These loaders return the [`Dataset`] directly: the embedded bytes are
+//! load time. These loaders return the [`Dataset`](linfa::Dataset) directly: the embedded bytes are
 //! fixed at compile time and a unit test parses every one of them, so their internal
 //! `expect` cannot fire.
 //!

@@ -187,6 +187,60 @@ fn parse_record(line: &str) -> Option<(TrialKey, RoundEntry)> {
     ))
 }
 
+/// The header line of a journal for the search with `fingerprint`.
+fn header_line(fingerprint: &str) -> Value {
+    json!({"format": FORMAT, "version": VERSION, "fingerprint": fingerprint})
+}
+
+/// Reads a journal's text: the recorded tasks, and the length of its complete lines (what
+/// follows the last newline is a torn line, being written when the process died). The
+/// error says why the text is no journal of the search with `fingerprint`.
+fn read_journal(
+    text: &str,
+    fingerprint: &str,
+) -> std::result::Result<(HashMap<TrialKey, RoundEntry>, usize), String> {
+    let complete = text.rfind('\n').map_or(0, |i| i + 1);
+    let lines: Vec<&str> = text[..complete].lines().collect();
+    let header: Value = lines
+        .first()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or("not a search journal (no header line)")?;
+    if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err("not a search journal (unknown header)".into());
+    }
+    if header.get("version").and_then(Value::as_u64) != Some(VERSION) {
+        return Err("written by an incompatible version".into());
+    }
+    if header.get("fingerprint").and_then(Value::as_str) != Some(fingerprint) {
+        return Err(
+            "written by a different search (space, data, estimator settings, \
+                    scorers or splitter differ); use another journal file"
+                .into(),
+        );
+    }
+    let mut finished = HashMap::new();
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let (key, entry) =
+            parse_record(line).ok_or_else(|| format!("line {} is damaged", i + 1))?;
+        finished.insert(key, entry);
+    }
+    Ok((finished, complete))
+}
+
+/// The journal line of a finished (trial, fold) fit.
+fn record_line(key: &TrialKey, params: &Candidate, entry: &RoundEntry) -> Value {
+    let mut line = json!({
+        "bracket": key.bracket,
+        "iter": key.iter,
+        "candidate": key.config,
+        "split": key.split,
+        "n_resources": entry.n_resources,
+        "cost": entry.cost,
+    });
+    add_outcome(&mut line, params, &entry.outcome);
+    line
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path` for the search with `fingerprint`.
     pub(crate) fn open(path: &Path, fingerprint: &str) -> Result<Self> {
@@ -200,52 +254,20 @@ impl Journal {
         file.read_to_string(&mut text)
             .map_err(|e| journal_error(path, format_args!("cannot read: {e}")))?;
 
-        let mut finished = HashMap::new();
-        if text.is_empty() {
-            let header = json!({"format": FORMAT, "version": VERSION, "fingerprint": fingerprint});
-            write_line(&mut file, &header.to_string())
+        let finished = if text.is_empty() {
+            write_line(&mut file, &header_line(fingerprint).to_string())
                 .map_err(|e| journal_error(path, format_args!("cannot write: {e}")))?;
+            HashMap::new()
         } else {
-            // Only complete lines count: whatever follows the last newline was being
-            // written when the process died.
-            let complete = text.rfind('\n').map_or(0, |i| i + 1);
-            let lines: Vec<&str> = text[..complete].lines().collect();
-            let header: Value = lines
-                .first()
-                .and_then(|l| serde_json::from_str(l).ok())
-                .ok_or_else(|| journal_error(path, "not a search journal (no header line)"))?;
-            if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
-                return Err(journal_error(path, "not a search journal (unknown header)"));
-            }
-            if header.get("version").and_then(Value::as_u64) != Some(VERSION) {
-                return Err(journal_error(path, "written by an incompatible version"));
-            }
-            if header.get("fingerprint").and_then(Value::as_str) != Some(fingerprint) {
-                return Err(journal_error(
-                    path,
-                    "written by a different search (space, data, estimator settings, \
-                     scorers or splitter differ); use another journal file",
-                ));
-            }
-            for (i, line) in lines.iter().enumerate().skip(1) {
-                match parse_record(line) {
-                    Some((key, outcome)) => {
-                        finished.insert(key, outcome);
-                    }
-                    None => {
-                        return Err(journal_error(
-                            path,
-                            format_args!("line {} is damaged", i + 1),
-                        ))
-                    }
-                }
-            }
+            let (finished, complete) =
+                read_journal(&text, fingerprint).map_err(|e| journal_error(path, e))?;
             if complete < text.len() {
                 file.set_len(complete as u64)
                     .and_then(|_| file.seek(SeekFrom::End(0)).map(|_| ()))
                     .map_err(|e| journal_error(path, format_args!("cannot drop torn line: {e}")))?;
             }
-        }
+            finished
+        };
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -265,16 +287,7 @@ impl Journal {
         params: &Candidate,
         entry: &RoundEntry,
     ) -> Result<()> {
-        let mut line = json!({
-            "bracket": key.bracket,
-            "iter": key.iter,
-            "candidate": key.config,
-            "split": key.split,
-            "n_resources": entry.n_resources,
-            "cost": entry.cost,
-        });
-        add_outcome(&mut line, params, &entry.outcome);
-        self.append(&line)
+        self.append(&record_line(key, params, entry))
     }
 
     fn append(&self, line: &Value) -> Result<()> {
@@ -407,5 +420,194 @@ mod tests {
             Journal::open(&missing, "x"),
             Err(MlpTuneError::Journal(_))
         ));
+    }
+
+    mod fuzz {
+        //! Property tests of the journal's text format: any recorded task reads back bit
+        //! for bit, and any text, damaged or foreign, reads as recorded tasks or a typed
+        //! refusal, never a panic.
+
+        use super::super::*;
+        use crate::model_selection::ParamValue;
+        use proptest::prelude::*;
+
+        fn any_f64() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                any::<u64>().prop_map(f64::from_bits),
+                Just(f64::NAN),
+                Just(-f64::NAN),
+                Just(f64::INFINITY),
+                Just(f64::NEG_INFINITY),
+                Just(-0.0),
+                -1.0..1.0f64,
+            ]
+        }
+
+        fn any_outcome() -> impl Strategy<Value = FoldOutcome> {
+            (
+                proptest::collection::vec(any_f64(), 0..4),
+                proptest::option::of(proptest::collection::vec(any_f64(), 0..4)),
+                any_f64(),
+                any_f64(),
+                proptest::option::of("\\PC{0,20}|[\"\\\\\n\u{0}\u{7f}]{0,4}"),
+            )
+                .prop_map(
+                    |(test_scores, train_scores, fit_time, score_time, error)| FoldOutcome {
+                        test_scores,
+                        train_scores,
+                        fit_time,
+                        score_time,
+                        error,
+                    },
+                )
+        }
+
+        fn any_candidate() -> impl Strategy<Value = Candidate> {
+            let value = prop_oneof![
+                any::<bool>().prop_map(ParamValue::Bool),
+                any::<i64>().prop_map(ParamValue::Int),
+                any_f64().prop_map(ParamValue::Float),
+                "\\PC{0,8}".prop_map(ParamValue::Str),
+                proptest::collection::vec(any::<i64>(), 0..3).prop_map(ParamValue::Ints),
+                Just(ParamValue::None),
+            ];
+            proptest::collection::btree_map("\\PC{0,6}", value, 0..4)
+        }
+
+        fn same_bits(a: &[f64], b: &[f64]) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        }
+
+        fn same_outcome(a: &FoldOutcome, b: &FoldOutcome) -> bool {
+            same_bits(&a.test_scores, &b.test_scores)
+                && match (&a.train_scores, &b.train_scores) {
+                    (Some(x), Some(y)) => same_bits(x, y),
+                    (None, None) => true,
+                    _ => false,
+                }
+                && a.fit_time.to_bits() == b.fit_time.to_bits()
+                && a.score_time.to_bits() == b.score_time.to_bits()
+                && a.error == b.error
+        }
+
+        /// One byte-level change to a journal's text.
+        fn tamper(text: &str, at: usize, byte: u8, how: u8) -> String {
+            let mut bytes = text.as_bytes().to_vec();
+            let pos = at % (bytes.len() + 1);
+            match how % 3 {
+                0 => bytes.insert(pos, byte),
+                1 if pos < bytes.len() => {
+                    bytes.remove(pos);
+                }
+                _ if pos < bytes.len() => bytes[pos] = byte,
+                _ => bytes.push(byte),
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// A line reads back as the key it was written under (the trial's content,
+            /// parameters included) and, bit for bit, the same outcome and resources; a
+            /// journal of such lines reads back whole, and lines in the format before the
+            /// search core (a `round`, no resources) still read.
+            #[test]
+            fn lines_round_trip(
+                pos in (any::<usize>(), any::<usize>(), any::<usize>(), any::<usize>()),
+                candidate in any_candidate(),
+                outcome in any_outcome(),
+                n_resources: usize,
+                cost: usize,
+                fingerprint in "\\PC{0,16}",
+            ) {
+                let key = TrialKey::new(pos.0, pos.1, pos.2, pos.3, &candidate);
+                let entry = RoundEntry { outcome: outcome.clone(), n_resources, cost };
+                let line = record_line(&key, &candidate, &entry).to_string();
+                prop_assert!(!line.contains('\n'));
+                let (k, back) = parse_record(&line).expect("a line parses");
+                prop_assert_eq!(&k, &key);
+                prop_assert_eq!((back.n_resources, back.cost), (n_resources, cost));
+                prop_assert!(same_outcome(&back.outcome, &outcome));
+
+                let mut legacy = json!({"round": pos.1, "candidate": pos.2, "split": pos.3});
+                add_outcome(&mut legacy, &candidate, &outcome);
+                let (k, back) = parse_record(&legacy.to_string()).expect("a legacy line parses");
+                prop_assert_eq!(&k, &TrialKey::new(0, pos.1, pos.2, pos.3, &candidate));
+                prop_assert_eq!((back.n_resources, back.cost), (0, 0));
+                prop_assert!(same_outcome(&back.outcome, &outcome));
+
+                let text = format!("{}\n{line}\n{legacy}\n", header_line(&fingerprint));
+                let (finished, complete) = read_journal(&text, &fingerprint).expect("reads");
+                prop_assert_eq!(complete, text.len());
+                prop_assert!(finished.contains_key(&key));
+                prop_assert!(finished.contains_key(&k));
+                // Any other search's fingerprint is refused.
+                let other = format!("{fingerprint}x");
+                prop_assert!(read_journal(&text, &other).is_err());
+            }
+
+            /// A torn last line is left out (everything before it still reads), and one
+            /// changed, added or removed byte anywhere gives the records or a refusal.
+            #[test]
+            fn torn_and_tampered_journals_never_panic(
+                outcomes in proptest::collection::vec((0usize..5, 0usize..5, any_outcome()), 1..4),
+                cut: usize,
+                at: usize,
+                byte: u8,
+                how: u8,
+            ) {
+                let candidate: Candidate = [("alpha".to_string(), ParamValue::Float(0.1))].into();
+                let key = |c: usize, s: usize| TrialKey::new(0, 0, c, s, &candidate);
+                let line = |c: usize, s: usize, o: &FoldOutcome| {
+                    let entry = RoundEntry { outcome: o.clone(), n_resources: 0, cost: 0 };
+                    record_line(&key(c, s), &candidate, &entry).to_string()
+                };
+                let mut text = format!("{}\n", header_line("fp"));
+                for (c, s, o) in &outcomes {
+                    text.push_str(&line(*c, *s, o));
+                    text.push('\n');
+                }
+                let header_len = text.find('\n').unwrap_or(0) + 1;
+                // Torn: a prefix of a further line.
+                let extra = line(9, 9, &outcomes[0].2);
+                let mut torn_at = (cut % extra.len()).max(1);
+                while !extra.is_char_boundary(torn_at) {
+                    torn_at -= 1;
+                }
+                let torn = format!("{text}{}", &extra[..torn_at]);
+                let (finished, complete) = read_journal(&torn, "fp").expect("torn tail dropped");
+                prop_assert_eq!(complete, text.len());
+                prop_assert!(!finished.contains_key(&key(9, 9)));
+                for (c, s, _) in &outcomes {
+                    prop_assert!(finished.contains_key(&key(*c, *s)));
+                }
+
+                let tampered = tamper(&text, at, byte, how);
+                match read_journal(&tampered, "fp") {
+                    Ok((finished, complete)) => {
+                        prop_assert!(complete <= tampered.len());
+                        prop_assert!(tampered.is_char_boundary(complete));
+                        prop_assert!(finished.len() <= outcomes.len() + 1);
+                    }
+                    Err(reason) => prop_assert!(!reason.is_empty()),
+                }
+                // Damage inside the header line leaves no valid journal of "fp" unless
+                // the byte was rewritten to itself, or only JSON whitespace changed.
+                if at % (text.len() + 1) < header_len - 1 && how % 3 == 0 && !b" \t\r".contains(&byte) {
+                    prop_assert!(read_journal(&tampered, "fp").is_err());
+                }
+            }
+
+            /// Arbitrary text after a valid header, and arbitrary text alone.
+            #[test]
+            fn arbitrary_text_never_panics(body in "\\PC{0,200}|[{}\":,0-9a-z_\n\\[\\]]{0,200}", with_header: bool) {
+                let text = if with_header { format!("{}\n{body}", header_line("fp")) } else { body };
+                if let Ok((finished, complete)) = read_journal(&text, "fp") {
+                    prop_assert!(complete <= text.len());
+                    let _ = finished;
+                }
+            }
+        }
     }
 }

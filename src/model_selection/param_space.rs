@@ -174,6 +174,12 @@ pub trait SetParams: Sized {
     }
 }
 
+/// The most candidates a grid (or an all-list [`ParamDistributions`]) may expand to. Every
+/// candidate is held in memory, so a larger grid is refused with a
+/// [`SearchSpace`](crate::MlpTuneError::SearchSpace) error instead of exhausting memory (or
+/// overflowing the count).
+pub const MAX_GRID_CANDIDATES: usize = 100_000_000;
+
 /// A grid of values per parameter (scikit-learn's `ParameterGrid`): one map or a list of
 /// maps, each expanded with keys sorted and the last key varying fastest.
 ///
@@ -240,7 +246,17 @@ impl ParamGrid {
             }
             let keys: Vec<&String> = map.keys().collect();
             let sizes: Vec<usize> = map.values().map(|v| v.len()).collect();
-            let total: usize = sizes.iter().product();
+            let total = sizes
+                .iter()
+                .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+                .and_then(|t| t.checked_add(out.len()))
+                .filter(|&t| t <= MAX_GRID_CANDIDATES)
+                .ok_or_else(|| {
+                    crate::MlpTuneError::SearchSpace(format!(
+                        "the parameter grid has more than {MAX_GRID_CANDIDATES} candidates"
+                    ))
+                })?
+                - out.len();
             for mut flat in 0..total {
                 let mut candidate = Candidate::new();
                 for k in (0..keys.len()).rev() {

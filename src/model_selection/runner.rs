@@ -878,9 +878,8 @@ where
                         (estimator, model, started.elapsed().as_secs_f64())
                     }
                 };
-                let model = model.map_err(|e| {
-                    MlpTuneError::FitFailed(format!("refit of the best candidate failed: {e}"))
-                })?;
+                let model = model
+                    .map_err(|e| MlpTuneError::fit("refit of the best candidate failed", e))?;
                 if let Some(observer) = &opts.observer {
                     observer.on_refit_end(seconds);
                 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::prelude::{Fit, ParamGuard, PredictInplace};
 use linfa::Float;
-use ndarray::{Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, Data, Ix1, Ix2};
 
 use super::journal::{Fingerprint, Journal};
 use super::param_space::{
@@ -122,7 +122,7 @@ impl SearchSpace {
 /// use mlp_tune::neural_network::{MLPClassifier, Solver};
 ///
 /// let data = mlp_tune::datasets::iris();
-/// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0);
+/// let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(50).random_state(0);
 /// let grid = ParamGrid::new().add("hidden_layer_sizes", [[4usize], [8]]);
 /// let search = GridSearchCV::new(by_name(base), grid).cv(3).fit(&data).unwrap();
 /// assert_eq!(search.cv_results().params.len(), 2);
@@ -345,7 +345,7 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// use mlp_tune::neural_network::{MLPClassifier, Solver};
     /// let path = std::env::temp_dir().join(format!("doc-journal-{}.jsonl", std::process::id()));
     /// let search = GridSearchCV::new(
-    ///     by_name(MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
+    ///     by_name(MLPClassifier::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
     ///     ParamGrid::new().add("alpha", [1e-4, 1e-1]),
     /// )
     /// .cv(3)
@@ -425,7 +425,7 @@ impl<B, T, S> SearchCV<B, T, S> {
     /// use mlp_tune::neural_network::{MLPClassifier, Solver};
     /// let search = |speculate: bool| {
     ///     GridSearchCV::new(
-    ///         by_name(MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
+    ///         by_name(MLPClassifier::params().solver(Solver::Lbfgs).max_iter(50).random_state(0)),
     ///         ParamGrid::new().add("alpha", [1e-4, 1e-2, 1.0]),
     ///     )
     ///     .cv(3)
@@ -620,7 +620,7 @@ impl<B, T> SearchCV<B, T> {
     /// use mlp_tune::neural_network::{MLPClassifier, Solver};
     /// use mlp_tune::MlpTuneError;
     ///
-    /// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(5);
+    /// let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(5);
     /// let grid = ParamGrid::new().add("alpha", [1e-4, 1e-2]);
     /// let err = GridSearchCV::new(by_name(base), grid)
     ///     .random_state(7)
@@ -1420,7 +1420,7 @@ impl<E, M> FittedSearch<E, M> {
     fn refitted(&self) -> Result<(&E, &M)> {
         match (&self.best_estimator, &self.best_model) {
             (Some(e), Some(m)) => Ok((e, m)),
-            _ => Err(MlpTuneError::InvalidInput(
+            _ => Err(MlpTuneError::NotFitted(
                 "this search ran with refit(false): there is no best estimator to predict with"
                     .into(),
             )),
@@ -1455,11 +1455,13 @@ impl<E, M> FittedSearch<E, M> {
         })
     }
 
-    /// Scores the refitted best estimator on `(x, y)` with a scorer.
-    pub fn score<F: Float, T: ScoreTarget, D: Data<Elem = F>>(
+    /// Scores the refitted best estimator on `(x, y)` with a scorer. Records and targets
+    /// are taken by reference, owned or views, as by the estimators' own `score`; targets
+    /// of another length than the records are an error, never a panic.
+    pub fn score<F: Float, T: ScoreTarget, D: Data<Elem = F>, S: Data<Elem = T>>(
         &self,
         x: &ArrayBase<D, Ix2>,
-        y: ArrayView1<T>,
+        y: &ArrayBase<S, Ix1>,
         scorer: &Scorer<T>,
         classes: &[T],
     ) -> Result<f64>
@@ -1473,9 +1475,16 @@ impl<E, M> FittedSearch<E, M> {
         } else {
             None
         };
+        if y.len() != pred.len() {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "records have {} rows but targets have {}",
+                pred.len(),
+                y.len()
+            )));
+        }
         T::score(
             scorer,
-            y,
+            y.view(),
             pred.view(),
             proba.as_ref().map(|p| p.view()),
             classes,

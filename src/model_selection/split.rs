@@ -1077,7 +1077,7 @@ impl CrossValidator for GroupKFold {
 /// // Ten groups of 15 rows (say, ten patients): no group is in both a train and a test fold.
 /// let groups: Vec<usize> = (0..150).map(|i| i % 10).collect();
 /// let cv = Cv::splitter(Grouped::new(GroupKFold::new(5), groups));
-/// let base = MLPClassifier::<f64, usize>::params().solver(Solver::Lbfgs).max_iter(20).random_state(0);
+/// let base = MLPClassifier::params().solver(Solver::Lbfgs).max_iter(20).random_state(0);
 /// let search = GridSearchCV::new(by_name(base), ParamGrid::new().add("alpha", [1e-4, 1e-2]))
 ///     .cv_with(cv)
 ///     .fit(&iris)

@@ -431,7 +431,7 @@ where
     T: Clone + Default + Send + Sync,
     P: Fit<Array2<F>, Array1<T>, E> + Send + Sync,
     P::Object: PredictInplace<Array2<F>, Array1<T>> + Send + Sync,
-    E: std::error::Error + From<linfa::Error>,
+    E: std::error::Error + From<linfa::Error> + Send + Sync + 'static,
 {
     type Model = P::Object;
 
@@ -439,7 +439,7 @@ where
         let dataset = DatasetBase::new(x.to_owned(), y.to_owned());
         self.params
             .fit(&dataset)
-            .map_err(|e| MlpTuneError::FitFailed(e.to_string()))
+            .map_err(|e| MlpTuneError::fit("", e))
     }
 
     fn predict_xy(&self, model: &Self::Model, x: ArrayView2<F>) -> Result<Array1<T>> {
@@ -518,7 +518,7 @@ where
     T: Send + Sync,
     S: Fit<Array2<F>, Array1<F>, SE> + Send + Sync,
     S::Object: Transformer<Array2<F>, Array2<F>> + Send + Sync,
-    SE: std::error::Error + From<linfa::Error>,
+    SE: std::error::Error + From<linfa::Error> + Send + Sync + 'static,
     E: Estimator<F, T>,
 {
     type Model = FittedPipeline<S::Object, E::Model>;
@@ -528,7 +528,7 @@ where
         let transformer = self
             .transformer
             .fit(&DatasetBase::new(x.to_owned(), dummy))
-            .map_err(|e| MlpTuneError::FitFailed(e.to_string()))?;
+            .map_err(|e| MlpTuneError::fit("the pipeline's transformer", e))?;
         let xt = transformer.transform(x.to_owned());
         let model = self.estimator.fit_xy(xt.view(), y)?;
         Ok(FittedPipeline { transformer, model })
@@ -711,7 +711,7 @@ where
     };
     let model = match fitted {
         Ok(m) => m,
-        Err(e) => return failed(MlpTuneError::FitFailed(e.to_string()), 0.0),
+        Err(e) => return failed(MlpTuneError::fit("", e), 0.0),
     };
     let started = Instant::now();
     let test_scores = score_all(estimator, &model, x, y, &fold.test, scorers, classes);

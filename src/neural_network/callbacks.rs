@@ -195,7 +195,7 @@ impl Checkpoint {
     /// Reads a checkpoint file.
     pub fn load(path: &std::path::Path) -> crate::error::Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::error::MlpTuneError::Io(format!("{}: {e}", path.display())))?;
+            .map_err(|e| crate::error::MlpTuneError::io(path.display().to_string(), e))?;
         serde_json::from_str(&text).map_err(|e| crate::error::MlpTuneError::Parse {
             line: e.line(),
             column: e.column(),
@@ -210,6 +210,6 @@ impl Checkpoint {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| crate::error::MlpTuneError::Io(format!("{}: {e}", path.display())))
+            .map_err(|e| crate::error::MlpTuneError::io(path.display().to_string(), e))
     }
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use linfa::dataset::{AsSingleTargets, DatasetBase, Label};
 use linfa::prelude::{Fit, FitWith, ParamGuard, PredictInplace};
 use linfa::Float;
-use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Data, Ix1, Ix2};
 
 use super::base::OutActivation;
 use super::params::MlpConfig;
@@ -237,11 +237,13 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
             .collect())
     }
 
-    /// Mean accuracy on `(x, y)` (scikit-learn's `score`).
-    pub fn score<D: Data<Elem = F>>(
+    /// Mean accuracy on `(x, y)` (scikit-learn's `score`). `y` holds the true labels,
+    /// owned or a view; a length that differs from the number of rows is an
+    /// [`InvalidInput`](MlpTuneError::InvalidInput) error.
+    pub fn score<D: Data<Elem = F>, S: Data<Elem = L>>(
         &self,
         x: &ArrayBase<D, Ix2>,
-        y: &ArrayView1<L>,
+        y: &ArrayBase<S, Ix1>,
     ) -> Result<f64> {
         let p = self.try_predict(x)?;
         if p.len() != y.len() {

@@ -548,8 +548,16 @@ impl ArchConfig {
 
     /// The optimizer with its overrides applied, if one is chosen.
     pub fn effective_optimizer(&self) -> Option<super::stochastic_optimizers::OptimizerKind> {
+        self.optimizer.map(|k| self.with_overrides(k))
+    }
+
+    /// `k` with the overrides (`optimizer_epsilon`, `optimizer_momentum`, ...) that apply
+    /// to it.
+    fn with_overrides(
+        &self,
+        mut k: super::stochastic_optimizers::OptimizerKind,
+    ) -> super::stochastic_optimizers::OptimizerKind {
         use super::stochastic_optimizers::OptimizerKind as K;
-        let mut k = self.optimizer?;
         match &mut k {
             K::Sgd { momentum, .. } => {
                 if let Some(m) = self.optimizer_momentum {
@@ -607,7 +615,7 @@ impl ArchConfig {
                 }
             }
         }
-        Some(k)
+        k
     }
 
     /// Checks every value (each layer's, the optimizer's, the schedule's, the callbacks').
@@ -631,8 +639,18 @@ impl ArchConfig {
                 "must be finite and > 0",
             ));
         }
-        if let Some(k) = self.effective_optimizer() {
-            k.validate()?;
+        match self.optimizer {
+            Some(k) => self.with_overrides(k).validate()?,
+            // No optimizer chosen: the overrides go unused, but a bad value is still
+            // reported, as for the other globals. RMSprop takes the epsilon, momentum and
+            // rho overrides, AdamW the weight decay.
+            None => {
+                use super::stochastic_optimizers::OptimizerKind;
+                for name in ["rmsprop", "adamw"] {
+                    self.with_overrides(OptimizerKind::from_name(name)?)
+                        .validate()?;
+                }
+            }
         }
         for (name, v) in [("clipnorm", self.clipnorm), ("clipvalue", self.clipvalue)] {
             if let Some(v) = v {

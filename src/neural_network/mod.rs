@@ -44,7 +44,10 @@ pub use layers::{
     ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, ARCH_PARAM_NAMES,
 };
 pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
-pub use params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MLP_PARAM_NAMES};
+pub use params::{
+    BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MAX_COEFFICIENTS, MAX_HIDDEN_LAYERS,
+    MLP_PARAM_NAMES,
+};
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
@@ -143,7 +146,10 @@ macro_rules! impl_config_setters {
             }
             /// Géron's `n_hidden` × `n_neurons`: `n_neurons` repeated `n_hidden` times.
             pub fn n_hidden_n_neurons(mut self, n_hidden: usize, n_neurons: usize) -> Self {
-                self.0.config.hidden_layer_sizes = vec![n_neurons; n_hidden];
+                // Capped one past the limit, so `check` refuses an absurd depth with a typed
+                // error instead of the allocation exhausting memory here.
+                let depth = n_hidden.min($crate::neural_network::MAX_HIDDEN_LAYERS + 1);
+                self.0.config.hidden_layer_sizes = vec![n_neurons; depth];
                 self
             }
             /// Hidden activation (default relu).

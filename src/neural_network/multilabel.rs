@@ -28,7 +28,7 @@ use crate::error::{MlpTuneError, Result};
 /// let x = array![[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 /// // label 0 = "first feature on", label 1 = "second feature on"
 /// let y = array![[false, false], [false, true], [true, false], [true, true]];
-/// let model = MLPClassifier::<f64, usize>::params()
+/// let model = MLPClassifier::params()
 ///     .hidden_layer_sizes(&[8])
 ///     .solver(mlp_tune::neural_network::Solver::Lbfgs)
 ///     .random_state(1)

@@ -256,6 +256,18 @@ pub const MLP_PARAM_NAMES: &[&str] = &[
     "weight_decay",
 ];
 
+/// The most hidden layers a network may have. `n_hidden` builds its layer list from a
+/// single number, so an absurd one is refused with a typed error instead of exhausting
+/// memory.
+pub const MAX_HIDDEN_LAYERS: usize = 10_000;
+
+/// The most weights and biases a network may have (2^32, 32 GiB of `f64` weights before
+/// gradients and optimizer state). A fit of a larger network is refused with an
+/// [`InvalidParameter`](MlpTuneError::InvalidParameter) error before anything is allocated,
+/// instead of overflowing a size or aborting on an impossible allocation. (A network under
+/// the limit can still need more memory than the machine has.)
+pub const MAX_COEFFICIENTS: usize = 1 << 32;
+
 fn check_finite(name: &str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())
@@ -281,6 +293,12 @@ impl MlpConfig {
         self.arch
             .validate(&self.hidden_layer_sizes, self.activation)?;
         self.activation.validate()?;
+        if self.hidden_layer_sizes.len() > MAX_HIDDEN_LAYERS {
+            return Err(invalid_param(
+                "hidden_layer_sizes",
+                format!("at most {MAX_HIDDEN_LAYERS} hidden layers"),
+            ));
+        }
         if let Some(pos) = self.hidden_layer_sizes.iter().position(|&u| u == 0) {
             return Err(invalid_param(
                 "hidden_layer_sizes",
@@ -415,6 +433,12 @@ impl MlpConfig {
             "momentum" => self.momentum = value.as_f64(name)?,
             "n_hidden" => {
                 let depth = value.as_usize(name)?;
+                if depth > MAX_HIDDEN_LAYERS {
+                    return Err(invalid_param(
+                        name,
+                        format!("at most {MAX_HIDDEN_LAYERS} hidden layers, got {depth}"),
+                    ));
+                }
                 let width = self.hidden_layer_sizes.first().copied().unwrap_or(100);
                 self.hidden_layer_sizes = vec![width; depth];
                 if let Some(layers) = &mut self.arch.layers {

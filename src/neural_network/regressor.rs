@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use linfa::dataset::{AsTargets, DatasetBase};
 use linfa::prelude::{Fit, FitWith, ParamGuard, PredictInplace};
 use linfa::Float;
-use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Dimension, Ix2};
 
 use super::base::OutActivation;
 use super::params::MlpConfig;
@@ -193,14 +193,51 @@ impl<F: Float> MLPRegressor<F> {
         Ok(self.predict_outputs(x)?.column(0).to_owned())
     }
 
-    /// Coefficient of determination R² of the predictions (scikit-learn's `score`).
-    pub fn score<D: Data<Elem = F>>(
+    /// Coefficient of determination R² of the predictions (scikit-learn's `score`), averaged
+    /// over the outputs.
+    ///
+    /// `y` holds the true targets, owned or a view: one value per row (1-D) or one column
+    /// per output (2-D). Targets whose shape does not match the predictions are an
+    /// [`InvalidInput`](MlpTuneError::InvalidInput) error; with fewer than two rows R² is
+    /// undefined and the score is NaN, as in scikit-learn.
+    ///
+    /// ```
+    /// use linfa::prelude::*;
+    /// use mlp_tune::neural_network::{MLPRegressor, Solver};
+    /// let data = mlp_tune::datasets::diabetes();
+    /// let model = MLPRegressor::params().hidden_layer_sizes(&[5]).solver(Solver::Lbfgs)
+    ///     .max_iter(5).random_state(0).fit(&data)?;
+    /// let r2 = model.score(data.records(), data.targets())?;       // 1-D targets, by reference
+    /// let column = data.targets().view().insert_axis(ndarray::Axis(1));
+    /// assert_eq!(r2, model.score(data.records(), &column)?);          // the same as a column
+    /// assert!(model.score(data.records(), &data.targets().slice(ndarray::s![..5])).is_err());
+    /// # Ok::<(), mlp_tune::MlpTuneError>(())
+    /// ```
+    pub fn score<D: Data<Elem = F>, S: Data<Elem = F>, E: Dimension>(
         &self,
         x: &ArrayBase<D, Ix2>,
-        y: &ArrayView2<F>,
+        y: &ArrayBase<S, E>,
     ) -> Result<f64> {
+        let y = match y.ndim() {
+            1 => y.view().into_shape_with_order((y.len(), 1)),
+            2 => y.view().into_dimensionality::<Ix2>(),
+            n => {
+                return Err(MlpTuneError::InvalidInput(format!(
+                    "targets must be 1-D or 2-D, got {n} dimensions"
+                )))
+            }
+        }
+        .map_err(|e| MlpTuneError::InvalidInput(format!("targets: {e}")))?;
         let p = self.predict_outputs(x)?;
-        Ok(r2_uniform(y.view(), p.view()))
+        if y.dim() != p.dim() {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "targets have shape {:?} but the predictions have shape {:?} \
+                 (rows, outputs)",
+                y.dim(),
+                p.dim()
+            )));
+        }
+        Ok(r2_uniform(y, p.view()))
     }
 
     /// Trains `epochs` more epochs exactly as if the original fit had run longer (same

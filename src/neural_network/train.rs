@@ -240,6 +240,30 @@ pub(crate) fn train_rows<F: Float>(
     })
 }
 
+/// Refuses a network whose weights and biases would number more than
+/// [`MAX_COEFFICIENTS`](super::MAX_COEFFICIENTS) (or overflow the count) before anything is
+/// allocated, so an absurd width is a typed error rather than a capacity-overflow panic or
+/// an allocation that aborts the process.
+fn check_network_size(n_in: usize, hidden: &[usize], n_out: usize) -> Result<()> {
+    let mut total = Some(0usize);
+    let mut fan_in = n_in;
+    for &units in hidden.iter().chain(std::iter::once(&n_out)) {
+        total = total.and_then(|t| fan_in.checked_add(1)?.checked_mul(units)?.checked_add(t));
+        fan_in = units;
+    }
+    match total {
+        Some(t) if t <= super::MAX_COEFFICIENTS => Ok(()),
+        _ => Err(crate::error::invalid_param(
+            "hidden_layer_sizes",
+            format!(
+                "a network of {n_in} features, hidden layers {hidden:?} and {n_out} outputs \
+                 has more than {} weights and biases",
+                super::MAX_COEFFICIENTS
+            ),
+        )),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn train_on_this_thread<F: Float>(
     config: &MlpConfig,
@@ -257,6 +281,18 @@ fn train_on_this_thread<F: Float>(
     layer_units.extend_from_slice(&config.hidden_layer_sizes);
     layer_units.push(n_outputs);
     let layered = needs_layer_engine(config);
+    let hidden: Vec<usize> = if layered {
+        config
+            .arch
+            .hidden_specs(&config.hidden_layer_sizes, config.activation)
+            .iter()
+            .map(|l| l.units)
+            .filter(|&u| u > 0)
+            .collect()
+    } else {
+        config.hidden_layer_sizes.clone()
+    };
+    check_network_size(n_features, &hidden, n_outputs)?;
     let net = layered.then(|| build_net(config, task, n_features, n_outputs));
     let layout = match &net {
         Some(net) => net.layout.clone(),

@@ -47,7 +47,6 @@ use linfa::Float;
 use ndarray::{ArrayView1, ArrayView2};
 
 use super::bohb::{Bohb, BracketSampler};
-use super::journal::Journal;
 use super::param_space::{Candidate, ParamDistributions, ParamGrid, ParamValue};
 pub use super::runner::HalvingRecord;
 use super::runner::{Batch, History, Rebuilds, ResourceKind, Runner, Strategy, Trial};
@@ -903,46 +902,43 @@ impl<B, T> SearchCV<B, T, HalvingSettings> {
                 .zip(schedule.n_candidates.iter().copied())
                 .collect(),
         };
-        let journal = match &self.journal {
-            Some(path) => {
-                let kind = match &self.space.candidates {
-                    HalvingSpace::Grid(_) => "halving-grid",
-                    HalvingSpace::Random { .. } => "halving-random",
-                };
-                let n_candidates = match &self.space.candidates {
-                    HalvingSpace::Grid(_) => None,
-                    HalvingSpace::Random { n_candidates, .. } => Some(*n_candidates),
-                };
-                let settings = format!(
-                    "factor {} resource {:?} min_resources {:?} max_resources {:?} resolved {} aggressive {} n_candidates {:?} random_state {} plan {:?}",
-                    self.space.factor.to_bits(),
-                    self.space.resource,
-                    self.space.min_resources,
-                    self.space.max_resources,
-                    max_resources,
-                    self.space.aggressive_elimination,
-                    n_candidates,
-                    self.space.random_state,
-                    plan,
-                );
-                let fingerprint = journal_fingerprint(
-                    self,
-                    kind,
-                    settings,
-                    x,
-                    y,
-                    &candidates,
-                    self.space
-                        .resource
-                        .param_name()
-                        .map(|name| (name, schedule.min_resources)),
-                    &folds,
-                    &scorers,
-                )?;
-                Some(Journal::open(path, &fingerprint)?)
-            }
-            None => None,
-        };
+        let journal = self.open_journal(|| {
+            let kind = match &self.space.candidates {
+                HalvingSpace::Grid(_) => "halving-grid",
+                HalvingSpace::Random { .. } => "halving-random",
+            };
+            let n_candidates = match &self.space.candidates {
+                HalvingSpace::Grid(_) => None,
+                HalvingSpace::Random { n_candidates, .. } => Some(*n_candidates),
+            };
+            let settings = format!(
+                "factor {} resource {:?} min_resources {:?} max_resources {:?} resolved {} aggressive {} n_candidates {:?} random_state {} plan {:?}",
+                self.space.factor.to_bits(),
+                self.space.resource,
+                self.space.min_resources,
+                self.space.max_resources,
+                max_resources,
+                self.space.aggressive_elimination,
+                n_candidates,
+                self.space.random_state,
+                plan,
+            );
+            let fingerprint = journal_fingerprint(
+                self,
+                kind,
+                settings,
+                x,
+                y,
+                &candidates,
+                self.space
+                    .resource
+                    .param_name()
+                    .map(|name| (name, schedule.min_resources)),
+                &folds,
+                &scorers,
+            )?;
+            Ok(fingerprint)
+        })?;
         let runner = Runner {
             opts: self,
             x,
@@ -1341,36 +1337,33 @@ impl<B, T> SearchCV<B, T, HyperbandSettings> {
         if let Some(observer) = &self.observer {
             observer.on_search_start(next, n_splits);
         }
-        let journal = match &self.journal {
-            Some(path) => {
-                let mut settings = format!(
-                    "max_epochs {} min_epochs {} factor {} iterations {} max_brackets {:?} random_state {} plans {:?}",
-                    self.space.max_epochs,
-                    self.space.min_epochs,
-                    self.space.factor.to_bits(),
-                    self.space.iterations,
-                    self.space.max_brackets,
-                    self.space.random_state,
-                    plans,
-                );
-                if self.space.sampler != BracketSampler::Random {
-                    settings += &format!(" sampler {:?}", self.space.sampler);
-                }
-                let fingerprint = journal_fingerprint(
-                    self,
-                    "hyperband",
-                    settings,
-                    x,
-                    y,
-                    &candidates,
-                    Some(("max_iter", 1)),
-                    &folds,
-                    &scorers,
-                )?;
-                Some(Journal::open(path, &fingerprint)?)
+        let journal = self.open_journal(|| {
+            let mut settings = format!(
+                "max_epochs {} min_epochs {} factor {} iterations {} max_brackets {:?} random_state {} plans {:?}",
+                self.space.max_epochs,
+                self.space.min_epochs,
+                self.space.factor.to_bits(),
+                self.space.iterations,
+                self.space.max_brackets,
+                self.space.random_state,
+                plans,
+            );
+            if self.space.sampler != BracketSampler::Random {
+                settings += &format!(" sampler {:?}", self.space.sampler);
             }
-            None => None,
-        };
+            let fingerprint = journal_fingerprint(
+                self,
+                "hyperband",
+                settings,
+                x,
+                y,
+                &candidates,
+                Some(("max_iter", 1)),
+                &folds,
+                &scorers,
+            )?;
+            Ok(fingerprint)
+        })?;
         let runner = Runner {
             opts: self,
             x,

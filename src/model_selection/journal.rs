@@ -227,6 +227,134 @@ fn read_journal(
     Ok((finished, complete))
 }
 
+/// What [`merge_journals`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Journal files read.
+    pub files: usize,
+    /// Files named that do not exist (a shard that has not run yet): skipped.
+    pub missing: Vec<PathBuf>,
+    /// Distinct (trial, fold) records in the merged journal.
+    pub records: usize,
+    /// Records met more than once (the same fit in several files): kept once.
+    pub duplicates: usize,
+    /// Torn last lines (a process killed while writing): dropped.
+    pub torn_lines: usize,
+}
+
+/// Unions journals of one search (the shards' files, and `into` itself if it exists) into
+/// `into`, each finished (trial, fold) fit exactly once, the first record met kept. Files of
+/// different searches are refused; a torn last line is dropped, any other damaged line is an
+/// error. The merged file is written beside `into`, flushed and renamed over it, so a
+/// reader sees the old journal or the new one, never a mix (this needs a file system with
+/// atomic rename within a folder: local disks and NFS do; see the docs on sharding).
+///
+/// ```
+/// # use mlp_tune::model_selection::merge_journals;
+/// let dir = std::env::temp_dir().join(format!("doc-merge-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let report = merge_journals(dir.join("merged.jsonl"), [dir.join("no-shard-yet.jsonl")]).unwrap();
+/// assert_eq!(report.missing.len(), 1);
+/// assert_eq!(report.records, 0);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn merge_journals<P: AsRef<Path>>(
+    into: impl AsRef<Path>,
+    from: impl IntoIterator<Item = P>,
+) -> Result<MergeReport> {
+    let into = into.as_ref();
+    let mut report = MergeReport::default();
+    let mut fingerprint: Option<(String, PathBuf)> = None;
+    let mut merged: HashMap<TrialKey, String> = HashMap::new();
+    let mut order: Vec<TrialKey> = Vec::new();
+    let sources: Vec<PathBuf> = std::iter::once(into.to_path_buf())
+        .chain(from.into_iter().map(|p| p.as_ref().to_path_buf()))
+        .collect();
+    for (i, path) in sources.iter().enumerate() {
+        if i > 0 && path == into {
+            continue;
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if i > 0 {
+                    report.missing.push(path.clone());
+                }
+                continue;
+            }
+            Err(e) => return Err(journal_error(path, format_args!("cannot read: {e}"))),
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let header: Option<String> = text
+            .lines()
+            .next()
+            .and_then(|l| serde_json::from_str::<Value>(l).ok())
+            .and_then(|h| {
+                h.get("fingerprint")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            });
+        let Some(header) = header else {
+            return Err(journal_error(path, "not a search journal (no header line)"));
+        };
+        match &fingerprint {
+            Some((f, first)) if *f != header => {
+                return Err(journal_error(
+                    path,
+                    format_args!(
+                        "written by a different search than {} (shards of different searches cannot be merged)",
+                        first.display()
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => fingerprint = Some((header.clone(), path.clone())),
+        }
+        let (_, complete) = read_journal(&text, &header).map_err(|e| journal_error(path, e))?;
+        if complete < text.len() {
+            report.torn_lines += 1;
+        }
+        report.files += 1;
+        for line in text[..complete].lines().skip(1) {
+            let (key, _) =
+                parse_record(line).ok_or_else(|| journal_error(path, "a damaged line"))?;
+            if merged.contains_key(&key) {
+                report.duplicates += 1;
+            } else {
+                order.push(key.clone());
+                merged.insert(key, line.to_string());
+            }
+        }
+    }
+    report.records = order.len();
+    let Some((fingerprint, _)) = fingerprint else {
+        return Ok(report);
+    };
+    let mut text = header_line(&fingerprint).to_string();
+    text.push('\n');
+    for key in &order {
+        text.push_str(&merged[key]);
+        text.push('\n');
+    }
+    let tmp = into.with_extension("merging");
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, into)?;
+        // The rename itself on disk: sync the folder.
+        if let Some(dir) = into.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    };
+    write()
+        .map_err(|e| journal_error(into, format_args!("cannot write the merged journal: {e}")))?;
+    Ok(report)
+}
+
 /// The journal line of a finished (trial, fold) fit.
 fn record_line(key: &TrialKey, params: &Candidate, entry: &RoundEntry) -> Value {
     let mut line = json!({
@@ -273,6 +401,25 @@ impl Journal {
             file: Mutex::new(file),
             finished,
         })
+    }
+
+    /// Also takes the records of another journal of the same search (another shard's
+    /// file), read-only; a missing file holds nothing yet, a torn last line is ignored.
+    /// Records this journal holds already are kept.
+    pub(crate) fn absorb(&mut self, path: &Path, fingerprint: &str) -> Result<()> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(journal_error(path, format_args!("cannot read: {e}"))),
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        let (records, _) = read_journal(&text, fingerprint).map_err(|e| journal_error(path, e))?;
+        for (key, entry) in records {
+            self.finished.entry(key).or_insert(entry);
+        }
+        Ok(())
     }
 
     /// The entry an earlier run recorded for this (trial, fold) fit.

@@ -22,6 +22,7 @@
 mod bohb;
 pub mod halving;
 mod journal;
+pub use journal::{merge_journals, MergeReport};
 pub mod param_space;
 mod runner;
 pub mod scoring;
@@ -42,8 +43,8 @@ pub use param_space::{
 };
 pub use scoring::{Scorer, ScorerKind};
 pub use search::{
-    by_name, CvResults, Execution, FitEvent, FittedSearch, GridSearchCV, MetricResults, RandomizedSearchCV,
-    RoundEvent, SearchCV, SearchObserver, SearchSpace,
+    by_name, CvResults, Execution, FitEvent, FittedSearch, GridSearchCV, MetricResults,
+    RandomizedSearchCV, RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
 pub use split::{
     train_test_split, train_test_split_indices, CrossValidator, Fold, GroupKFold, Grouped, KFold,

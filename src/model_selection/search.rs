@@ -513,6 +513,29 @@ impl<B, T, S> SearchCV<B, T, S> {
         self
     }
 
+    /// The search's journal for the search with `fingerprint`, with the records of its
+    /// [inputs](Self::journal_inputs); none without a journal.
+    pub(crate) fn open_journal(
+        &self,
+        fingerprint: impl FnOnce() -> Result<String>,
+    ) -> Result<Option<Journal>> {
+        let Some(path) = &self.journal else {
+            if self.journal_inputs.is_empty() {
+                return Ok(None);
+            }
+            return Err(crate::error::invalid_param(
+                "journal_inputs",
+                "other journals are read into the search's own journal: set one with journal()",
+            ));
+        };
+        let fingerprint = fingerprint()?;
+        let mut journal = Journal::open(path, &fingerprint)?;
+        for input in &self.journal_inputs {
+            journal.absorb(input, &fingerprint)?;
+        }
+        Ok(Some(journal))
+    }
+
     /// The scorers to use (the default one for the estimator kind when none was set) and
     /// the index of the refit metric (None without refit).
     pub(crate) fn resolve_scorers(
@@ -681,14 +704,11 @@ impl<B, T> SearchCV<B, T> {
         if let Some(observer) = &self.observer {
             observer.on_search_start(candidates.len(), n_splits);
         }
-        let journal = match &self.journal {
-            Some(path) => {
-                let fingerprint =
-                    self.fingerprint(x, y.view(), &candidates, &estimators, &folds, &scorers);
-                Some(Journal::open(path, &fingerprint)?)
-            }
-            None => None,
-        };
+        let journal = self.open_journal(|| {
+            let fingerprint =
+                self.fingerprint(x, y.view(), &candidates, &estimators, &folds, &scorers);
+            Ok(fingerprint)
+        })?;
         let runner = Runner {
             opts: self,
             x,

@@ -24,7 +24,6 @@
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 
-use super::journal::Journal;
 use super::param_space::{Candidate, ParamDistributions};
 use super::runner::{Batch, History, ResourceKind, Runner, Strategy, Trial};
 use super::scoring::ScoreTarget;
@@ -163,23 +162,20 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
         if let Some(observer) = &self.observer {
             observer.on_search_start(space.n_trials, folds.len());
         }
-        let journal = match &self.journal {
-            Some(path) => {
-                let settings = format!("{space:?}");
-                let fingerprint = self.fingerprint_of(
-                    "tpe",
-                    &settings,
-                    x,
-                    y.view(),
-                    std::slice::from_ref(&probe),
-                    std::slice::from_ref(&probe_estimator),
-                    &folds,
-                    &scorers,
-                );
-                Some(Journal::open(path, &fingerprint)?)
-            }
-            None => None,
-        };
+        let journal = self.open_journal(|| {
+            let settings = format!("{space:?}");
+            let fingerprint = self.fingerprint_of(
+                "tpe",
+                &settings,
+                x,
+                y.view(),
+                std::slice::from_ref(&probe),
+                std::slice::from_ref(&probe_estimator),
+                &folds,
+                &scorers,
+            );
+            Ok(fingerprint)
+        })?;
         let runner = Runner {
             opts: self,
             x,

@@ -20,6 +20,7 @@
 //!   resumes where it was.
 
 mod bohb;
+mod evolutionary_search;
 pub mod halving;
 mod journal;
 pub use journal::{merge_journals, MergeReport};
@@ -33,6 +34,7 @@ mod tpe_search;
 pub mod validation;
 
 pub use bohb::BracketSampler;
+pub use evolutionary_search::{Crossover, EvolutionSettings, EvolutionarySearchCV};
 pub use halving::{
     hyperband_brackets, Bracket, FittedHalving, FittedHyperband, HalvingGridSearchCV,
     HalvingRandomSearchCV, HalvingRecord, HalvingSchedule, HalvingSearchCV, HyperbandSearchCV,

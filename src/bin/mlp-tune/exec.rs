@@ -39,6 +39,9 @@ pub enum Failure {
 
 type Outcome = Result<u8, Failure>;
 
+/// A finished search of estimator `E` on targets `T`.
+type Fitted<E, T> = FittedSearch<E, <E as Estimator<f64, T>>::Model>;
+
 fn search_failed(e: MlpTuneError) -> Failure {
     Failure::Search(e)
 }
@@ -248,7 +251,7 @@ fn fit_search<P, T>(
     base: &P,
     train: &Dataset<f64, T, Ix1>,
     setup: &RunSetup,
-) -> Result<FittedSearch<P::Checked, <P::Checked as Estimator<f64, T>>::Model>, Failure>
+) -> Result<Fitted<P::Checked, T>, Failure>
 where
     P: SetParams + ParamGuard + Clone + Send + Sync,
     MlpTuneError: From<P::Error>,

@@ -25,6 +25,15 @@
 //! line, one JSON object: `{"n_seeds", "n_evals", "budgets", "median_regret": {sampler:
 //! {function: {budget: median}}}, "check_values": {function: f(probe)}}` (`check_values`
 //! lets the driver verify that both languages evaluate the same functions).
+//!
+//! `--optuna-streams` adds a diagnostic row, "mlp-tune TPE, Optuna's streams": the same
+//! proposals (`tpe::inspect::propose`, which `TpeSampler` calls) but with random numbers
+//! arranged as Optuna's `TPESampler(seed)` arranges them: the startup draws from one
+//! `RandomState(seed)` (Optuna's inner `RandomSampler`) and the model's draws from a
+//! second `RandomState(seed)`, where `TpeSampler` takes both from one generator. On spaces
+//! of plain floats, whose startup draws are then Optuna's own, the row should repeat
+//! Optuna's trials, so a gap between `TpeSampler` and Optuna that this row does not show
+//! comes from the random streams alone.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -32,8 +41,9 @@ use std::f64::consts::PI;
 mod common;
 use common::flag;
 use mlp_tune::model_selection::param_space::Candidate;
-use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};
+use mlp_tune::model_selection::tpe::{inspect, TpeOptions, TpeSampler, TpeTrial, TrialState};
 use mlp_tune::model_selection::{Distribution, ParamDistributions, ParamValue};
+use mlp_tune::random::NumpyRng;
 use serde_json::{json, Value};
 
 const BUDGETS: [usize; 4] = [10, 25, 50, 100];
@@ -211,18 +221,51 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// The values of `n_evals` TPE trials minimising `f`, with Optuna's two generators (see
+/// the module documentation).
+fn optuna_streams(problem: &Problem, seed: u32, n_evals: usize) -> mlp_tune::Result<Vec<f64>> {
+    let options = TpeOptions::default();
+    let (mut startup, mut model) = (NumpyRng::new(seed), NumpyRng::new(seed));
+    let mut tried: Vec<Candidate> = Vec::with_capacity(n_evals);
+    let mut values: Vec<f64> = Vec::with_capacity(n_evals);
+    for i in 0..n_evals {
+        let history: Vec<TpeTrial<'_>> = tried
+            .iter()
+            .zip(&values)
+            .map(|(params, &v)| TpeTrial {
+                params,
+                state: TrialState::Complete(-v),
+            })
+            .collect();
+        // Every trial completes (the functions are finite), so `i` complete trials.
+        let rng = if i < options.n_startup_trials {
+            &mut startup
+        } else {
+            &mut model
+        };
+        let candidate = inspect::propose(&problem.space, &history, &options, rng)?;
+        values.push((problem.f)(&candidate));
+        tried.push(candidate);
+    }
+    Ok(values)
+}
+
 fn main() -> mlp_tune::Result<()> {
     let n_seeds: u32 = flag("--seeds", 30);
     let n_evals: usize = flag("--evals", 100);
     let budgets: Vec<usize> = BUDGETS.into_iter().filter(|&b| b <= n_evals).collect();
-    let samplers = ["mlp-tune TPE", "mlp-tune random"];
+    let with_streams = std::env::args().any(|a| a == "--optuna-streams");
+    let mut samplers = vec!["mlp-tune TPE", "mlp-tune random"];
+    if with_streams {
+        samplers.push("mlp-tune TPE, Optuna's streams");
+    }
     // curves[sampler][problem] = one regret curve per seed.
     let mut medians: BTreeMap<&str, BTreeMap<&str, BTreeMap<String, f64>>> = BTreeMap::new();
     let mut checks = serde_json::Map::new();
     let start = std::time::Instant::now();
     for problem in problems() {
         checks.insert(problem.name.into(), json!((problem.f)(&problem.probe)));
-        let mut curves: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
+        let mut curves: Vec<Vec<Vec<f64>>> = vec![Vec::new(); samplers.len()];
         for seed in 0..n_seeds {
             let mut sampler = TpeSampler::new(problem.space.clone(), TpeOptions::default(), seed)?;
             let mut values = Vec::with_capacity(n_evals);
@@ -235,6 +278,10 @@ fn main() -> mlp_tune::Result<()> {
             let draws = problem.space.sample(n_evals, seed)?;
             let values: Vec<f64> = draws.iter().map(problem.f).collect();
             curves[1].push(regret_curve(&values, problem.minimum));
+            if with_streams {
+                let values = optuna_streams(&problem, seed, n_evals)?;
+                curves[2].push(regret_curve(&values, problem.minimum));
+            }
         }
         for (sampler, curves) in samplers.iter().zip(&curves) {
             let row = medians
@@ -254,16 +301,19 @@ fn main() -> mlp_tune::Result<()> {
         "median regret over {n_seeds} seeds, {n_evals} evaluations ({:.1} s)",
         start.elapsed().as_secs_f64()
     );
-    print!("{:<18} {:<18}", "function", "sampler");
+    print!("{:<18} {:<31}", "function", "sampler");
     for b in &budgets {
         print!(" {:>12}", format!("@{b}"));
     }
     println!();
     for problem in problems() {
-        for sampler in samplers {
-            print!("{:<18} {:<18}", problem.name, sampler);
+        for sampler in &samplers {
+            print!("{:<18} {:<31}", problem.name, sampler);
             for b in &budgets {
-                print!(" {:>12.4e}", medians[sampler][problem.name][&b.to_string()]);
+                print!(
+                    " {:>12.4e}",
+                    medians[*sampler][problem.name][&b.to_string()]
+                );
             }
             println!();
         }

@@ -1,6 +1,6 @@
 """Peers of examples/tpe_synthetic.rs: the same four functions, seeds, budgets and regret,
 minimised by Optuna, hyperopt and scikit-optimize; prints a table and, as its last line,
-the same JSON shape as the Rust example.
+the same JSON shape as the Rust example (plus "n_seeds_by_sampler", "seconds", "versions").
 
 Install (a venv outside the repository; these exact versions were used and work together,
 scikit-optimize 0.10.2 runs with numpy 2.4.6, scipy 1.17.1 and scikit-learn 1.9.1):
@@ -277,19 +277,20 @@ def main():
             seeds_for[name.strip()] = int(n)
     budgets = [b for b in BUDGETS if b <= args.evals]
 
-    medians, seconds = {}, {}
+    medians, finals, seconds = {}, {}, {}
     for sampler in samplers:
-        medians[sampler] = {}
+        medians[sampler], finals[sampler] = {}, {}
         start = time.perf_counter()
         for fname, problem in PROBLEMS.items():
-            per_budget = {b: [] for b in budgets}
+            per_budget = {b: [] for b in sorted(set(budgets) | {args.evals})}
             for seed in range(seeds_for[sampler]):
                 values = SAMPLERS[sampler](problem, seed, args.evals)
                 if len(values) != args.evals:
                     sys.exit(f"{sampler} on {fname}: {len(values)} evaluations, not {args.evals}")
-                for b, r in regret_at(values, problem["minimum"], budgets).items():
+                for b, r in regret_at(values, problem["minimum"], per_budget).items():
                     per_budget[b].append(r)
-            medians[sampler][fname] = {str(b): statistics.median(v) for b, v in per_budget.items()}
+            medians[sampler][fname] = {str(b): statistics.median(per_budget[b]) for b in budgets}
+            finals[sampler][fname] = per_budget[args.evals]
         seconds[sampler] = round(time.perf_counter() - start, 1)
         print(f"# {sampler}: {seeds_for[sampler]} seeds, {seconds[sampler]} s", file=sys.stderr, flush=True)
 
@@ -309,6 +310,7 @@ def main():
         "n_evals": args.evals,
         "budgets": budgets,
         "median_regret": medians,
+        "final_regrets": finals,
         "check_values": {name: p["f"](p["probe"]) for name, p in PROBLEMS.items()},
         "seconds": seconds,
         "versions": {

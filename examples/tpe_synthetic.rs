@@ -23,8 +23,9 @@
 //! random baseline `ParamDistributions::sample(evals, seed)`. It prints a table of median
 //! regrets at 10, 25, 50 and 100 evaluations (those not above `evals`) and, as its last
 //! line, one JSON object: `{"n_seeds", "n_evals", "budgets", "median_regret": {sampler:
-//! {function: {budget: median}}}, "check_values": {function: f(probe)}}` (`check_values`
-//! lets the driver verify that both languages evaluate the same functions).
+//! {function: {budget: median}}}, "final_regrets": {sampler: {function: [regret after
+//! evals, per seed]}}, "check_values": {function: f(probe)}}` (`check_values` lets the
+//! driver verify that both languages evaluate the same functions).
 //!
 //! `--optuna-streams` adds a diagnostic row, "mlp-tune TPE, Optuna's streams": the same
 //! proposals (`tpe::inspect::propose`, which `TpeSampler` calls) but with random numbers
@@ -259,12 +260,14 @@ fn main() -> mlp_tune::Result<()> {
     if with_streams {
         samplers.push("mlp-tune TPE, Optuna's streams");
     }
-    // curves[sampler][problem] = one regret curve per seed.
     let mut medians: BTreeMap<&str, BTreeMap<&str, BTreeMap<String, f64>>> = BTreeMap::new();
+    // The regret after all `n_evals` evaluations, per seed (for the driver's bootstrap).
+    let mut finals: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut checks = serde_json::Map::new();
     let start = std::time::Instant::now();
     for problem in problems() {
         checks.insert(problem.name.into(), json!((problem.f)(&problem.probe)));
+        // curves[sampler] = one regret curve per seed.
         let mut curves: Vec<Vec<Vec<f64>>> = vec![Vec::new(); samplers.len()];
         for seed in 0..n_seeds {
             let mut sampler = TpeSampler::new(problem.space.clone(), TpeOptions::default(), seed)?;
@@ -284,6 +287,10 @@ fn main() -> mlp_tune::Result<()> {
             }
         }
         for (sampler, curves) in samplers.iter().zip(&curves) {
+            finals.entry(sampler).or_default().insert(
+                problem.name,
+                curves.iter().map(|c| c[n_evals - 1]).collect(),
+            );
             let row = medians
                 .entry(sampler)
                 .or_default()
@@ -323,6 +330,7 @@ fn main() -> mlp_tune::Result<()> {
         "n_evals": n_evals,
         "budgets": budgets,
         "median_regret": medians,
+        "final_regrets": finals,
         "check_values": checks,
     });
     println!("{out}");

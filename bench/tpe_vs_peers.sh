@@ -23,6 +23,9 @@
 # last budget; the same for the diagnostic row "mlp-tune TPE, Optuna's streams" (the same
 # proposals with Optuna's arrangement of random generators, see examples/tpe_synthetic.rs).
 set -euo pipefail
+# The whole script is one function, read before it runs: editing the file during a long run
+# cannot change what the run does.
+main() {
 python=${1:?usage: bench/tpe_vs_peers.sh PYTHON (the peers venv interpreter)}
 cd "$(dirname "$0")/.."
 seeds=${SEEDS:-30}
@@ -105,3 +108,6 @@ if "optuna TPE" in med:
             verdict = "ok" if at_last <= 1.1 else "above 1.1x"
             print(f"{fname:<17}" + "".join(f" {x:>8.2f}" for x in r) + f"  {f'[{lo:.2f}, {hi:.2f}]':>16}  {verdict}")
 EOF
+}
+main "$@"
+exit

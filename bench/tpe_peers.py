@@ -31,8 +31,9 @@ scikit-optimize's `dummy_minimize` (random search) is not offered: with scikit-l
 it fails (`is_regressor(None)` raises AttributeError); the random baselines are Optuna's
 `RandomSampler` and mlp-tune's `ParamDistributions::sample`.
 
-Time (2 shared cores, load about 4): per seed, all four functions, Optuna TPE 0.7 s,
-hyperopt 1.8 s, skopt forest 54 s, skopt GP 158 s: 30 seeds of GP take over an hour.
+Time (2 shared cores, load 4 to 6): per seed, all four functions, Optuna TPE 0.5 to 1.6 s,
+hyperopt 1 to 2 s, skopt forest 54 to 76 s, skopt GP 158 to 195 s: 30 seeds of GP take
+one and a half hours or more.
 
 The functions and their minima are documented in examples/tpe_synthetic.rs; the
 definitions below must stay the same as there (the driver compares `check_values`).

@@ -12,7 +12,7 @@
 #
 # SEEDS (default 30) seeds 0..SEEDS-1 for mlp-tune (TPE and random) and the fast peers
 # (Optuna TPE and random, hyperopt TPE); SLOW_SEEDS (default SEEDS) for scikit-optimize's
-# GP and forest, which take about 160 s and 55 s per seed here (all four functions): the
+# GP and forest, which take 160 to 195 s and 55 to 76 s per seed here (all four functions): the
 # table says how many seeds each sampler had. SAMPLERS (default all) is passed to
 # bench/tpe_peers.py. Everything runs under `nice -n 10`.
 #

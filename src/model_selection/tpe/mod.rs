@@ -31,7 +31,10 @@
 //! fails such a trial too).
 
 mod parzen;
+mod sampler;
 mod truncnorm;
+
+pub use sampler::TpeSampler;
 
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::{

@@ -88,7 +88,9 @@ fn main() {
     }))
     .expect("the table is JSON");
     let params = table["params"].as_array().expect("params");
-    let scores = table["mean_test_score"].as_array().expect("mean_test_score");
+    let scores = table["mean_test_score"]
+        .as_array()
+        .expect("mean_test_score");
     let mut lookup: HashMap<String, f64> = HashMap::new();
     let mut axes: std::collections::BTreeMap<String, Vec<ParamValue>> = Default::default();
     for (p, s) in params.iter().zip(scores) {
@@ -148,7 +150,11 @@ fn main() {
             .refit(false)
             .fit(&data)
             .expect("evolutionary search");
-        for (name, search) in [("random", &random), ("tpe", &tpe), ("evolutionary", &evolution)] {
+        for (name, search) in [
+            ("random", &random),
+            ("tpe", &tpe),
+            ("evolutionary", &evolution),
+        ] {
             let mut curve = best_curve(search.cv_results());
             curve.truncate(trials);
             while curve.len() < trials {
@@ -173,7 +179,14 @@ fn main() {
                     .map_or(trials as f64 + 1.0, |i| i as f64 + 1.0)
             })
             .collect();
-        let at = |n: usize| median(curves[name].iter().map(|c| optimum - c[n.min(trials) - 1]).collect());
+        let at = |n: usize| {
+            median(
+                curves[name]
+                    .iter()
+                    .map(|c| optimum - c[n.min(trials) - 1])
+                    .collect(),
+            )
+        };
         let (r10, r20, r30) = (at(10), at(20), at(trials));
         println!(
             "{name:<14} {:>10.1} (per seed {:?})   {r10:.4} / {r20:.4} / {r30:.4}",
@@ -183,7 +196,10 @@ fn main() {
         if name != "random" {
             to_random.insert(name.into(), json!(median(reach)));
         }
-        regret.insert(name.into(), json!({"10": r10, "20": r20, trials.to_string(): r30}));
+        regret.insert(
+            name.into(),
+            json!({"10": r10, "20": r20, trials.to_string(): r30}),
+        );
     }
     println!(
         "{}",

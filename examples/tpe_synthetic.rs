@@ -28,13 +28,10 @@
 //! driver verify that both languages evaluate the same functions).
 //!
 //! `--optuna-streams` adds a diagnostic row, "mlp-tune TPE, Optuna's streams": the same
-//! proposals (`tpe::inspect::propose`, which `TpeSampler` calls) but with random numbers
-//! arranged as Optuna's `TPESampler(seed)` arranges them: the startup draws from one
-//! `RandomState(seed)` (Optuna's inner `RandomSampler`) and the model's draws from a
-//! second `RandomState(seed)`, where `TpeSampler` takes both from one generator. On spaces
-//! of plain floats, whose startup draws are then Optuna's own, the row should repeat
-//! Optuna's trials, so a gap between `TpeSampler` and Optuna that this row does not show
-//! comes from the random streams alone.
+//! proposals built here from `tpe::inspect::propose` with the random numbers arranged as
+//! Optuna's `TPESampler(seed)` arranges them (startup draws from one `RandomState(seed)`,
+//! the model's from a second). `TpeSampler` now arranges its generators the same way, so
+//! the row must equal the `TpeSampler` row: it checks that arrangement.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;

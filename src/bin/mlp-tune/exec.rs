@@ -529,7 +529,10 @@ fn standardize<T: Clone>(
     test: Option<Dataset<f64, T, Ix1>>,
 ) -> (Dataset<f64, T, Ix1>, Option<Dataset<f64, T, Ix1>>) {
     let x = train.records();
-    let (Some(mean), std) = (x.mean_axis(ndarray::Axis(0)), x.std_axis(ndarray::Axis(0), 0.0)) else {
+    let (Some(mean), std) = (
+        x.mean_axis(ndarray::Axis(0)),
+        x.std_axis(ndarray::Axis(0), 0.0),
+    ) else {
         return (train, test);
     };
     let std = std.mapv(|s| if s == 0.0 { 1.0 } else { s });

@@ -1,21 +1,20 @@
 //! An ask/tell TPE sampler for objective functions that need no estimator: any function
 //! of a [`Candidate`] to a score, greater is better.
 
-use super::{propose, TpeOptions, TpeTrial, TrialState};
+use super::{propose, TpeOptions, TpeRng, TpeTrial, TrialState};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::{Candidate, ParamDistributions};
-use crate::random::NumpyRng;
 
 /// A Tree-structured Parzen Estimator over a [`ParamDistributions`], driven by hand
 /// (ask a candidate, evaluate it, tell its score) or by [`optimize`](Self::optimize).
 ///
 /// It **maximises**: a greater score is better, as for the crate's scorers (negate a loss).
 /// Every candidate is proposed by the same mathematics as Optuna 5.0.0's `TPESampler` (see
-/// the [module documentation](super)), and every random number comes from one
-/// [`NumpyRng`] seeded with `seed`, so the same seed, options and scores give the same
-/// candidates on every machine. Unlike Optuna, the random startup draws come from that same
-/// generator (Optuna keeps a second one for them), so the candidates are not Optuna's own
-/// for the same seed.
+/// the [module documentation](super)), and every random number comes from
+/// [`NumpyRng`](crate::random::NumpyRng)s
+/// seeded with `seed`, arranged as Optuna's: one generator for the random startup draws,
+/// one for the model's draws. The same seed, options and scores give the same candidates
+/// on every machine, and on a space of floats the candidates Optuna proposes for that seed.
 ///
 /// ```
 /// use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};
@@ -39,7 +38,7 @@ use crate::random::NumpyRng;
 pub struct TpeSampler {
     space: ParamDistributions,
     options: TpeOptions,
-    rng: NumpyRng,
+    rng: TpeRng,
     trials: Vec<(Candidate, TrialState)>,
 }
 
@@ -85,7 +84,7 @@ impl TpeSampler {
         Ok(TpeSampler {
             space: distributions,
             options,
-            rng: NumpyRng::new(seed),
+            rng: TpeRng::new(seed),
             trials: Vec::new(),
         })
     }

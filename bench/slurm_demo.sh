@@ -11,7 +11,7 @@
 #      memory, one partition, no cgroups: proctrack/linuxproc, task/none, no accounting) and a
 #      private munge key under $SLURM_DEMO_DIR (default /var/tmp/mlp-tune-slurm), and starts
 #      munged, slurmctld and slurmd there as plain processes (no systemd needed); the daemons
-#      bind 127.0.0.1 only (CommunicationParameters=NoInAddrAny), ports $SLURM_DEMO_PORT and
+#      bind 127.0.0.1 only (CommunicationParameters=NoInAddrAny,NoCtldInAddrAny), ports $SLURM_DEMO_PORT and
 #      the next one (default 6817, 6818); nothing is written to /etc;
 #   3. runs `mlp-tune run SPEC` in one folder (the reference), and in another, all on Slurm:
 #      a `mlp-tune plan` job, then per round a job array `--array=0-(SHARDS-1)` running
@@ -65,7 +65,7 @@ fi
 # --- 2. daemons --------------------------------------------------------------------------
 # The daemons run in the foreground as children of this script; their pids go to
 # $state/run/NAME.pid. A pid names a daemon of ours only if its command line names $state.
-ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -qF "$state/"; }
+ours() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | grep -qF "$state/"; }
 stop_pidfile() {
   local f=$1 pid
   [ -f "$f" ] || return 0
@@ -91,6 +91,7 @@ fi
 
 work=$(mktemp -d)
 jobs_submitted=()
+waiters=()
 cleanup() {
   local code=$?
   set +e
@@ -98,6 +99,7 @@ cleanup() {
     scancel "${jobs_submitted[@]}" 2>/dev/null
     sleep 1
   fi
+  for pid in "${waiters[@]}"; do kill "$pid" 2>/dev/null; done
   stop_daemons
   if [ -n "${SLURM_DEMO_KEEP:-}" ]; then
     log "kept $state (daemon logs) and $work (job logs, journals, results)"
@@ -116,14 +118,16 @@ for port in "$ctld_port" "$slurmd_port"; do
   fi
 done
 
-mkdir -p "$state"/{munge,ctld,spool,run}
-chmod 700 "$state" "$state/munge"
+# munged wants its key private and its socket's folder searchable by all.
+mkdir -p "$state"/{munge,key,ctld,spool,run}
+chmod 755 "$state" "$state/munge"
+chmod 700 "$state/key"
 log "munge key and socket in $state/munge (a private munged; the system's is untouched)"
-dd if=/dev/urandom of="$state/munge/munge.key" bs=1024 count=1 status=none
-chmod 400 "$state/munge/munge.key"
-munged -F --key-file="$state/munge/munge.key" --socket="$state/munge/munge.socket" \
+dd if=/dev/urandom of="$state/key/munge.key" bs=1024 count=1 status=none
+chmod 400 "$state/key/munge.key"
+munged -F --key-file="$state/key/munge.key" --socket="$state/munge/munge.socket" \
   --pid-file="$state/munged.pid" --log-file="$state/munged.log" \
-  --seed-file="$state/munge/munge.seed" > "$state/munged.out" 2>&1 &
+  --seed-file="$state/key/munge.seed" > "$state/munged.out" 2>&1 &
 echo $! > "$state/run/munged.pid"
 for _ in $(seq 50); do [ -S "$state/munge/munge.socket" ] && break; sleep 0.2; done
 if ! munge -n -S "$state/munge/munge.socket" | unmunge -S "$state/munge/munge.socket" > /dev/null; then
@@ -141,7 +145,7 @@ ClusterName=mlptune
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
-CommunicationParameters=NoInAddrAny
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -161,9 +165,11 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SwitchType=switch/none
 MpiDefault=none
+MailProg=/bin/true
 SchedulerType=sched/backfill
-# A dependency that can never be met (a failed shard) cancels the dependent job.
-SchedulerParameters=kill_invalid_depend
+# Schedule a job at once (not after the default 3 s); kill_invalid_depend should cancel a job
+# whose dependency can never be met, but 22.05 leaves it pending (the script cancels it).
+SchedulerParameters=kill_invalid_depend,batch_sched_delay=0
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
@@ -211,20 +217,35 @@ job_states() {
       if ($i ~ /^JobState=/) s = substr($i, 10); if ($i ~ /^ExitCode=/) e = substr($i, 10) }
     n[s " exit " e]++ } END { for (k in n) printf "%d task(s) %s; ", n[k], k }'
 }
-# Submits a job and waits for it (sbatch --wait); prints its exit code.
+# Submits a job with `sbatch --wait` and waits for it: sets $last_job (its id) and
+# $last_code (its exit code; sbatch --wait exits with the job's code).
 submit_wait() {
   local name=$1; shift
-  local id code
   set +e
-  id=$(sbatch --parsable --wait --job-name="$name" --output="$work/logs/$name-%j.out" \
+  last_job=$(sbatch --parsable --wait --job-name="$name" --output="$work/logs/$name-%j.out" \
     --error="$work/logs/$name-%j.err" "$@")
-  code=$?
+  last_code=$?
   set -e
-  id=${id%%;*}
-  jobs_submitted+=("$id")
-  last_job=$id
-  last_code=$code
+  last_job=${last_job%%;*}
+  [ -n "$last_job" ] || { echo "sbatch did not submit the $name job"; exit 1; }
+  jobs_submitted+=("$last_job")
 }
+# Submits a job with `sbatch --wait` in the background: sets $bg_job (its id, printed at
+# submission) and $bg_pid (the waiting sbatch); `finished PID` then waits for it and sets
+# $code to the job's exit code (for an array: the highest of its tasks').
+submit_bg() {
+  local tag=$1; shift
+  : > "$work/$tag.id"
+  sbatch --parsable --wait "$@" > "$work/$tag.id" 2> "$work/logs/sbatch-$tag.err" &
+  bg_pid=$!
+  waiters+=("$bg_pid")
+  for _ in $(seq 300); do [ -s "$work/$tag.id" ] && break; sleep 0.1; done
+  bg_job=$(cut -d';' -f1 < "$work/$tag.id")
+  [ -n "$bg_job" ] || { echo "sbatch did not submit the $tag job:"; cat "$work/logs/sbatch-$tag.err"; exit 1; }
+  jobs_submitted+=("$bg_job")
+}
+finished() { code=0; wait "$1" || code=$?; }
+elapsed() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }
 
 log "sharded: $shards shards per round on Slurm; spec folder $work/sharded"
 t0=$(date +%s.%N)
@@ -234,19 +255,36 @@ while [ "$last_code" -eq 3 ]; do
   rounds=$((rounds + 1))
   log "round $rounds: plan job $last_job says $(tail -n 1 "$work/logs/plan-$last_job.out")"
   t_round=$(date +%s.%N)
-  array=$(sbatch --parsable --job-name=shard --array="0-$((shards - 1))" \
+  submit_bg array --job-name=shard --array="0-$((shards - 1))" \
     --output="$work/logs/shard-%A_%a.out" --error="$work/logs/shard-%A_%a.err" \
-    --wrap "exec nice -n 10 '$bin' shard '$sharded' --index \$SLURM_ARRAY_TASK_ID --count $shards")
-  array=${array%%;*}
-  jobs_submitted+=("$array")
-  log "round $rounds: job array $array (tasks 0-$((shards - 1))), then plan --dependency=afterok:$array"
-  submit_wait plan --dependency="afterok:$array" --wrap "exec nice -n 10 '$bin' plan '$sharded'"
-  log "round $rounds: array $array: $(job_states "$array") plan $last_job: exit $last_code;" \
-    "$(python3 -c "import time; print(f'{time.time() - $t_round:.1f}')") s"
+    --wrap "exec nice -n 10 '$bin' shard '$sharded' --index \$SLURM_ARRAY_TASK_ID --count $shards"
+  array=$bg_job array_pid=$bg_pid
+  submit_bg plan --job-name=plan --dependency="afterok:$array" --kill-on-invalid-dep=yes \
+    --output="$work/logs/plan-%j.out" --error="$work/logs/plan-%j.err" \
+    --wrap "exec nice -n 10 '$bin' plan '$sharded'"
+  plan=$bg_job plan_pid=$bg_pid
+  log "round $rounds: sbatch --wait --array=0-$((shards - 1)): job array $array;" \
+    "sbatch --wait --dependency=afterok:$array: plan job $plan"
+  finished "$array_pid"
+  array_code=$code
+  log "round $rounds: array $array done, exit $array_code ($(job_states "$array"))" \
+    "$(elapsed "$t_round") s"
   for f in "$work/logs/shard-${array}_"*.out; do sed 's/^/    /' "$f"; done
+  if [ "$array_code" -ne 0 ]; then
+    # Slurm 22.05 leaves the dependent job pending (DependencyNeverSatisfied) although
+    # kill_invalid_depend and --kill-on-invalid-dep are set: cancel it here.
+    scancel "$plan"
+    finished "$plan_pid"
+    echo "round $rounds: a shard failed; plan job $plan cancelled. Shard errors:"
+    for f in "$work/logs/shard-${array}_"*.err; do echo "--- $f"; cat "$f"; done
+    exit 1
+  fi
+  last_job=$plan
+  finished "$plan_pid"
+  last_code=$code
+  log "round $rounds: plan job $last_job exit $last_code; round time $(elapsed "$t_round") s"
   if [ "$last_code" -ne 0 ] && [ "$last_code" -ne 3 ]; then
-    echo "round $rounds failed; shard errors:"; cat "$work/logs/shard-${array}_"*.err
-    cat "$work/logs/plan-$last_job.err"
+    echo "plan job $last_job failed ($last_code):"; cat "$work/logs/plan-$last_job.err"
     exit 1
   fi
 done
@@ -255,7 +293,7 @@ log "plan job $last_job: search complete: $(tail -n 1 "$work/logs/plan-$last_job
 submit_wait merge --wrap "exec nice -n 10 '$bin' merge '$sharded' --out '$work/sharded/results'"
 [ "$last_code" -eq 0 ] || { echo "merge job $last_job failed ($last_code):"; cat "$work/logs/merge-$last_job.err"; exit 1; }
 tail -n 1 "$work/logs/merge-$last_job.out"
-t_slurm=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+t_slurm=$(elapsed "$t0")
 
 # --- 4. compare ----------------------------------------------------------------------------
 python3 - "$work/one/results" "$work/sharded/results" <<'PY'

@@ -22,8 +22,9 @@
 #      timing columns, the best candidate and score, the test score and the refitted model
 #      (model.json, byte for byte). Exits non-zero on any difference.
 # On exit (also on failure or Ctrl-C) it cancels its jobs, stops the daemons it started and
-# removes its folders (SLURM_DEMO_KEEP=1 keeps the logs). Rerunning is safe: daemons left by
-# an earlier run that was killed are found by their pid files and stopped first. The
+# removes its folder (SLURM_DEMO_KEEP=1 keeps it). Rerunning is safe: daemons left by
+# an earlier run that was killed (kill -9) and its waiting sbatch processes are found by
+# their pid files in $SLURM_DEMO_DIR and stopped first, its folder removed. The
 # packages stay installed; `apt-get purge munge slurmctld slurmd slurm-client` removes them.
 # Needs root (slurmd runs jobs as their submitting user; here root) and python3.
 set -euo pipefail
@@ -63,8 +64,8 @@ else
 fi
 
 # --- 2. daemons --------------------------------------------------------------------------
-# The daemons run in the foreground as children of this script; their pids go to
-# $state/run/NAME.pid. A pid names a daemon of ours only if its command line names $state.
+# The daemons (and the `sbatch --wait` processes) run as children of this script; their
+# pids go to $state/run/NAME.pid. A pid is ours only if its command line names $state.
 ours() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null | grep -qF "$state/"; }
 stop_pidfile() {
   local f=$1 pid
@@ -79,6 +80,7 @@ stop_pidfile() {
   rm -f "$f"
 }
 stop_daemons() {
+  for f in "$state"/run/sbatch-*.pid; do stop_pidfile "$f"; done
   stop_pidfile "$state/run/slurmd.pid"
   stop_pidfile "$state/run/slurmctld.pid"
   stop_pidfile "$state/run/munged.pid"
@@ -89,9 +91,8 @@ if [ -d "$state" ]; then
   rm -rf "$state"
 fi
 
-work=$(mktemp -d)
+work=$state/work   # job scripts' logs, journals, results: removed with $state
 jobs_submitted=()
-waiters=()
 cleanup() {
   local code=$?
   set +e
@@ -99,12 +100,11 @@ cleanup() {
     scancel "${jobs_submitted[@]}" 2>/dev/null
     sleep 1
   fi
-  for pid in "${waiters[@]}"; do kill "$pid" 2>/dev/null; done
   stop_daemons
   if [ -n "${SLURM_DEMO_KEEP:-}" ]; then
-    log "kept $state (daemon logs) and $work (job logs, journals, results)"
+    log "kept $state: daemon logs; $work: job logs, journals, results"
   else
-    rm -rf "$state" "$work"
+    rm -rf "$state"
   fi
   exit "$code"
 }
@@ -119,7 +119,7 @@ for port in "$ctld_port" "$slurmd_port"; do
 done
 
 # munged wants its key private and its socket's folder searchable by all.
-mkdir -p "$state"/{munge,key,ctld,spool,run}
+mkdir -p "$state"/{munge,key,ctld,spool,run,work}
 chmod 755 "$state" "$state/munge"
 chmod 700 "$state/key"
 log "munge key and socket in $state/munge (a private munged; the system's is untouched)"
@@ -238,13 +238,13 @@ submit_bg() {
   : > "$work/$tag.id"
   sbatch --parsable --wait "$@" > "$work/$tag.id" 2> "$work/logs/sbatch-$tag.err" &
   bg_pid=$!
-  waiters+=("$bg_pid")
+  echo "$bg_pid" > "$state/run/sbatch-$bg_pid.pid"
   for _ in $(seq 300); do [ -s "$work/$tag.id" ] && break; sleep 0.1; done
   bg_job=$(cut -d';' -f1 < "$work/$tag.id")
   [ -n "$bg_job" ] || { echo "sbatch did not submit the $tag job:"; cat "$work/logs/sbatch-$tag.err"; exit 1; }
   jobs_submitted+=("$bg_job")
 }
-finished() { code=0; wait "$1" || code=$?; }
+finished() { code=0; wait "$1" || code=$?; rm -f "$state/run/sbatch-$1.pid"; }
 elapsed() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }
 
 log "sharded: $shards shards per round on Slurm; spec folder $work/sharded"

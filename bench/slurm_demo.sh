@@ -174,6 +174,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
+# sbatch --wait polls after 2 s, then 8 s, then every 32 s while the interval is under
+# MinJobAge/2: MinJobAge=5 keeps it at 2 s (a finished job stays listed 5 s, > 2 s).
+MinJobAge=5
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=demo Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF

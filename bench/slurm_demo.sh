@@ -37,6 +37,9 @@ slurmd_port=$((ctld_port + 1))
 [ -f "$spec" ] || { echo "no spec file $spec"; exit 2; }
 [[ $shards =~ ^[1-9][0-9]*$ ]] || { echo "SHARDS must be a positive number, not $shards"; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "run as root: it installs packages and starts slurmd"; exit 2; }
+[[ $state == /?*/?* ]] || { echo "SLURM_DEMO_DIR must be an absolute path two levels deep, not $state"; exit 2; }
+# The folder is ours (and may be removed) only if empty or marked by an earlier run.
+marker=$state/.made-by-slurm_demo
 log() { echo "[slurm_demo $(date +%T)] $*"; }
 
 # --- 1. packages -------------------------------------------------------------------------
@@ -85,7 +88,11 @@ stop_daemons() {
   stop_pidfile "$state/run/slurmctld.pid"
   stop_pidfile "$state/run/munged.pid"
 }
-if [ -d "$state" ]; then
+if [ -e "$state" ] && [ ! -e "$marker" ] && [ -n "$(ls -A "$state" 2>/dev/null || echo x)" ]; then
+  echo "$state exists and was not made by this script: set SLURM_DEMO_DIR to a new folder"
+  exit 2
+fi
+if [ -e "$marker" ]; then
   log "an earlier run left $state: stopping its daemons, removing it"
   stop_daemons
   rm -rf "$state"
@@ -103,7 +110,7 @@ cleanup() {
   stop_daemons
   if [ -n "${SLURM_DEMO_KEEP:-}" ]; then
     log "kept $state: daemon logs; $work: job logs, journals, results"
-  else
+  elif [ -e "$marker" ]; then
     rm -rf "$state"
   fi
   exit "$code"
@@ -119,6 +126,8 @@ for port in "$ctld_port" "$slurmd_port"; do
 done
 
 # munged wants its key private and its socket's folder searchable by all.
+mkdir -p "$state"
+touch "$marker"
 mkdir -p "$state"/{munge,key,ctld,spool,run,work}
 chmod 755 "$state" "$state/munge"
 chmod 700 "$state/key"

@@ -144,7 +144,6 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
     {
         let space = &self.space;
         space.check()?;
-        let (x, y) = dataset_views(dataset)?;
         // The first startup draw: it checks the space, and its estimator tells the kind
         // of model and stands for the estimator settings in the journal fingerprint.
         let probe = propose(
@@ -153,6 +152,36 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
             &space.options,
             &mut NumpyRng::new(space.random_state),
         )?;
+        let mut strategy = TpeStrategy {
+            space,
+            rng: NumpyRng::new(space.random_state),
+        };
+        self.fit_strategy(dataset, "tpe", space.n_trials, probe, &mut strategy)
+    }
+}
+
+impl<B, T, S: Sync + std::fmt::Debug> SearchCV<B, T, S> {
+    /// Runs a search of `n_trials` trials proposed by `strategy` (a model-based search: no
+    /// resource, the best among all trials, the refit after the search). `probe`, the
+    /// first proposal, tells the kind of model and stands for the estimator settings in
+    /// the journal fingerprint, with `kind` and the settings' `Debug` text.
+    pub(crate) fn fit_strategy<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+        kind: &str,
+        n_trials: usize,
+        probe: Candidate,
+        strategy: &mut dyn Strategy,
+    ) -> Result<FittedSearch<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        let (x, y) = dataset_views(dataset)?;
         let probe_estimator = (self.builder)(&probe)?;
         let classifier = probe_estimator.is_classifier();
         let (scorers, refit_index) = self.resolve_scorers(classifier)?;
@@ -160,12 +189,12 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
         let ids = class_ids(y.view(), &classes);
         let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
         if let Some(observer) = &self.observer {
-            observer.on_search_start(space.n_trials, folds.len());
+            observer.on_search_start(n_trials, folds.len());
         }
         let journal = self.open_journal(|| {
-            let settings = format!("{space:?}");
+            let settings = format!("{:?}", self.space);
             let fingerprint = self.fingerprint_of(
-                "tpe",
+                kind,
                 &settings,
                 x,
                 y.view(),
@@ -188,11 +217,7 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
             resource: ResourceKind::None,
             journal: journal.as_ref(),
         };
-        let mut strategy = TpeStrategy {
-            space,
-            rng: NumpyRng::new(space.random_state),
-        };
-        let out = runner.run(&mut strategy)?;
+        let out = runner.run(strategy)?;
         let best_rows = strategy.best_rows(&out.history);
         let mut fitted = runner.finish(out, &best_rows, Some(runner.selection), refit_index)?;
         let results = &mut fitted.cv_results;

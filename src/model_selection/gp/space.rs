@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(u.columns(), 1 + 1 + 3 + 1 + 1 + 1);
         assert_eq!(
             u.fixed(),
-            vec![false, false, true, true, true, false, false, false]
+            vec![false, false, true, true, true, true, false, false]
         );
         let mut rng = NumpyRng::new(3);
         let points = u.sample(50, &mut rng);

@@ -121,10 +121,7 @@ impl Acquisition {
             Acquisition::LowerConfidenceBound { kappa } => (0.0, kappa, 1.0),
             Acquisition::GpHedge { xi, kappa, eta } => (xi, kappa, eta),
         };
-        if !xi.is_finite()
-            || !(kappa.is_finite() && kappa >= 0.0)
-            || !(eta.is_finite() && eta > 0.0)
-        {
+        if !(xi.is_finite() && kappa.is_finite() && kappa >= 0.0 && eta.is_finite() && eta > 0.0) {
             return Err(invalid_param(
                 "acquisition",
                 format!("{self:?}: xi must be finite, kappa finite and >= 0, eta finite and > 0"),

@@ -70,7 +70,7 @@ pub(crate) fn distance(a: &[f64], b: &[f64]) -> f64 {
 
 /// The training covariance `c·M + (noise + jitter)·I` of scaled rows `xs`.
 pub(crate) fn train_covariance(xs: &[f64], d: usize, hyper: &Hyper) -> Vec<f64> {
-    let n = if d == 0 { 0 } else { xs.len() / d };
+    let n = xs.len().checked_div(d).unwrap_or(0);
     let mut k = vec![0.0; n * n];
     for i in 0..n {
         k[i * n + i] = hyper.constant + hyper.noise + JITTER;

@@ -62,7 +62,7 @@ pub(crate) fn minimize_box(
     }
     let mut memory: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
     let (mut xn, mut gn, mut d) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    let mut alphas = vec![0.0; MEMORY];
+    let mut alphas = [0.0; MEMORY];
     for _ in 0..limits.max_iter {
         let pg = (0..n)
             .map(|i| ((x[i] - g[i]).clamp(lo[i], hi[i]) - x[i]).abs())

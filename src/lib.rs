@@ -13,7 +13,9 @@
 //! - [`random`]: numpy's `RandomState`, the source of every random choice.
 //! - `progress` (feature `progress`): terminal progress bars for searches and training,
 //!   drawn only when attached as observers;
-//! - `plot` (feature `plot`): SVG learning curves, search results and halving rounds.
+//! - `plot` (feature `plot`): SVG learning curves, search results and halving rounds;
+//! - `spec` (feature `cli`, on by default): searches described in a TOML file, which the
+//!   `mlp-tune` binary runs in one process or in shards on a batch engine.
 
 pub mod datasets;
 pub mod error;
@@ -25,6 +27,8 @@ pub mod plot;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod random;
+#[cfg(feature = "cli")]
+pub mod spec;
 
 pub use error::{MlpTuneError, Result};
 

@@ -41,3 +41,15 @@ pub use self::csv::{load_csv, read_csv, CsvOptions, TargetColumn};
 pub use california::*;
 pub use samples_generator::{make_circles, make_classification_2d, make_moons};
 pub use toy::*;
+
+/// Names of the embedded data sets, as search specs name them (`california` is embedded
+/// with the default `embedded-california` feature, else loaded as [`california_housing`]
+/// says).
+pub const EMBEDDED: [&str; 6] = [
+    "california",
+    "diabetes",
+    "iris",
+    "digits",
+    "breast_cancer",
+    "wine",
+];

@@ -48,7 +48,7 @@ pub use param_space::{
 };
 pub use scoring::{Scorer, ScorerKind};
 pub use search::{
-    by_name, CvResults, Execution, FitEvent, FittedSearch, GridSearchCV, MetricResults,
+    by_name, CvResults, Execution, FitEvent, FittedSearch, GridSearchCV, MetricResults, PendingFit,
     RandomizedSearchCV, RoundEvent, SearchCV, SearchObserver, SearchSpace,
 };
 pub use split::{

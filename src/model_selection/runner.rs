@@ -27,8 +27,8 @@ use super::journal::{Journal, RoundEntry, TrialKey};
 use super::param_space::Candidate;
 use super::scoring::{ScoreTarget, Scorer};
 use super::search::{
-    build_cv_results, refit_rows_ratio, Execution, FailureRun, FitEvent, FittedSearch, RoundEvent,
-    SearchCV, SpeculativeRefit,
+    build_cv_results, refit_rows_ratio, Execution, FailureRun, FitEvent, FittedSearch, PendingFit,
+    RoundEvent, SearchCV, SpeculativeRefit,
 };
 use super::split::Fold;
 use super::validation::{fit_and_score_by, run_parallel_with_side_work, Estimator, FoldOutcome};
@@ -191,7 +191,7 @@ pub(crate) struct RunOutput<E, M> {
     pub(crate) resumed: usize,
     pub(crate) rebuilds: Rebuilds,
     /// (row, fold) of the fits of the last batch entered that did not run.
-    pub(crate) pending: Vec<(usize, usize)>,
+    pub(crate) pending: Vec<PendingFit>,
 }
 
 /// What resuming from a journal cost beyond the unfinished fits themselves: (candidate,
@@ -620,7 +620,11 @@ where
             };
             let Some(result) = result else {
                 step_skipped += 1;
-                out.pending.push((first_row + ri, s));
+                out.pending.push(PendingFit {
+                    row: first_row + ri,
+                    split: s,
+                    task: t,
+                });
                 out.history.complete[first_row + ri] = false;
                 out.history.outcomes.push(not_fitted(
                     self.scorers.len(),

@@ -151,6 +151,18 @@ pub struct SearchCV<B, T, S = SearchSpace> {
     pub(crate) journal_inputs: Vec<std::path::PathBuf>,
 }
 
+/// A fit the round in progress still needs (see [`FittedSearch::pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingFit {
+    /// Its `cv_results` row.
+    pub row: usize,
+    /// Its fold.
+    pub split: usize,
+    /// Its position in the round's task list (rows, then folds): shard `task % count` of
+    /// a [sharded](SearchCV::shard) run fits it.
+    pub task: usize,
+}
+
 /// Which fits a run starts: all of them, one shard's share of the current round, or none
 /// (a plan). See [`SearchCV::shard`] and [`SearchCV::plan_only`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1368,14 +1380,14 @@ pub struct FittedSearch<E, M> {
     pub(crate) resumed_fits: usize,
     pub(crate) skipped_fits: usize,
     pub(crate) stop_reason: Option<String>,
-    pub(crate) pending: Vec<(usize, usize)>,
+    pub(crate) pending: Vec<PendingFit>,
 }
 
 impl<E, M> FittedSearch<E, M> {
-    /// (`cv_results` row, fold) of the fits the round in progress still needs, in task
-    /// order: what a stopped, sharded or [planned](SearchCV::plan_only) run left for the
-    /// next run (empty for a complete search, or one stopped between rounds).
-    pub fn pending(&self) -> &[(usize, usize)] {
+    /// The fits the round in progress still needs, in task order: what a stopped, sharded
+    /// or [planned](SearchCV::plan_only) run left for the next run (empty for a complete
+    /// search, or one stopped between rounds).
+    pub fn pending(&self) -> &[PendingFit] {
         &self.pending
     }
 

@@ -1,0 +1,239 @@
+//! The `mlp-tune` binary: a sharded search equals `run`; bad specs and arguments give an
+//! error naming the file, the line and the key, exit code 2, and write nothing; journals of
+//! different specs are not merged (exit 1); `plan` exits 3 while rounds are left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlp-tune"))
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mlp-tune-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const SPEC: &str = r#"[data]
+dataset = "diabetes"
+test_size = 0.25
+
+[estimator]
+kind = "mlp_regressor"
+[estimator.params]
+solver = "lbfgs"
+max_iter = 30
+random_state = 0
+
+[search]
+kind = "halving_random"
+n_iter = 6
+resource = "max_iter"
+min_resources = 5
+max_resources = 45
+cv = 3
+seed = 4
+journal = "search.jsonl"
+
+[space]
+hidden_layer_sizes = [[4], [16]]
+alpha = { dist = "loguniform", low = 1e-4, high = 10.0 }
+"#;
+
+fn write_spec(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(args: &[&str], spec: &Path) -> Output {
+    let mut c = bin();
+    c.arg(args[0]).arg(spec).args(&args[1..]);
+    c.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(path: PathBuf) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_sharded_halving_search_equals_run() {
+    let one = dir("one");
+    let spec = write_spec(&one, SPEC);
+    let o = run(
+        &["run", "--quiet", "--out", one.join("out").to_str().unwrap()],
+        &spec,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let sharded = dir("sharded");
+    let spec = write_spec(&sharded, SPEC);
+    let mut rounds = 0;
+    loop {
+        let plan = run(&["plan"], &spec);
+        match plan.status.code() {
+            Some(0) => break,
+            Some(3) => {}
+            other => panic!("plan exited {other:?}: {}", stderr(&plan)),
+        }
+        rounds += 1;
+        assert!(rounds < 10);
+        for i in 0..3 {
+            let o = run(&["shard", "--index", &i.to_string(), "--count", "3"], &spec);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+    }
+    assert_eq!(rounds, 2, "6 candidates, factor 3: rounds at 5 and 15 iterations");
+    let o = run(
+        &["merge", "--out", sharded.join("out").to_str().unwrap()],
+        &spec,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let (a, b) = (
+        json(one.join("out/cv_results.json")),
+        json(sharded.join("out/cv_results.json")),
+    );
+    for (key, value) in a.as_object().unwrap() {
+        if !key.contains("time") {
+            assert_eq!(value, &b[key], "{key}");
+        }
+    }
+    let (a, b) = (
+        json(one.join("out/result.json")),
+        json(sharded.join("out/result.json")),
+    );
+    for key in ["best_params", "best_score", "test_score"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(
+        std::fs::read(one.join("out/model.json")).unwrap(),
+        std::fs::read(sharded.join("out/model.json")).unwrap(),
+        "the same refitted model"
+    );
+}
+
+/// Runs `command` on `spec_text` and expects exit 2 with a message naming `key` (and the
+/// spec file and `line` for an error in the spec), and nothing written.
+fn refused(tag: &str, spec_text: &str, args: &[&str], line: Option<usize>, key: &str) {
+    let d = dir(tag);
+    let spec = write_spec(&d, spec_text);
+    let o = run(args, &spec);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{tag}: {err}");
+    if let Some(line) = line {
+        assert!(err.contains("spec.toml"), "{tag}: names the file: {err}");
+        assert!(
+            err.contains(&format!("line {line}")),
+            "{tag}: names line {line}: {err}"
+        );
+    }
+    assert!(err.contains(key), "{tag}: names `{key}`: {err}");
+    let written: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(written.len(), 1, "{tag}: nothing but the spec: {written:?}");
+}
+
+#[test]
+fn bad_specs_and_arguments_name_file_line_and_key_and_write_nothing() {
+    let spec = |from: &str, to: &str| {
+        assert!(SPEC.contains(from), "{from}");
+        SPEC.replacen(from, to, 1)
+    };
+    refused(
+        "unknown-key",
+        &spec("cv = 3", "cv = 3\nfolds = 3"),
+        &["run"],
+        Some(19),
+        "folds",
+    );
+    refused(
+        "wrong-type",
+        &spec("cv = 3", "cv = \"three\""),
+        &["run"],
+        Some(18),
+        "cv",
+    );
+    refused(
+        "unknown-param",
+        &spec("hidden_layer_sizes", "hiden_layer_sizes"),
+        &["run"],
+        Some(23),
+        "hiden_layer_sizes",
+    );
+    refused(
+        "unknown-dataset",
+        &spec("\"diabetes\"", "\"housing\""),
+        &["run"],
+        Some(2),
+        "dataset",
+    );
+    refused(
+        "kind-option",
+        &spec("kind = \"halving_random\"", "kind = \"grid\""),
+        &["run"],
+        Some(14),
+        "n_iter",
+    );
+    refused(
+        "bad-dist",
+        &spec("low = 1e-4", "low = -1.0"),
+        &["run"],
+        Some(24),
+        "alpha",
+    );
+    refused(
+        "index",
+        SPEC,
+        &["shard", "--index", "3", "--count", "3"],
+        None,
+        "index",
+    );
+    refused(
+        "no-journal",
+        &spec("journal = \"search.jsonl\"\n", ""),
+        &["plan"],
+        None,
+        "journal",
+    );
+
+    // A CSV without the named target column.
+    let d = dir("csv");
+    std::fs::write(d.join("rows.csv"), "a,b,y\n1,2,3\n4,5,6\n7,8,9\n").unwrap();
+    let text = spec(
+        "dataset = \"diabetes\"",
+        "csv = \"rows.csv\"\ntarget = \"price\"",
+    );
+    let o = run(&["run"], &write_spec(&d, &text));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("price"), "{}", stderr(&o));
+}
+
+#[test]
+fn shards_of_another_spec_are_not_merged_and_merge_needs_a_complete_search() {
+    let d = dir("mixed");
+    let spec = write_spec(&d, SPEC);
+    let o = run(&["shard", "--index", "0", "--count", "2"], &spec);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Merging an incomplete search is refused (exit 1), and plan says so (exit 3).
+    assert_eq!(run(&["plan"], &spec).status.code(), Some(3));
+    let o = run(&["merge"], &spec);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not complete"), "{}", stderr(&o));
+    // The spec changes (another seed): the old shard's journal belongs to another search.
+    let spec = write_spec(&d, &SPEC.replace("seed = 4", "seed = 5"));
+    let o = run(&["shard", "--index", "1", "--count", "2"], &spec);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run(&["plan"], &spec);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("different search"), "{}", stderr(&o));
+}

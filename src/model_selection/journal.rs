@@ -320,11 +320,12 @@ pub fn merge_journals<P: AsRef<Path>>(
         for line in text[..complete].lines().skip(1) {
             let (key, _) =
                 parse_record(line).ok_or_else(|| journal_error(path, "a damaged line"))?;
-            if merged.contains_key(&key) {
-                report.duplicates += 1;
-            } else {
-                order.push(key.clone());
-                merged.insert(key, line.to_string());
+            match merged.entry(key) {
+                std::collections::hash_map::Entry::Occupied(_) => report.duplicates += 1,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    order.push(slot.key().clone());
+                    slot.insert(line.to_string());
+                }
             }
         }
     }

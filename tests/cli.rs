@@ -89,7 +89,10 @@ fn a_sharded_halving_search_equals_run() {
             assert!(o.status.success(), "{}", stderr(&o));
         }
     }
-    assert_eq!(rounds, 2, "6 candidates, factor 3: rounds at 5 and 15 iterations");
+    assert_eq!(
+        rounds, 2,
+        "6 candidates, factor 3: rounds at 5 and 15 iterations"
+    );
     let o = run(
         &["merge", "--out", sharded.join("out").to_str().unwrap()],
         &spec,

@@ -38,13 +38,13 @@ use super::gp::acquisition::{minimize_acquisition, AcqKind};
 use super::gp::space::UnitSpace;
 use super::gp::{Gp, Hyper};
 use super::param_space::{Candidate, ParamDistributions};
-use super::runner::{Batch, History, Strategy, Trial};
+use super::runner::{Batch, History, Strategy};
 use super::scoring::ScoreTarget;
 use super::search::{FittedSearch, SearchCV};
-use super::tpe::{nothing_to_search, TrialState};
-use super::tpe_search::trial_state;
+use super::tpe::TrialState;
+use super::tpe_search::{check_trials, trial_batch, trial_state};
 use super::validation::{AsView2, Estimator};
-use crate::error::{invalid_param, MlpTuneError, Result};
+use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
 
 /// The acquisition function a [`BayesSearchCV`] maximizes to choose the next trial
@@ -310,40 +310,16 @@ impl<B, T> SearchCV<B, T, BayesSpace> {
 impl BayesSpace {
     /// Checks what can be checked before any fit.
     fn check(&self) -> Result<()> {
-        for (name, value) in [
-            ("n_trials", self.n_trials),
-            ("batch_size", self.batch_size),
-            ("n_points", self.n_points),
-        ] {
-            if value == 0 {
-                return Err(invalid_param(name, "must be >= 1"));
-            }
+        check_trials(
+            &self.distributions,
+            self.n_trials,
+            self.batch_size,
+            ("n_initial_points", self.n_initial_points),
+        )?;
+        if self.n_points == 0 {
+            return Err(invalid_param("n_points", "must be >= 1"));
         }
-        if self.n_initial_points > self.n_trials {
-            return Err(invalid_param(
-                "n_initial_points",
-                format!(
-                    "{} initial points of {} trials: every trial would be a random draw; \
-                     lower n_initial_points or use RandomizedSearchCV",
-                    self.n_initial_points, self.n_trials
-                ),
-            ));
-        }
-        self.acquisition.validate()?;
-        if self.distributions.is_empty() {
-            return Err(MlpTuneError::SearchSpace(
-                "the parameter distributions are empty".into(),
-            ));
-        }
-        for (name, dist) in self.distributions.iter() {
-            dist.validate(name)?;
-        }
-        if nothing_to_search(&self.distributions) {
-            return Err(MlpTuneError::SearchSpace(
-                "every parameter has a single value: there is nothing to search".into(),
-            ));
-        }
-        Ok(())
+        self.acquisition.validate()
     }
 }
 
@@ -509,24 +485,7 @@ impl Strategy for BayesStrategy<'_> {
         } else {
             self.propose_batch(obs, size)?
         };
-        Ok(Some(Batch {
-            trials: proposed
-                .into_iter()
-                .enumerate()
-                .map(|(i, params)| Trial {
-                    params,
-                    config: done + i,
-                    bracket: 0,
-                    iter: history.batches,
-                    resource: 0,
-                    prev_resource: 0,
-                    folds: None,
-                })
-                .collect(),
-            rounds: Vec::new(),
-            // The best may come from any batch: the refit runs after the search.
-            decides_best: false,
-        }))
+        Ok(Some(trial_batch(proposed, history)))
     }
 
     fn planned_fits_left(&self, history: &History) -> usize {

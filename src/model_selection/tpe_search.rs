@@ -229,37 +229,77 @@ impl<B, T, S: Sync + std::fmt::Debug> SearchCV<B, T, S> {
 impl TpeSpace {
     /// Checks what can be checked before any fit.
     fn check(&self) -> Result<()> {
-        if self.n_trials == 0 {
-            return Err(invalid_param("n_trials", "must be >= 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(invalid_param("batch_size", "must be >= 1"));
-        }
-        self.options.validate()?;
-        if self.options.n_startup_trials > self.n_trials {
-            return Err(invalid_param(
-                "n_startup_trials",
-                format!(
-                    "{} startup trials of {} trials: every trial would be a random draw; \
-                     lower n_startup_trials or use RandomizedSearchCV",
-                    self.options.n_startup_trials, self.n_trials
-                ),
-            ));
-        }
-        if self.distributions.is_empty() {
-            return Err(MlpTuneError::SearchSpace(
-                "the parameter distributions are empty".into(),
-            ));
-        }
-        for (name, dist) in self.distributions.iter() {
-            dist.validate(name)?;
-        }
-        if nothing_to_search(&self.distributions) {
-            return Err(MlpTuneError::SearchSpace(
-                "every parameter has a single value: there is nothing to search".into(),
-            ));
-        }
-        Ok(())
+        check_trials(
+            &self.distributions,
+            self.n_trials,
+            self.batch_size,
+            ("n_startup_trials", self.options.n_startup_trials),
+        )?;
+        self.options.validate()
+    }
+}
+
+/// Checks what a model-based search needs before any fit: `n_trials` and `batch_size` of
+/// at least 1, at most `n_trials` random first trials (`random.1`, the option named
+/// `random.0`), and a valid space with something to choose.
+pub(crate) fn check_trials(
+    distributions: &ParamDistributions,
+    n_trials: usize,
+    batch_size: usize,
+    random: (&str, usize),
+) -> Result<()> {
+    if n_trials == 0 {
+        return Err(invalid_param("n_trials", "must be >= 1"));
+    }
+    if batch_size == 0 {
+        return Err(invalid_param("batch_size", "must be >= 1"));
+    }
+    let (name, n_random) = random;
+    if n_random > n_trials {
+        return Err(invalid_param(
+            name,
+            format!(
+                "{n_random} random first trials of {n_trials} trials: every trial would be a \
+                 random draw; lower {name} or use RandomizedSearchCV"
+            ),
+        ));
+    }
+    if distributions.is_empty() {
+        return Err(MlpTuneError::SearchSpace(
+            "the parameter distributions are empty".into(),
+        ));
+    }
+    for (name, dist) in distributions.iter() {
+        dist.validate(name)?;
+    }
+    if nothing_to_search(distributions) {
+        return Err(MlpTuneError::SearchSpace(
+            "every parameter has a single value: there is nothing to search".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A batch of proposed trials, numbered after the history's rows, tagged with the batch
+/// count; the refit runs after the search (the best may come from any batch).
+pub(crate) fn trial_batch(proposed: Vec<Candidate>, history: &History) -> Batch {
+    let done = history.n_rows();
+    Batch {
+        trials: proposed
+            .into_iter()
+            .enumerate()
+            .map(|(i, params)| Trial {
+                params,
+                config: done + i,
+                bracket: 0,
+                iter: history.batches,
+                resource: 0,
+                prev_resource: 0,
+                folds: None,
+            })
+            .collect(),
+        rounds: Vec::new(),
+        decides_best: false,
     }
 }
 
@@ -304,24 +344,7 @@ impl Strategy for TpeStrategy<'_> {
             let next = propose(&space.distributions, &trials, &space.options, &mut self.rng)?;
             proposed.push(next);
         }
-        Ok(Some(Batch {
-            trials: proposed
-                .into_iter()
-                .enumerate()
-                .map(|(i, params)| Trial {
-                    params,
-                    config: done + i,
-                    bracket: 0,
-                    iter: history.batches,
-                    resource: 0,
-                    prev_resource: 0,
-                    folds: None,
-                })
-                .collect(),
-            rounds: Vec::new(),
-            // The best may come from any batch: the refit runs after the search.
-            decides_best: false,
-        }))
+        Ok(Some(trial_batch(proposed, history)))
     }
 
     fn planned_fits_left(&self, history: &History) -> usize {

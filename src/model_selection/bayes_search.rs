@@ -14,7 +14,8 @@
 //! **Objective.** A trial's value is its mean test score over the folds on the refit
 //! metric (the first scorer by default), greater is better; internally the GP models the
 //! negated score and minimizes, as scikit-optimize does. A trial with a failed fold (or a
-//! NaN mean) gets `error_score` in `cv_results` and is invisible to the model.
+//! NaN mean) gets `error_score` in `cv_results` and is invisible to the model; so is a
+//! trial with an infinite mean score.
 //!
 //! **Batches and determinism.** Trials are proposed in synchronous batches of
 //! [`batch_size`](SearchCV::batch_size): after the first proposal of a batch, the GP is
@@ -368,7 +369,9 @@ impl<'a> BayesStrategy<'a> {
             y: Vec::new(),
         };
         for row in 0..history.n_rows() {
-            if let TrialState::Complete(score) = trial_state(history, row) {
+            // An infinite score would make the standardized targets NaN: such a trial is
+            // invisible to the model, like a failed one.
+            if let TrialState::Complete(score @ f64::MIN..=f64::MAX) = trial_state(history, row) {
                 obs.x.extend(self.unit.encode(&history.params[row], row)?);
                 obs.y.push(-score);
             }
@@ -381,11 +384,7 @@ impl<'a> BayesStrategy<'a> {
         let space = self.space;
         let d = self.unit.columns();
         let fixed = self.unit.fixed();
-        let start = Hyper {
-            constant: 1.0,
-            length_scales: vec![1.0; d],
-            noise: 1.0,
-        };
+        let start = Hyper::start(d);
         let mut gains = self.gains;
         let mut previous = self.last_points.clone();
         let mut out = Vec::with_capacity(size);

@@ -18,7 +18,15 @@ pub(crate) fn matern52(r: f64) -> f64 {
     (1.0 + k + k * k / 3.0) * (-k).exp()
 }
 
-/// The kernel's hyperparameters.
+/// The kernel's hyperparameters: `constant · Matern52(x / length_scales) + noise · δ`.
+///
+/// ```
+/// use mlp_tune::model_selection::gp::Hyper;
+/// let start = Hyper::start(2); // scikit-optimize's start: all ones
+/// assert_eq!(start.theta(), vec![0.0; 4]);
+/// let h = Hyper { constant: 2.0, length_scales: vec![0.5, 4.0], noise: 1e-3 };
+/// assert_eq!(Hyper::from_theta(&h.theta()).length_scales.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hyper {
     /// Signal variance (`ConstantKernel`'s `constant_value`).
@@ -30,6 +38,16 @@ pub struct Hyper {
 }
 
 impl Hyper {
+    /// The kernel's starting point for `d` columns, as scikit-optimize builds it: constant
+    /// 1, every length scale 1, noise 1.
+    pub fn start(d: usize) -> Self {
+        Hyper {
+            constant: 1.0,
+            length_scales: vec![1.0; d],
+            noise: 1.0,
+        }
+    }
+
     /// `θ`, scikit-learn's `kernel.theta`: the logs, in the order constant, length scales,
     /// noise.
     pub fn theta(&self) -> Vec<f64> {

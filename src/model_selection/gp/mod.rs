@@ -36,7 +36,23 @@ pub(crate) const CONSTANT_BOUNDS: (f64, f64) = (0.01, 1000.0);
 pub(crate) const LENGTH_BOUNDS: (f64, f64) = (0.01, 100.0);
 pub(crate) const NOISE_BOUNDS: (f64, f64) = (1e-5, 1e5);
 
-/// A fitted Gaussian process.
+/// A fitted Gaussian process: the regressor [`BayesSearchCV`](super::BayesSearchCV)
+/// models the negated score with, usable on its own. Inputs are row-major (`d` columns,
+/// meant to lie in the unit box: the length scale bounds `[0.01, 100]` assume it).
+///
+/// ```
+/// use mlp_tune::model_selection::gp::{Gp, Hyper};
+/// use mlp_tune::random::NumpyRng;
+///
+/// // y = sin(6 x) at 8 points of [0, 1].
+/// let x: Vec<f64> = (0..8).map(|i| i as f64 / 7.0).collect();
+/// let y: Vec<f64> = x.iter().map(|v| (6.0 * v).sin()).collect();
+/// let gp = Gp::fit(&x, 1, &y, &Hyper::start(1), 2, &mut NumpyRng::new(0)).unwrap();
+/// let (mean, std) = gp.predict(&[0.5, 3.0 / 7.0]);
+/// assert!((mean[0] - 3f64.sin()).abs() < 0.05);
+/// assert!(std[1] < 1e-2, "small at a training point: {}", std[1]);
+/// assert!(gp.hyper().noise < 1e-3, "noise-free data: {:?}", gp.hyper());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Gp {
     d: usize,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mlp_tune::model_selection::{
-    Acquisition, BayesSearchCV, Candidate, ConstantLiar, Distribution, ParamDistributions,
-    ParamValue, RandomizedSearchCV,
+    Acquisition, BayesSearchCV, Candidate, ConstantLiar, Distribution, InitialPoints,
+    ParamDistributions, ParamValue, RandomizedSearchCV,
 };
 use mlp_tune::MlpTuneError;
 
@@ -347,4 +347,48 @@ fn integer_grid_and_list_parameters_are_proposed_inside_the_space() {
     }
     let best = search.best_params().unwrap();
     assert!(objective(best) < 1.0, "{best:?}: {}", objective(best));
+}
+
+#[test]
+fn latin_hypercube_initial_points_cover_every_stratum() {
+    let run = |seed: u32| {
+        let b = builder(Arc::new(AtomicUsize::new(0)), Duration::ZERO, f64::INFINITY);
+        BayesSearchCV::new(b, space(), 14)
+            .n_initial_points(10)
+            .initial_points(InitialPoints::LatinHypercube)
+            .n_points(1000)
+            .random_state(seed)
+            .cv(2)
+            .fit(&data())
+            .unwrap()
+    };
+    let search = run(4);
+    let params = &search.cv_results().params;
+    // `a` is uniform on [-2, 2): one initial point in each tenth; `b` log-uniform on
+    // [1e-3, 10): one in each tenth of its decades.
+    let mut a: Vec<usize> = params[..10]
+        .iter()
+        .map(|c| ((float(c, "a") + 2.0) / 0.4) as usize)
+        .collect();
+    let mut b: Vec<usize> = params[..10]
+        .iter()
+        .map(|c| ((float(c, "b").log10() + 3.0) / 0.4) as usize)
+        .collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, (0..10).collect::<Vec<_>>());
+    assert_eq!(b, (0..10).collect::<Vec<_>>());
+    let mut kinds: Vec<usize> = ["x", "y", "z"]
+        .iter()
+        .map(|k| {
+            params[..10]
+                .iter()
+                .filter(|c| c["kind"] == ParamValue::from(*k))
+                .count()
+        })
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, vec![3, 3, 4]);
+    assert_eq!(params, &run(4).cv_results().params);
+    assert_ne!(params, &run(5).cv_results().params);
 }

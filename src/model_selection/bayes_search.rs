@@ -2,7 +2,8 @@
 //! `gp_minimize` / `BayesSearchCV` do it, as a strategy of the search core.
 //!
 //! **Loop.** The first [`n_initial_points`](SearchCV::n_initial_points) trials are random
-//! draws from the distributions (as a randomized search draws them). After that, each
+//! draws from the distributions (as a randomized search draws them), or a Latin hypercube
+//! ([`InitialPoints`]). After that, each
 //! proposal fits a GP ([`gp`](super::gp): Matérn 5/2 with one length scale per column,
 //! times a constant, plus white noise, targets standardized, hyperparameters of maximal
 //! marginal likelihood from three starts) to the complete trials in the unit box of the
@@ -151,6 +152,31 @@ pub enum ConstantLiar {
     Max,
 }
 
+/// How the first, random trials are placed (scikit-optimize's
+/// `initial_point_generator`). Default [`Random`](Self::Random).
+///
+/// ```
+/// use mlp_tune::model_selection::InitialPoints;
+/// assert_eq!(InitialPoints::default(), InitialPoints::Random);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InitialPoints {
+    /// Independent draws from the distributions, as a randomized search draws them
+    /// (`"random"`, scikit-optimize's default).
+    #[default]
+    Random,
+    /// A Latin hypercube in the transformed space: each numerical range cut into
+    /// `n_initial_points` equal strata (log-scaled for log distributions) with one point in
+    /// each, a list's values dealt in turn; of 100 such designs, the one whose closest two
+    /// points are farthest apart (scikit-optimize's `"lhs"`, `Lhs(criterion="maximin")`,
+    /// which tries 1000). Used for the first batch only: initial trials drawn again after
+    /// failures are random.
+    LatinHypercube,
+}
+
+/// Latin hypercubes tried for [`InitialPoints::LatinHypercube`].
+const LHS_DESIGNS: usize = 100;
+
 /// What a GP search searches and how: built by [`BayesSearchCV::new`], changed by its
 /// builder methods.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +185,7 @@ pub struct BayesSpace {
     n_trials: usize,
     batch_size: usize,
     n_initial_points: usize,
+    initial_points: InitialPoints,
     acquisition: Acquisition,
     liar: ConstantLiar,
     n_points: usize,
@@ -178,6 +205,7 @@ const GP_RESTARTS: usize = 2;
 /// `n_jobs`, `observer`, `journal`, `time_budget`, `max_consecutive_failures`, ...) plus
 /// its own: [`batch_size`](SearchCV::batch_size),
 /// [`n_initial_points`](SearchCV::n_initial_points),
+/// [`initial_points`](SearchCV::initial_points),
 /// [`acquisition`](SearchCV::acquisition), [`liar`](SearchCV::liar),
 /// [`n_points`](SearchCV::n_points), [`random_state`](SearchCV::random_state).
 ///
@@ -221,6 +249,7 @@ impl<B, T> SearchCV<B, T, BayesSpace> {
                 n_trials,
                 batch_size: 1,
                 n_initial_points: 10,
+                initial_points: InitialPoints::default(),
                 acquisition: Acquisition::default(),
                 liar: ConstantLiar::default(),
                 n_points: 10_000,
@@ -242,6 +271,12 @@ impl<B, T> SearchCV<B, T, BayesSpace> {
     /// count, so more random trials are drawn while fewer are complete.
     pub fn n_initial_points(mut self, n: usize) -> Self {
         self.space.n_initial_points = n;
+        self
+    }
+
+    /// How the initial trials are placed; default [`InitialPoints::Random`].
+    pub fn initial_points(mut self, how: InitialPoints) -> Self {
+        self.space.initial_points = how;
         self
     }
 
@@ -478,9 +513,17 @@ impl Strategy for BayesStrategy<'_> {
             .max(initial_left)
             .min(space.n_trials - done);
         let proposed = if initial_left > 0 || obs.y.is_empty() {
-            (0..size)
-                .map(|_| random_candidate(&space.distributions, &mut self.rng))
-                .collect()
+            let mut proposed = Vec::with_capacity(size);
+            if done == 0 && space.initial_points == InitialPoints::LatinHypercube {
+                let n = initial_left.min(size);
+                let design = self.unit.latin_hypercube(n, LHS_DESIGNS, &mut self.rng);
+                let d = self.unit.columns();
+                proposed.extend((0..n).map(|i| self.unit.decode(&design[i * d..][..d])));
+            }
+            while proposed.len() < size {
+                proposed.push(random_candidate(&space.distributions, &mut self.rng));
+            }
+            proposed
         } else {
             self.propose_batch(obs, size)?
         };

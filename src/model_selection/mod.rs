@@ -36,7 +36,7 @@ pub mod tpe;
 mod tpe_search;
 pub mod validation;
 
-pub use bayes_search::{Acquisition, BayesSearchCV, BayesSpace, ConstantLiar};
+pub use bayes_search::{Acquisition, BayesSearchCV, BayesSpace, ConstantLiar, InitialPoints};
 pub use bohb::BracketSampler;
 pub use halving::{
     hyperband_brackets, Bracket, FittedHalving, FittedHyperband, HalvingGridSearchCV,

@@ -273,6 +273,63 @@ impl UnitSpace {
     }
 }
 
+impl UnitSpace {
+    /// `n` points of a Latin hypercube: each numerical parameter's range cut into `n`
+    /// equal strata with one point drawn uniformly in each (then rounded as
+    /// [`sample`](Self::sample) rounds), the strata matched at random across parameters; a
+    /// list's values are dealt in turn (`n / len` or one more each). Of `designs` such
+    /// hypercubes drawn from `rng`, the one whose closest two points are farthest apart
+    /// wins (scikit-optimize's `Lhs(criterion="maximin")`; the first on ties).
+    pub(crate) fn latin_hypercube(&self, n: usize, designs: usize, rng: &mut NumpyRng) -> Vec<f64> {
+        let d = self.columns;
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for _ in 0..designs.max(1) {
+            let mut design = vec![0.0; n * d];
+            let mut at = 0;
+            for dim in &self.dims {
+                let c = dim.columns();
+                if c == 0 {
+                    continue;
+                }
+                let strata = rng.permutation(n);
+                for (i, &k) in strata.iter().enumerate() {
+                    let row = &mut design[i * d + at..][..c];
+                    match dim {
+                        Dim::Cat(values) => {
+                            let v = k % values.len();
+                            if values.len() == 2 {
+                                row[0] = v as f64;
+                            } else {
+                                row[v] = 1.0;
+                            }
+                        }
+                        _ => {
+                            let u = (k as f64 + rng.random_sample()) / n as f64;
+                            let mut snapped = Vec::with_capacity(1);
+                            let _ = dim.encode(&dim.decode(&[u]), &mut snapped);
+                            row[0] = snapped.first().copied().unwrap_or(u);
+                        }
+                    }
+                }
+                at += c;
+            }
+            let mut closest = f64::INFINITY;
+            for i in 0..n {
+                for j in 0..i {
+                    let dist: f64 = (0..d)
+                        .map(|q| (design[i * d + q] - design[j * d + q]).powi(2))
+                        .sum();
+                    closest = closest.min(dist);
+                }
+            }
+            if best.as_ref().is_none_or(|(b, _)| closest > *b) {
+                best = Some((closest, design));
+            }
+        }
+        best.map(|(_, design)| design).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +387,43 @@ mod tests {
         assert_eq!(c["e"], ParamValue::Int(6));
         assert_eq!(c["f"], ParamValue::Int(100));
         assert_eq!(c["g"], ParamValue::Int(7));
+    }
+
+    #[test]
+    fn latin_hypercube_puts_one_point_in_each_stratum() {
+        let space = ParamDistributions::new()
+            .add(
+                "a",
+                Distribution::Uniform {
+                    loc: 0.0,
+                    scale: 10.0,
+                },
+            )
+            .add(
+                "b",
+                Distribution::LogUniform {
+                    low: 1e-4,
+                    high: 1.0,
+                },
+            )
+            .add("c", Distribution::list(["x", "y", "z"]));
+        let u = UnitSpace::new(&space);
+        let n = 9;
+        let design = u.latin_hypercube(n, 20, &mut NumpyRng::new(1));
+        assert_eq!(design.len(), n * u.columns());
+        for column in 0..2 {
+            let mut strata: Vec<usize> = (0..n)
+                .map(|i| (design[i * u.columns() + column] * n as f64) as usize)
+                .collect();
+            strata.sort_unstable();
+            assert_eq!(strata, (0..n).collect::<Vec<_>>());
+        }
+        for k in 0..3 {
+            let count = (0..n)
+                .filter(|i| design[i * u.columns() + 2 + k] == 1.0)
+                .count();
+            assert_eq!(count, 3, "each value of the list dealt 3 times");
+        }
+        assert_eq!(design, u.latin_hypercube(n, 20, &mut NumpyRng::new(1)));
     }
 }

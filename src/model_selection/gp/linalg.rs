@@ -64,14 +64,30 @@ impl Cholesky {
 
 #[cfg(feature = "faer")]
 fn factor(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let llt = faer::MatRef::from_row_major_slice(a, n, n)
-        .llt(faer::Side::Lower)
-        .ok()?;
-    let factor = llt.L();
-    let mut l = vec![0.0; n * n];
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
+    // In place on a copy, seen by faer through a row-major view: it reads and writes the
+    // lower triangle; the upper one is cleared after. One thread (`Par::Seq`): faer's
+    // global parallelism may be switched off by the caller's program (its `llt()` would
+    // then panic), and a factorization of a few hundred rows gains nothing from threads.
+    let mut l = a.to_vec();
+    let mut mem = MemBuffer::new(cholesky_in_place_scratch::<f64>(
+        n,
+        faer::Par::Seq,
+        Default::default(),
+    ));
+    let view = faer::MatMut::from_row_major_slice_mut(&mut l, n, n);
+    cholesky_in_place(
+        view,
+        Default::default(),
+        faer::Par::Seq,
+        MemStack::new(&mut mem),
+        Default::default(),
+    )
+    .ok()?;
     for i in 0..n {
-        for j in 0..=i {
-            l[i * n + j] = factor[(i, j)];
+        for j in i + 1..n {
+            l[i * n + j] = 0.0;
         }
     }
     Some(l)

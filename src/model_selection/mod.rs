@@ -16,11 +16,15 @@
 //! - [`scoring`]: greater-is-better [`Scorer`]s by scikit-learn name;
 //! - [`tpe`]: the Tree-structured Parzen Estimator of Optuna's `TPESampler` ([`TpeOptions`]),
 //!   and [`TpeSearchCV`], a cross-validated search whose trials it proposes;
+//! - [`gp`]: the Gaussian process of scikit-optimize's `gp_minimize`, and [`BayesSearchCV`],
+//!   a cross-validated search whose trials it proposes;
 //! - search journals (`SearchCV::journal`): finished fits on disk, so a stopped search
 //!   resumes where it was.
 
+mod bayes_search;
 mod bohb;
 mod evolutionary_search;
+pub mod gp;
 pub mod halving;
 mod journal;
 pub use journal::{merge_journals, MergeReport};
@@ -33,6 +37,7 @@ pub mod tpe;
 mod tpe_search;
 pub mod validation;
 
+pub use bayes_search::{Acquisition, BayesSearchCV, BayesSpace, ConstantLiar, InitialPoints};
 pub use bohb::BracketSampler;
 pub use evolutionary_search::{Crossover, EvolutionSettings, EvolutionarySearchCV};
 pub use halving::{

@@ -144,7 +144,6 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
     {
         let space = &self.space;
         space.check()?;
-        let (x, y) = dataset_views(dataset)?;
         // The first startup draw: it checks the space, and its estimator tells the kind
         // of model and stands for the estimator settings in the journal fingerprint.
         let probe = propose(
@@ -153,6 +152,36 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
             &space.options,
             &mut TpeRng::new(space.random_state),
         )?;
+        let mut strategy = TpeStrategy {
+            space,
+            rng: TpeRng::new(space.random_state),
+        };
+        self.fit_strategy(dataset, "tpe", space.n_trials, probe, &mut strategy)
+    }
+}
+
+impl<B, T, S: Sync + std::fmt::Debug> SearchCV<B, T, S> {
+    /// Runs a search of `n_trials` trials proposed by `strategy` (a model-based search: no
+    /// resource, the best among all trials, the refit after the search). `probe`, the
+    /// first proposal, tells the kind of model and stands for the estimator settings in
+    /// the journal fingerprint, with `kind` and the settings' `Debug` text.
+    pub(crate) fn fit_strategy<F, E, R, TT>(
+        &self,
+        dataset: &DatasetBase<R, TT>,
+        kind: &str,
+        n_trials: usize,
+        probe: Candidate,
+        strategy: &mut dyn Strategy,
+    ) -> Result<FittedSearch<E, E::Model>>
+    where
+        F: Float,
+        T: ScoreTarget + PartialOrd,
+        B: Fn(&Candidate) -> Result<E> + Sync,
+        E: Estimator<F, T>,
+        R: Records + AsView2<F>,
+        TT: AsSingleTargets<Elem = T>,
+    {
+        let (x, y) = dataset_views(dataset)?;
         let probe_estimator = (self.builder)(&probe)?;
         let classifier = probe_estimator.is_classifier();
         let (scorers, refit_index) = self.resolve_scorers(classifier)?;
@@ -160,12 +189,12 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
         let ids = class_ids(y.view(), &classes);
         let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
         if let Some(observer) = &self.observer {
-            observer.on_search_start(space.n_trials, folds.len());
+            observer.on_search_start(n_trials, folds.len());
         }
         let journal = self.open_journal(|| {
-            let settings = format!("{space:?}");
+            let settings = format!("{:?}", self.space);
             let fingerprint = self.fingerprint_of(
-                "tpe",
+                kind,
                 &settings,
                 x,
                 y.view(),
@@ -188,11 +217,7 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
             resource: ResourceKind::None,
             journal: journal.as_ref(),
         };
-        let mut strategy = TpeStrategy {
-            space,
-            rng: TpeRng::new(space.random_state),
-        };
-        let out = runner.run(&mut strategy)?;
+        let out = runner.run(strategy)?;
         let best_rows = strategy.best_rows(&out.history);
         let mut fitted = runner.finish(out, &best_rows, Some(runner.selection), refit_index)?;
         let results = &mut fitted.cv_results;
@@ -204,37 +229,77 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
 impl TpeSpace {
     /// Checks what can be checked before any fit.
     fn check(&self) -> Result<()> {
-        if self.n_trials == 0 {
-            return Err(invalid_param("n_trials", "must be >= 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(invalid_param("batch_size", "must be >= 1"));
-        }
-        self.options.validate()?;
-        if self.options.n_startup_trials > self.n_trials {
-            return Err(invalid_param(
-                "n_startup_trials",
-                format!(
-                    "{} startup trials of {} trials: every trial would be a random draw; \
-                     lower n_startup_trials or use RandomizedSearchCV",
-                    self.options.n_startup_trials, self.n_trials
-                ),
-            ));
-        }
-        if self.distributions.is_empty() {
-            return Err(MlpTuneError::SearchSpace(
-                "the parameter distributions are empty".into(),
-            ));
-        }
-        for (name, dist) in self.distributions.iter() {
-            dist.validate(name)?;
-        }
-        if nothing_to_search(&self.distributions) {
-            return Err(MlpTuneError::SearchSpace(
-                "every parameter has a single value: there is nothing to search".into(),
-            ));
-        }
-        Ok(())
+        check_trials(
+            &self.distributions,
+            self.n_trials,
+            self.batch_size,
+            ("n_startup_trials", self.options.n_startup_trials),
+        )?;
+        self.options.validate()
+    }
+}
+
+/// Checks what a model-based search needs before any fit: `n_trials` and `batch_size` of
+/// at least 1, at most `n_trials` random first trials (`random.1`, the option named
+/// `random.0`), and a valid space with something to choose.
+pub(crate) fn check_trials(
+    distributions: &ParamDistributions,
+    n_trials: usize,
+    batch_size: usize,
+    random: (&str, usize),
+) -> Result<()> {
+    if n_trials == 0 {
+        return Err(invalid_param("n_trials", "must be >= 1"));
+    }
+    if batch_size == 0 {
+        return Err(invalid_param("batch_size", "must be >= 1"));
+    }
+    let (name, n_random) = random;
+    if n_random > n_trials {
+        return Err(invalid_param(
+            name,
+            format!(
+                "{n_random} random first trials of {n_trials} trials: every trial would be a \
+                 random draw; lower {name} or use RandomizedSearchCV"
+            ),
+        ));
+    }
+    if distributions.is_empty() {
+        return Err(MlpTuneError::SearchSpace(
+            "the parameter distributions are empty".into(),
+        ));
+    }
+    for (name, dist) in distributions.iter() {
+        dist.validate(name)?;
+    }
+    if nothing_to_search(distributions) {
+        return Err(MlpTuneError::SearchSpace(
+            "every parameter has a single value: there is nothing to search".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A batch of proposed trials, numbered after the history's rows, tagged with the batch
+/// count; the refit runs after the search (the best may come from any batch).
+pub(crate) fn trial_batch(proposed: Vec<Candidate>, history: &History) -> Batch {
+    let done = history.n_rows();
+    Batch {
+        trials: proposed
+            .into_iter()
+            .enumerate()
+            .map(|(i, params)| Trial {
+                params,
+                config: done + i,
+                bracket: 0,
+                iter: history.batches,
+                resource: 0,
+                prev_resource: 0,
+                folds: None,
+            })
+            .collect(),
+        rounds: Vec::new(),
+        decides_best: false,
     }
 }
 
@@ -279,24 +344,7 @@ impl Strategy for TpeStrategy<'_> {
             let next = propose(&space.distributions, &trials, &space.options, &mut self.rng)?;
             proposed.push(next);
         }
-        Ok(Some(Batch {
-            trials: proposed
-                .into_iter()
-                .enumerate()
-                .map(|(i, params)| Trial {
-                    params,
-                    config: done + i,
-                    bracket: 0,
-                    iter: history.batches,
-                    resource: 0,
-                    prev_resource: 0,
-                    folds: None,
-                })
-                .collect(),
-            rounds: Vec::new(),
-            // The best may come from any batch: the refit runs after the search.
-            decides_best: false,
-        }))
+        Ok(Some(trial_batch(proposed, history)))
     }
 
     fn planned_fits_left(&self, history: &History) -> usize {

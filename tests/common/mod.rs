@@ -2,6 +2,8 @@
 //! turning scikit-learn's JSON into arrays and parameters.
 #![allow(dead_code)]
 
+pub mod toy;
+
 use std::path::PathBuf;
 
 use mlp_tune::model_selection::param_space::ParamValue;

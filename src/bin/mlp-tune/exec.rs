@@ -246,6 +246,7 @@ fn common<B, T: ScoreTarget, S>(
 }
 
 /// Runs the spec's search once, as `setup` says.
+#[allow(clippy::type_complexity)]
 fn fit_search<P, T>(
     spec: &SearchSpec,
     base: &P,

@@ -147,12 +147,6 @@ fn main() {
             .refit(false)
             .fit(&data)
             .expect("GP search");
-        let bayes = BayesSearchCV::new(builder, space.clone(), trials)
-            .random_state(seed)
-            .cv(2)
-            .refit(false)
-            .fit(&data)
-            .expect("GP search");
         // Generations until `trials` distinct configurations (the cache refits none).
         let evolution = EvolutionarySearchCV::new(builder, grid.clone())
             .population_size(10)

@@ -17,40 +17,13 @@ mod common;
 
 use std::time::Instant;
 
-use common::{california, flag, mse, Progress};
+use common::{best_so_far, california, flag, mse, trials_to_reach, Progress};
 use mlp_tune::model_selection::param_space::{candidate_to_json, candidate_to_string};
 use mlp_tune::model_selection::{
-    by_name, CvResults, Distribution, ParamDistributions, RandomizedSearchCV, TpeOptions,
-    TpeSearchCV,
+    by_name, Distribution, ParamDistributions, RandomizedSearchCV, TpeOptions, TpeSearchCV,
 };
 use mlp_tune::neural_network::{MLPRegressor, Solver};
 use serde_json::json;
-
-/// The first trial (counted from 1) whose mean CV score reaches `target`.
-fn trials_to_reach(results: &CvResults, target: f64) -> Option<usize> {
-    results
-        .primary()
-        .mean_test
-        .iter()
-        .position(|&s| s >= target)
-        .map(|i| i + 1)
-}
-
-/// The best score after each trial.
-fn best_so_far(results: &CvResults) -> Vec<f64> {
-    let mut best = f64::NEG_INFINITY;
-    results
-        .primary()
-        .mean_test
-        .iter()
-        .map(|&s| {
-            if s > best {
-                best = s;
-            }
-            best
-        })
-        .collect()
-}
 
 fn main() {
     let n_jobs: usize = flag("--n-jobs", 2);

@@ -7,6 +7,7 @@
 //! # csv = "houses.csv"            # or a CSV file (header row) relative to the spec file,
 //! # target = "price"              #   with the name of its target column
 //! test_size = 0.2                 # optional: rows held out to score the refitted model
+//! standardize = true              # optional: scale features with the training rows' stats
 //!
 //! [estimator]
 //! kind = "mlp_regressor"          # or "mlp_classifier"
@@ -77,6 +78,10 @@ pub struct DataSpec {
     pub target: Option<String>,
     /// Share of rows held out as a test split (default none).
     pub test_size: Option<f64>,
+    /// Standardize every feature with the mean and standard deviation of the rows
+    /// searched on (the training rows when there is a test split), as scikit-learn's
+    /// `StandardScaler` fitted on them (default false).
+    pub standardize: Option<bool>,
 }
 
 /// `[estimator]`.

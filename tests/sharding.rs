@@ -12,7 +12,7 @@ use std::sync::Arc;
 use mlp_tune::model_selection::{
     by_name, merge_journals, Distribution, FitEvent, FittedSearch, GridSearchCV,
     HalvingRandomSearchCV, HyperbandSearchCV, MinResources, ParamDistributions, ParamGrid,
-    RandomizedSearchCV, Resource, SearchObserver, TpeOptions, TpeSearchCV,
+    RandomizedSearchCV, Resource, SearchCV, SearchObserver, TpeOptions, TpeSearchCV,
 };
 use mlp_tune::neural_network::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, Solver};
 use mlp_tune::MlpTuneError;
@@ -96,6 +96,26 @@ fn sharded<E>(
     (run(None, &merged, &[], false), rounds)
 }
 
+/// A search run as a shard (`Some((index, count))`), a plan, or in full, with a journal
+/// and the journals it reads.
+fn setup<B, T, S>(
+    mut s: SearchCV<B, T, S>,
+    journal: Option<(&Path, &[PathBuf])>,
+    shard: Option<(usize, usize)>,
+    plan: bool,
+) -> SearchCV<B, T, S> {
+    if let Some((path, inputs)) = journal {
+        s = s.journal(path).journal_inputs(inputs);
+    }
+    if let Some((i, n)) = shard {
+        s = s.shard(i, n);
+    }
+    if plan {
+        s = s.plan_only();
+    }
+    s
+}
+
 type Fitted = FittedSearch<MLPRegressorValidParams<f64>, MLPRegressor<f64>>;
 
 fn assert_same(a: &Fitted, b: &Fitted, x: &Data) {
@@ -133,17 +153,11 @@ fn a_sharded_grid_and_random_search_equals_one_process() {
         .unwrap();
     let dir = temp_dir("grid");
     let (merged, rounds) = sharded(&dir, 4, |shard, journal, inputs, plan| {
-        let mut s = GridSearchCV::new(by_name(base()), grid.clone())
+        let s = GridSearchCV::new(by_name(base()), grid.clone())
             .cv(3)
             .journal(journal)
             .journal_inputs(inputs);
-        if let Some((i, n)) = shard {
-            s = s.shard(i, n);
-        }
-        if plan {
-            s = s.plan_only();
-        }
-        s.fit(&x).unwrap()
+        setup(s, None, shard, plan).fit(&x).unwrap()
     });
     assert_eq!(rounds, 1, "a grid search is one round");
     assert_same(&single, &merged, &x);
@@ -155,18 +169,12 @@ fn a_sharded_grid_and_random_search_equals_one_process() {
         .unwrap();
     let dir = temp_dir("random");
     let (merged, _) = sharded(&dir, 3, |shard, journal, inputs, plan| {
-        let mut s = RandomizedSearchCV::new(by_name(base()), space(), 7)
+        let s = RandomizedSearchCV::new(by_name(base()), space(), 7)
             .random_state(3)
             .cv(3)
             .journal(journal)
             .journal_inputs(inputs);
-        if let Some((i, n)) = shard {
-            s = s.shard(i, n);
-        }
-        if plan {
-            s = s.plan_only();
-        }
-        s.fit(&x).unwrap()
+        setup(s, None, shard, plan).fit(&x).unwrap()
     });
     assert_same(&single, &merged, &x);
 }
@@ -239,13 +247,7 @@ fn sharded_adaptive_searches_equal_one_process_round_by_round() {
         if let Some((path, inputs)) = journal {
             s = s.journal(path).journal_inputs(inputs);
         }
-        if let Some((i, n)) = shard {
-            s = s.shard(i, n);
-        }
-        if plan {
-            s = s.plan_only();
-        }
-        s.fit(&x).unwrap()
+        setup(s, None, shard, plan).fit(&x).unwrap()
     };
     let single = tpe(None, None, false);
     let dir = temp_dir("tpe");

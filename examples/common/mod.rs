@@ -184,3 +184,32 @@ pub fn save_picture(name: &str, draw: impl FnOnce(&Path) -> mlp_tune::Result<()>
         Err(e) => eprintln!("warning: picture {} not written: {e}", path.display()),
     }
 }
+
+/// The first trial (counted from 1) whose mean CV score reaches `target`.
+pub fn trials_to_reach(
+    results: &mlp_tune::model_selection::CvResults,
+    target: f64,
+) -> Option<usize> {
+    results
+        .primary()
+        .mean_test
+        .iter()
+        .position(|&s| s >= target)
+        .map(|i| i + 1)
+}
+
+/// The best score after each trial.
+pub fn best_so_far(results: &mlp_tune::model_selection::CvResults) -> Vec<f64> {
+    let mut best = f64::NEG_INFINITY;
+    results
+        .primary()
+        .mean_test
+        .iter()
+        .map(|&s| {
+            if s > best {
+                best = s;
+            }
+            best
+        })
+        .collect()
+}

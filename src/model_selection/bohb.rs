@@ -12,7 +12,7 @@
 
 use super::param_space::{Candidate, ParamDistributions};
 use super::runner::History;
-use super::tpe::{propose, TpeOptions, TpeTrial, TrialState};
+use super::tpe::{propose, TpeOptions, TpeRng, TpeTrial, TrialState};
 use super::tpe_search::trial_state;
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
@@ -66,8 +66,10 @@ pub(crate) struct Bohb<'a> {
     distributions: &'a ParamDistributions,
     options: TpeOptions,
     random_fraction: f64,
-    /// Decides random or modelled, and feeds the proposals: one generator for the search.
+    /// Decides random or modelled: one generator for the search.
     rng: NumpyRng,
+    /// The proposals' generators.
+    tpe_rng: TpeRng,
 }
 
 impl<'a> Bohb<'a> {
@@ -90,6 +92,7 @@ impl<'a> Bohb<'a> {
                 },
                 random_fraction,
                 rng: NumpyRng::new(seed),
+                tpe_rng: TpeRng::new(seed),
             }),
         }
     }
@@ -121,7 +124,12 @@ impl<'a> Bohb<'a> {
                     state: TrialState::Running,
                 }))
                 .collect();
-            let next = propose(self.distributions, &trials, &self.options, &mut self.rng)?;
+            let next = propose(
+                self.distributions,
+                &trials,
+                &self.options,
+                &mut self.tpe_rng,
+            )?;
             **slot = next.clone();
             proposed.push(next);
         }

@@ -23,6 +23,7 @@
 
 mod bayes_search;
 mod bohb;
+mod evolutionary_search;
 pub mod gp;
 pub mod halving;
 mod journal;
@@ -38,6 +39,7 @@ pub mod validation;
 
 pub use bayes_search::{Acquisition, BayesSearchCV, BayesSpace, ConstantLiar, InitialPoints};
 pub use bohb::BracketSampler;
+pub use evolutionary_search::{Crossover, EvolutionSettings, EvolutionarySearchCV};
 pub use halving::{
     hyperband_brackets, Bracket, FittedHalving, FittedHyperband, HalvingGridSearchCV,
     HalvingRandomSearchCV, HalvingRecord, HalvingSchedule, HalvingSearchCV, HyperbandSearchCV,

@@ -229,6 +229,27 @@ impl ParamGrid {
         self
     }
 
+    /// The grid's axes (parameter → values) when it is one grid (no [`or`](Self::or)),
+    /// every list non-empty.
+    pub(crate) fn axes(&self) -> Result<&BTreeMap<String, Vec<ParamValue>>> {
+        let maps: Vec<&BTreeMap<String, Vec<ParamValue>>> =
+            self.maps.iter().filter(|m| !m.is_empty()).collect();
+        match maps.as_slice() {
+            [] => Err(crate::MlpTuneError::SearchSpace(
+                "the parameter grid is empty".into(),
+            )),
+            [one] => match one.iter().find(|(_, v)| v.is_empty()) {
+                Some((name, _)) => Err(crate::MlpTuneError::SearchSpace(format!(
+                    "parameter `{name}` has no values"
+                ))),
+                None => Ok(one),
+            },
+            _ => Err(crate::MlpTuneError::SearchSpace(
+                "an evolutionary search takes one grid, not a list of grids".into(),
+            )),
+        }
+    }
+
     /// All candidates in scikit-learn's order. An empty grid or an empty value list is an
     /// error.
     pub fn candidates(&self) -> Result<Vec<Candidate>> {

@@ -28,10 +28,9 @@ use super::param_space::{Candidate, ParamDistributions};
 use super::runner::{Batch, History, ResourceKind, Runner, Strategy, Trial};
 use super::scoring::ScoreTarget;
 use super::search::{FittedSearch, SearchCV};
-use super::tpe::{nothing_to_search, propose, TpeOptions, TpeTrial, TrialState};
+use super::tpe::{nothing_to_search, propose, TpeOptions, TpeRng, TpeTrial, TrialState};
 use super::validation::{class_ids, dataset_views, AsView2, Estimator};
 use crate::error::{invalid_param, MlpTuneError, Result};
-use crate::random::NumpyRng;
 
 /// What a TPE search searches: the distributions, the number of trials, the batch size,
 /// the sampler's options and the seed. Built by [`TpeSearchCV::new`].
@@ -109,8 +108,9 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
         self
     }
 
-    /// Seed of the sampler's draws (startup draws and proposals), through the crate's
-    /// `NumpyRng`.
+    /// Seed of the sampler's draws, through the crate's `NumpyRng`: as Optuna's
+    /// `TPESampler(seed=...)`, one generator for the startup draws and one for the model's,
+    /// both seeded with it.
     pub fn random_state(mut self, seed: u32) -> Self {
         self.space.random_state = seed;
         self
@@ -150,11 +150,11 @@ impl<B, T> SearchCV<B, T, TpeSpace> {
             &space.distributions,
             &[],
             &space.options,
-            &mut NumpyRng::new(space.random_state),
+            &mut TpeRng::new(space.random_state),
         )?;
         let mut strategy = TpeStrategy {
             space,
-            rng: NumpyRng::new(space.random_state),
+            rng: TpeRng::new(space.random_state),
         };
         self.fit_strategy(dataset, "tpe", space.n_trials, probe, &mut strategy)
     }
@@ -306,9 +306,9 @@ pub(crate) fn trial_batch(proposed: Vec<Candidate>, history: &History) -> Batch 
 /// TPE as a strategy of the search core.
 struct TpeStrategy<'a> {
     space: &'a TpeSpace,
-    /// One generator for the whole search, so that proposals are a function of the seed
+    /// The generators for the whole search, so that proposals are a function of the seed
     /// and the results.
-    rng: NumpyRng,
+    rng: TpeRng,
 }
 
 impl Strategy for TpeStrategy<'_> {

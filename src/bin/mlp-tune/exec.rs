@@ -39,6 +39,9 @@ pub enum Failure {
 
 type Outcome = Result<u8, Failure>;
 
+/// A finished search of estimator `E` on targets `T`.
+type Fitted<E, T> = FittedSearch<E, <E as Estimator<f64, T>>::Model>;
+
 fn search_failed(e: MlpTuneError) -> Failure {
     Failure::Search(e)
 }
@@ -249,7 +252,7 @@ fn fit_search<P, T>(
     base: &P,
     train: &Dataset<f64, T, Ix1>,
     setup: &RunSetup,
-) -> Result<FittedSearch<P::Checked, <P::Checked as Estimator<f64, T>>::Model>, Failure>
+) -> Result<Fitted<P::Checked, T>, Failure>
 where
     P: SetParams + ParamGuard + Clone + Send + Sync,
     MlpTuneError: From<P::Error>,
@@ -383,6 +386,11 @@ where
         }
         None => (data, None),
     };
+    let (train, test) = if spec.data.standardize == Some(true) {
+        standardize(train, test)
+    } else {
+        (train, test)
+    };
     let setup = |execution, journal: Option<PathBuf>, inputs: Vec<PathBuf>| RunSetup {
         execution,
         journal,
@@ -513,6 +521,27 @@ where
             )
         }
     }
+}
+
+/// Scales every feature of `train` (and `test`) by the mean and population standard
+/// deviation of `train`'s rows (a zero deviation counts as 1), as `StandardScaler`.
+fn standardize<T: Clone>(
+    train: Dataset<f64, T, Ix1>,
+    test: Option<Dataset<f64, T, Ix1>>,
+) -> (Dataset<f64, T, Ix1>, Option<Dataset<f64, T, Ix1>>) {
+    let x = train.records();
+    let (Some(mean), std) = (
+        x.mean_axis(ndarray::Axis(0)),
+        x.std_axis(ndarray::Axis(0), 0.0),
+    ) else {
+        return (train, test);
+    };
+    let std = std.mapv(|s| if s == 0.0 { 1.0 } else { s });
+    let scale = |d: Dataset<f64, T, Ix1>| {
+        let x = (d.records() - &mean) / &std;
+        Dataset::new(x, d.targets().clone())
+    };
+    (scale(train), test.map(scale))
 }
 
 /// Prints what the current round still needs (and each fit's shard), last line JSON.

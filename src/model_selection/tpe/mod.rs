@@ -24,14 +24,22 @@
 //! low, high }` → int `[low, high - 1]`, `LogRandInt` → log int `[low, high - 1]`,
 //! `FloatStep`/`IntStep` → float/int with `step` (bounds included).
 //!
+//! The random numbers come from two generators seeded with the same seed, as in Optuna:
+//! one for the startup draws (Optuna's `RandomSampler`), one for the model's draws. On a
+//! space of floats the same seed and scores give Optuna's proposals trial for trial
+//! (`examples/tpe_synthetic.rs` compares them); Optuna's random draws of integers,
+//! categories and log-scaled floats use other numpy routines than ours.
+//!
 //! Differences from Optuna, all deliberate: tied values of a numerical parameter are
 //! ordered by trial when assigning bandwidths (numpy's unstable `argsort` makes that order
-//! machine dependent in Optuna); a startup draw uses the given generator (Optuna keeps a
-//! separate one for random sampling); a score of NaN counts as a failed trial (Optuna
-//! fails such a trial too).
+//! machine dependent in Optuna); a score of NaN counts as a failed trial (Optuna fails such
+//! a trial too).
 
 mod parzen;
+mod sampler;
 mod truncnorm;
+
+pub use sampler::TpeSampler;
 
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::{
@@ -440,27 +448,88 @@ impl Prepared<'_> {
     }
 }
 
-/// Proposes the next candidate from the history, drawing every random number from `rng`
-/// in the order Optuna's sampler draws from its `RandomState`: the joint group first,
-/// then each parameter modelled alone, in name order.
-///
-/// Errors: an empty space or an invalid distribution ([`MlpTuneError::SearchSpace`]),
-/// options out of range ([`MlpTuneError::InvalidParameter`]), a trial whose value does not
-/// belong to its parameter's distribution ([`MlpTuneError::SearchSpace`]).
+/// The sampler's generators, arranged as Optuna's `TPESampler` keeps them: the startup
+/// (random) draws come from its `RandomSampler`'s generator, the model's draws from its
+/// own, both seeded with the user's seed. With the same seed, a float-only space gets
+/// Optuna's proposals trial for trial.
+#[derive(Debug, Clone)]
+pub(crate) struct TpeRng {
+    startup: NumpyRng,
+    model: NumpyRng,
+}
+
+impl TpeRng {
+    pub(crate) fn new(seed: u32) -> Self {
+        TpeRng {
+            startup: NumpyRng::new(seed),
+            model: NumpyRng::new(seed),
+        }
+    }
+}
+
+/// Proposes the next candidate from the history: a startup draw from `rng`'s startup
+/// generator, or the model's proposal from its model generator (see [`propose_from`]).
 pub(crate) fn propose(
     space: &ParamDistributions,
     history: &[TpeTrial<'_>],
     options: &TpeOptions,
-    rng: &mut NumpyRng,
+    rng: &mut TpeRng,
+) -> Result<Candidate> {
+    let TpeRng { startup, model } = rng;
+    propose_from(space, history, options, Rngs::Split { startup, model })
+}
+
+/// Where a proposal's random numbers come from.
+enum Rngs<'a> {
+    /// One generator for every draw (the parity oracle's arrangement).
+    Same(&'a mut NumpyRng),
+    /// Startup draws from one, the model's from the other (Optuna's `TPESampler`).
+    Split {
+        startup: &'a mut NumpyRng,
+        model: &'a mut NumpyRng,
+    },
+}
+
+impl Rngs<'_> {
+    fn startup(&mut self) -> &mut NumpyRng {
+        match self {
+            Rngs::Same(rng) => rng,
+            Rngs::Split { startup, .. } => startup,
+        }
+    }
+
+    fn model(&mut self) -> &mut NumpyRng {
+        match self {
+            Rngs::Same(rng) => rng,
+            Rngs::Split { model, .. } => model,
+        }
+    }
+}
+
+/// Proposes the next candidate from the history, drawing every random number of the model
+/// from the model generator in the order Optuna's sampler draws from its `RandomState`
+/// (the joint group first, then each parameter modelled alone, in name order), and startup
+/// draws from the startup generator.
+///
+/// Errors: an empty space or an invalid distribution ([`MlpTuneError::SearchSpace`]),
+/// options out of range ([`MlpTuneError::InvalidParameter`]), a trial whose value does not
+/// belong to its parameter's distribution ([`MlpTuneError::SearchSpace`]).
+fn propose_from(
+    space: &ParamDistributions,
+    history: &[TpeTrial<'_>],
+    options: &TpeOptions,
+    mut rngs: Rngs<'_>,
 ) -> Result<Candidate> {
     let prep = prepare(space, history, options)?;
     let mut out = Candidate::new();
     if prep.n_complete < options.n_startup_trials {
+        let rng = rngs.startup();
         for p in &prep.params {
             out.insert(p.name.to_string(), p.dist.sample(rng));
         }
         return Ok(out);
     }
+    let rng = rngs.model();
     let relative = prep.relative(options);
     if !relative.is_empty() {
         let values = prep.sample_group(&relative, options, rng);
@@ -570,7 +639,8 @@ pub mod inspect {
         options: &TpeOptions,
         rng: &mut NumpyRng,
     ) -> Result<Candidate> {
-        super::propose(space, history, options, rng)
+        // One generator for both kinds of draws, as the parity oracle seeds it.
+        super::propose_from(space, history, options, Rngs::Same(rng))
     }
 }
 

@@ -43,11 +43,11 @@ fn proposals_are_deterministic_for_a_seed() {
     let cands = history(15);
     let h = trials(&cands);
     let o = TpeOptions::default();
-    let a = propose(&space(), &h, &o, &mut NumpyRng::new(3)).unwrap();
-    let b = propose(&space(), &h, &o, &mut NumpyRng::new(3)).unwrap();
+    let a = propose(&space(), &h, &o, &mut TpeRng::new(3)).unwrap();
+    let b = propose(&space(), &h, &o, &mut TpeRng::new(3)).unwrap();
     assert_eq!(a, b);
     assert_eq!(a.len(), 3);
-    let c = propose(&space(), &h, &o, &mut NumpyRng::new(4)).unwrap();
+    let c = propose(&space(), &h, &o, &mut TpeRng::new(4)).unwrap();
     assert_ne!(a, c, "another seed, another draw");
 }
 
@@ -56,7 +56,7 @@ fn failed_trials_do_not_change_the_proposal() {
     let cands = history(15);
     let h = trials(&cands);
     let o = TpeOptions::default();
-    let base = propose(&space(), &h, &o, &mut NumpyRng::new(1)).unwrap();
+    let base = propose(&space(), &h, &o, &mut TpeRng::new(1)).unwrap();
     let extra = space().sample(3, 99).unwrap();
     let mut with_failed = h.clone();
     for (i, c) in extra.iter().enumerate() {
@@ -68,7 +68,7 @@ fn failed_trials_do_not_change_the_proposal() {
         };
         with_failed.insert(2 * i + 1, TpeTrial { params: c, state });
     }
-    let other = propose(&space(), &with_failed, &o, &mut NumpyRng::new(1)).unwrap();
+    let other = propose(&space(), &with_failed, &o, &mut TpeRng::new(1)).unwrap();
     assert_eq!(base, other);
 }
 
@@ -77,7 +77,7 @@ fn a_running_trial_changes_the_proposal_with_the_constant_liar() {
     let cands = history(15);
     let h = trials(&cands);
     let o = TpeOptions::default();
-    let base = propose(&space(), &h, &o, &mut NumpyRng::new(1)).unwrap();
+    let base = propose(&space(), &h, &o, &mut TpeRng::new(1)).unwrap();
     // The running trial sits exactly on the proposal: it becomes a bad trial there.
     let mut with_running = h.clone();
     with_running.push(TpeTrial {
@@ -86,15 +86,15 @@ fn a_running_trial_changes_the_proposal_with_the_constant_liar() {
     });
     let (below, above) = inspect::split(&with_running, &o);
     assert!(above.contains(&15) && !below.contains(&15));
-    let lied = propose(&space(), &with_running, &o, &mut NumpyRng::new(1)).unwrap();
+    let lied = propose(&space(), &with_running, &o, &mut TpeRng::new(1)).unwrap();
     assert_ne!(base, lied);
     // Without the liar the running trial is invisible.
     let honest = TpeOptions {
         constant_liar: false,
         ..o
     };
-    let a = propose(&space(), &h, &honest, &mut NumpyRng::new(1)).unwrap();
-    let b = propose(&space(), &with_running, &honest, &mut NumpyRng::new(1)).unwrap();
+    let a = propose(&space(), &h, &honest, &mut TpeRng::new(1)).unwrap();
+    let b = propose(&space(), &with_running, &honest, &mut TpeRng::new(1)).unwrap();
     assert_eq!(a, b);
 }
 
@@ -103,7 +103,7 @@ fn startup_draws_at_random_from_the_space() {
     let cands = history(9);
     let h = trials(&cands);
     let o = TpeOptions::default();
-    let got = propose(&space(), &h, &o, &mut NumpyRng::new(5)).unwrap();
+    let got = propose(&space(), &h, &o, &mut TpeRng::new(5)).unwrap();
     // Exactly the randomized search's draw from the same generator.
     let mut rng = NumpyRng::new(5);
     let expected: Candidate = space()
@@ -117,7 +117,7 @@ fn startup_draws_at_random_from_the_space() {
         params: &cands[0],
         state: TrialState::Running,
     });
-    let got = propose(&space(), &more, &o, &mut NumpyRng::new(5)).unwrap();
+    let got = propose(&space(), &more, &o, &mut TpeRng::new(5)).unwrap();
     assert_eq!(got, expected);
 }
 
@@ -177,7 +177,7 @@ fn proposals_stay_inside_the_space() {
         )
         .add("one", Distribution::list([7]));
     let cands = space.sample(30, 3).unwrap();
-    let mut rng = NumpyRng::new(0);
+    let mut rng = TpeRng::new(0);
     let mut h: Vec<TpeTrial<'_>> = cands
         .iter()
         .enumerate()
@@ -250,7 +250,7 @@ fn conditional_parameters_are_modelled_alone() {
         inspect::relative_params(&space, &h, &o).unwrap(),
         vec!["a", "c"]
     );
-    let p = propose(&space, &h, &o, &mut NumpyRng::new(2)).unwrap();
+    let p = propose(&space, &h, &o, &mut TpeRng::new(2)).unwrap();
     assert_eq!(p.len(), 3);
     let univariate = TpeOptions {
         multivariate: false,
@@ -259,12 +259,12 @@ fn conditional_parameters_are_modelled_alone() {
     assert!(inspect::relative_params(&space, &h, &univariate)
         .unwrap()
         .is_empty());
-    propose(&space, &h, &univariate, &mut NumpyRng::new(2)).unwrap();
+    propose(&space, &h, &univariate, &mut TpeRng::new(2)).unwrap();
 }
 
 #[test]
 fn bad_input_gives_typed_errors() {
-    let mut rng = NumpyRng::new(0);
+    let mut rng = TpeRng::new(0);
     let o = TpeOptions::default();
     let empty = ParamDistributions::new();
     assert!(matches!(
@@ -355,7 +355,7 @@ fn zero_startup_trials_model_from_the_prior() {
         n_startup_trials: 0,
         ..TpeOptions::default()
     };
-    let p = propose(&space(), &[], &o, &mut NumpyRng::new(0)).unwrap();
+    let p = propose(&space(), &[], &o, &mut TpeRng::new(0)).unwrap();
     assert_eq!(p.len(), 3);
 }
 

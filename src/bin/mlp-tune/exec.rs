@@ -525,6 +525,7 @@ where
 
 /// Scales every feature of `train` (and `test`) by the mean and population standard
 /// deviation of `train`'s rows (a zero deviation counts as 1), as `StandardScaler`.
+#[allow(clippy::type_complexity)]
 fn standardize<T: Clone>(
     train: Dataset<f64, T, Ix1>,
     test: Option<Dataset<f64, T, Ix1>>,

@@ -16,18 +16,9 @@ use mlp_tune::model_selection::{
 use mlp_tune::MlpTuneError;
 
 mod common;
-use common::toy::{builder, data, float, objective, space, Level};
-
-type Fitted = mlp_tune::model_selection::FittedSearch<Level, f64>;
-
-fn bits(s: &Fitted) -> Vec<u64> {
-    s.cv_results()
-        .primary()
-        .mean_test
-        .iter()
-        .map(|x| x.to_bits())
-        .collect()
-}
+use common::toy::{
+    assert_resumes_identically, builder, data, float, objective, score_bits, space, Level,
+};
 
 #[test]
 fn results_depend_on_seed_and_batch_size_never_on_threads() {
@@ -48,7 +39,7 @@ fn results_depend_on_seed_and_batch_size_never_on_threads() {
     for n_jobs in [2, 3] {
         let other = run(n_jobs, 3, 5, ConstantLiar::Min);
         assert_eq!(one.cv_results().params, other.cv_results().params);
-        assert_eq!(bits(&one), bits(&other));
+        assert_eq!(score_bits(&one), score_bits(&other));
         assert_eq!(one.best_index(), other.best_index());
     }
     // The seed, the batch size and the liar change the proposals; the initial draws do
@@ -176,31 +167,7 @@ fn a_stopped_search_resumes_from_its_journal_to_the_identical_result() {
         }
         s.fit(&data()).unwrap()
     };
-    let fits = Arc::new(AtomicUsize::new(0));
-    let uninterrupted = search(&fits, false, None);
-    let total_fits = fits.swap(0, Ordering::SeqCst);
-    assert_eq!(
-        total_fits,
-        16 * 3 + 1,
-        "every (trial, fold) fit and the refit"
-    );
-
-    let stopped = search(&fits, true, Some(Duration::from_millis(60)));
-    assert!(stopped.is_partial(), "the budget stops the search");
-    let fits_before_stop = fits.swap(0, Ordering::SeqCst);
-    assert!(fits_before_stop < total_fits);
-
-    let resumed = search(&fits, true, None);
-    let fits_after = fits.swap(0, Ordering::SeqCst);
-    assert!(resumed.resumed_fits() > 0);
-    assert_eq!(fits_after, total_fits - resumed.resumed_fits());
-    assert_eq!(
-        uninterrupted.cv_results().params,
-        resumed.cv_results().params
-    );
-    assert_eq!(bits(&uninterrupted), bits(&resumed));
-    assert_eq!(uninterrupted.best_index(), resumed.best_index());
-    assert_eq!(uninterrupted.best_model(), resumed.best_model());
+    assert_resumes_identically(16 * 3 + 1, search);
 
     // Another acquisition is another search: its journal is refused.
     let b = builder(Arc::new(AtomicUsize::new(0)), Duration::ZERO, 1.5);

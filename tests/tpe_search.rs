@@ -15,7 +15,7 @@ use mlp_tune::model_selection::{
 use mlp_tune::MlpTuneError;
 
 mod common;
-use common::toy::{builder, data, float, objective, space, Level};
+use common::toy::{assert_resumes_identically, builder, data, float, objective, space};
 
 fn options(n_startup: usize) -> TpeOptions {
     TpeOptions {
@@ -144,42 +144,7 @@ fn a_stopped_search_resumes_from_its_journal_to_the_identical_result() {
         }
         s.fit(&data()).unwrap()
     };
-    let fits = Arc::new(AtomicUsize::new(0));
-    let uninterrupted = search(&fits, false, None);
-    let total_fits = fits.swap(0, Ordering::SeqCst);
-    assert_eq!(
-        total_fits,
-        20 * 3 + 1,
-        "every (trial, fold) fit and the refit"
-    );
-
-    // Stopped part-way by a time budget: a partial result, its fits journaled.
-    let stopped = search(&fits, true, Some(Duration::from_millis(60)));
-    assert!(stopped.is_partial(), "the budget stops the search");
-    let fits_before_stop = fits.swap(0, Ordering::SeqCst);
-    assert!(fits_before_stop < total_fits);
-
-    // Rerun with the journal and no budget: only the unfinished fits run, and the search
-    // proposes the same trials and ends with the same result as the uninterrupted one.
-    let resumed = search(&fits, true, None);
-    let fits_after = fits.swap(0, Ordering::SeqCst);
-    assert!(resumed.resumed_fits() > 0);
-    assert_eq!(fits_after, total_fits - resumed.resumed_fits());
-    assert_eq!(
-        uninterrupted.cv_results().params,
-        resumed.cv_results().params
-    );
-    let bits = |s: &mlp_tune::model_selection::FittedSearch<Level, f64>| {
-        s.cv_results()
-            .primary()
-            .mean_test
-            .iter()
-            .map(|x| x.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(bits(&uninterrupted), bits(&resumed));
-    assert_eq!(uninterrupted.best_index(), resumed.best_index());
-    assert_eq!(uninterrupted.best_model(), resumed.best_model());
+    assert_resumes_identically(20 * 3 + 1, search);
 
     // The same search over other distributions is another search: its journal is refused.
     let b = builder(Arc::new(AtomicUsize::new(0)), Duration::ZERO, 1.5);

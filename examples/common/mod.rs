@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hyperband;
+pub mod synthetic;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -97,3 +97,49 @@ pub fn builder(
 pub fn data() -> Dataset<f64, f64, ndarray::Ix1> {
     Dataset::new(Array2::zeros((30, 1)), Array1::zeros(30))
 }
+
+/// The fitted toy search.
+pub type Fitted = mlp_tune::model_selection::FittedSearch<Level, f64>;
+
+/// The bits of each trial's mean test score: equal bits, identical results.
+pub fn score_bits(s: &Fitted) -> Vec<u64> {
+    s.cv_results()
+        .primary()
+        .mean_test
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
+}
+
+/// Runs `search(fits, journal, budget)` (each fit counted in `fits`) uninterrupted, then
+/// with its journal stopped part-way by a 60 ms time budget, then resumed from the journal
+/// without a budget, and checks that the resumed search ran only the unfinished fits and
+/// ended with the uninterrupted one's trials, scores, best and refit. `total_fits` is every
+/// (trial, fold) fit and the refit.
+pub fn assert_resumes_identically(
+    total_fits: usize,
+    search: impl Fn(&Arc<AtomicUsize>, bool, Option<Duration>) -> Fitted,
+) {
+    let fits = Arc::new(AtomicUsize::new(0));
+    let uninterrupted = search(&fits, false, None);
+    assert_eq!(fits.swap(0, Ordering::SeqCst), total_fits);
+
+    // Stopped part-way by a time budget: a partial result, its fits journaled.
+    let stopped = search(&fits, true, Some(Duration::from_millis(60)));
+    assert!(stopped.is_partial(), "the budget stops the search");
+    assert!(fits.swap(0, Ordering::SeqCst) < total_fits);
+
+    // Rerun with the journal and no budget: only the unfinished fits run, and the search
+    // proposes the same trials and ends with the same result as the uninterrupted one.
+    let resumed = search(&fits, true, None);
+    let fits_after = fits.swap(0, Ordering::SeqCst);
+    assert!(resumed.resumed_fits() > 0);
+    assert_eq!(fits_after, total_fits - resumed.resumed_fits());
+    assert_eq!(
+        uninterrupted.cv_results().params,
+        resumed.cv_results().params
+    );
+    assert_eq!(score_bits(&uninterrupted), score_bits(&resumed));
+    assert_eq!(uninterrupted.best_index(), resumed.best_index());
+    assert_eq!(uninterrupted.best_model(), resumed.best_model());
+}

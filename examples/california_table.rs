@@ -5,7 +5,7 @@
 //! `cargo run --release --bin mlp-tune -- run bench/table/california_table.toml`). Each
 //! search here runs on look-ups of that table instead of fits (an estimator whose CV score is
 //! the table's), so random search, TPE and the evolutionary search are compared on exactly the
-//! same objective, over 8 seeds, in a second.
+//! same objective, over 8 seeds, in seconds. The GP search (`BayesSearchCV`) is in it too.
 //!
 //! For each seed: the best score a 30-trial random search reaches, and how many trials each
 //! other search needs to reach it (31 when it never does within 30); the median over seeds.
@@ -14,7 +14,7 @@
 //! `cargo run --release --example california_table [-- --seeds 8 --trials 30]`
 //!
 //! Last line: `{"table_rows": .., "optimum": .., "trials": .., "seeds": .., "random_best_median": ..,
-//! "trials_to_random_best": {"tpe": .., "evolutionary": ..}, "regret": {name: {"10": .., "20": .., "30": ..}}}`.
+//! "trials_to_random_best": {"tpe": .., "gp": .., "evolutionary": ..}, "regret": {name: {"10": .., "20": .., "30": ..}}}`.
 
 mod common;
 
@@ -25,8 +25,8 @@ use common::flag;
 use linfa::Dataset;
 use mlp_tune::model_selection::param_space::candidate_to_json;
 use mlp_tune::model_selection::{
-    Candidate, CvResults, Distribution, Estimator, EvolutionarySearchCV, ParamDistributions,
-    ParamGrid, ParamValue, RandomizedSearchCV, TpeSearchCV,
+    BayesSearchCV, Candidate, CvResults, Distribution, Estimator, EvolutionarySearchCV,
+    ParamDistributions, ParamGrid, ParamValue, RandomizedSearchCV, TpeSearchCV,
 };
 use mlp_tune::Result;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1};
@@ -141,6 +141,12 @@ fn main() {
             .refit(false)
             .fit(&data)
             .expect("TPE search");
+        let bayes = BayesSearchCV::new(builder, space.clone(), trials)
+            .random_state(seed)
+            .cv(2)
+            .refit(false)
+            .fit(&data)
+            .expect("GP search");
         // Generations until `trials` distinct configurations (the cache refits none).
         let evolution = EvolutionarySearchCV::new(builder, grid.clone())
             .population_size(10)
@@ -153,6 +159,7 @@ fn main() {
         for (name, search) in [
             ("random", &random),
             ("tpe", &tpe),
+            ("gp", &bayes),
             ("evolutionary", &evolution),
         ] {
             let mut curve = best_curve(search.cv_results());
@@ -168,7 +175,7 @@ fn main() {
     let mut to_random = serde_json::Map::new();
     let mut regret = serde_json::Map::new();
     println!("\nsearch         trials to the 30-trial random best (median)   regret at 10 / 20 / {trials} (median)");
-    for name in ["random", "tpe", "evolutionary"] {
+    for name in ["random", "tpe", "gp", "evolutionary"] {
         let reach: Vec<f64> = curves[name]
             .iter()
             .zip(&random_best)

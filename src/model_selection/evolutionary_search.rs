@@ -24,12 +24,12 @@ use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 
 use super::param_space::{candidate_to_json, Candidate, ParamGrid, ParamValue};
-use super::runner::{Batch, History, ResourceKind, Runner, Strategy, Trial};
+use super::runner::{Batch, History, Strategy, Trial};
 use super::scoring::ScoreTarget;
 use super::search::{FittedSearch, SearchCV};
 use super::tpe::TrialState;
 use super::tpe_search::trial_state;
-use super::validation::{class_ids, dataset_views, AsView2, Estimator};
+use super::validation::{AsView2, Estimator};
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
 
@@ -177,44 +177,10 @@ impl<B, T> SearchCV<B, T, EvolutionSettings> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let (x, y) = dataset_views(dataset)?;
         let probe: Candidate = axes
             .iter()
             .map(|(name, values)| (name.clone(), values[0].clone()))
             .collect();
-        let probe_estimator = (self.builder)(&probe)?;
-        let classifier = probe_estimator.is_classifier();
-        let (scorers, refit_index) = self.resolve_scorers(classifier)?;
-        let classes = T::classes_of(y.view());
-        let ids = class_ids(y.view(), &classes);
-        let folds = self.cv.folds(x.nrows(), ids.as_deref(), classifier)?;
-        if let Some(observer) = &self.observer {
-            observer.on_search_start(settings.population_size, folds.len());
-        }
-        let journal = self.open_journal(|| {
-            Ok(self.fingerprint_of(
-                "evolutionary",
-                &format!("{settings:?}"),
-                x,
-                y.view(),
-                std::slice::from_ref(&probe),
-                std::slice::from_ref(&probe_estimator),
-                &folds,
-                &scorers,
-            ))
-        })?;
-        let runner = Runner {
-            opts: self,
-            x,
-            y: y.view(),
-            folds: &folds,
-            scorers: &scorers,
-            classes: &classes,
-            selection: refit_index.unwrap_or(0),
-            refit: refit_index.is_some(),
-            resource: ResourceKind::None,
-            journal: journal.as_ref(),
-        };
         let mut strategy = Evolution {
             settings,
             axes,
@@ -223,12 +189,14 @@ impl<B, T> SearchCV<B, T, EvolutionSettings> {
             generation: 0,
             seen: HashMap::new(),
         };
-        let out = runner.run(&mut strategy)?;
-        let best_rows = strategy.best_rows(&out.history);
-        let mut fitted = runner.finish(out, &best_rows, Some(runner.selection), refit_index)?;
-        let results = &mut fitted.cv_results;
-        (results.n_resources, results.bracket) = (None, None);
-        Ok(fitted)
+        // Announced as one population's worth of trials: later generations are not known.
+        self.fit_strategy(
+            dataset,
+            "evolutionary",
+            settings.population_size,
+            probe,
+            &mut strategy,
+        )
     }
 }
 

@@ -346,9 +346,11 @@ pub fn merge_journals<P: AsRef<Path>>(
         file.sync_all()?;
         std::fs::rename(&tmp, into)?;
         // The rename itself on disk: sync the folder.
-        if let Some(dir) = into.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)?.sync_all()?;
-        }
+        let dir = match into.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()?;
         Ok(())
     };
     write()

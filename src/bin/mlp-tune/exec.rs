@@ -39,6 +39,9 @@ pub enum Failure {
 
 type Outcome = Result<u8, Failure>;
 
+/// Records with targets of type `T`.
+type Rows<T> = Dataset<f64, T, Ix1>;
+
 /// A finished search of estimator `E` on targets `T`.
 type Fitted<E, T> = FittedSearch<E, <E as Estimator<f64, T>>::Model>;
 
@@ -525,11 +528,7 @@ where
 
 /// Scales every feature of `train` (and `test`) by the mean and population standard
 /// deviation of `train`'s rows (a zero deviation counts as 1), as `StandardScaler`.
-#[allow(clippy::type_complexity)]
-fn standardize<T: Clone>(
-    train: Dataset<f64, T, Ix1>,
-    test: Option<Dataset<f64, T, Ix1>>,
-) -> (Dataset<f64, T, Ix1>, Option<Dataset<f64, T, Ix1>>) {
+fn standardize<T: Clone>(train: Rows<T>, test: Option<Rows<T>>) -> (Rows<T>, Option<Rows<T>>) {
     let x = train.records();
     let (Some(mean), std) = (
         x.mean_axis(ndarray::Axis(0)),
@@ -538,7 +537,7 @@ fn standardize<T: Clone>(
         return (train, test);
     };
     let std = std.mapv(|s| if s == 0.0 { 1.0 } else { s });
-    let scale = |d: Dataset<f64, T, Ix1>| {
+    let scale = |d: Rows<T>| {
         let x = (d.records() - &mean) / &std;
         Dataset::new(x, d.targets().clone())
     };

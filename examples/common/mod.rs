@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hyperband;
+pub mod learned;
 pub mod synthetic;
 
 use std::io::IsTerminal;

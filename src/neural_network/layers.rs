@@ -18,7 +18,8 @@ use ndarray::{s, Array2, ArrayView2, Zip};
 
 use super::base::{Activation, OutActivation, SELU_ALPHA, SELU_SCALE};
 use super::fastmath;
-use super::network::{gemm, Layout};
+use super::gemm::gemm;
+use super::network::Layout;
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
 

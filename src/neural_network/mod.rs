@@ -22,6 +22,7 @@ pub mod base;
 pub mod callbacks;
 mod classifier;
 mod fastmath;
+mod gemm;
 mod general;
 pub(crate) use general::needs_layer_engine;
 mod layers;
@@ -51,7 +52,7 @@ pub use params::{
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
-pub(crate) use network::with_single_threaded_kernels;
+pub(crate) use gemm::with_single_threaded_kernels;
 pub(crate) use train::Start;
 
 use linfa::Float;

@@ -10,11 +10,12 @@ use ndarray::{s, Array2, ArrayView2, CowArray, Ix2, Zip};
 
 use super::base::{Activation, OutActivation};
 use super::callbacks::{EpochLog, TrainingControl};
+use super::gemm::with_kernel_threads;
 use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
 use super::lbfgs;
 use super::network::{
     forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
-    predict_outputs_rows, prefetch_rows, with_kernel_threads, Layout, Workspace,
+    predict_outputs_rows, prefetch_rows, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;

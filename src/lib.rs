@@ -39,7 +39,7 @@ pub mod prelude {
         by_name, cross_val_score, cross_validate, ContinueTraining, Cv, Distribution, Estimator,
         GridSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV, HyperbandSearchCV, KFold,
         LinfaEstimator, MinResources, NCandidates, ParamDistributions, ParamGrid, ParamValue,
-        Pipeline, RandomizedSearchCV, Resource, Scorer, SetParams, StratifiedKFold,
+        Pipeline, RandomizedSearchCV, Resource, Scorer, SearchResults, SetParams, StratifiedKFold,
     };
     pub use crate::neural_network::{
         Activation, LearningRate, MLPClassifier, MLPRegressor, MlpConfig, Solver,

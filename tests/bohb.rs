@@ -5,6 +5,7 @@
 //! good a candidate is; with zero targets the negated MSE is `-level^2`.
 
 use linfa::Dataset;
+use mlp_tune::model_selection::SearchResults;
 use mlp_tune::model_selection::{
     BracketSampler, Candidate, Distribution, Estimator, HyperbandSearchCV, ParamDistributions,
     ParamValue, TpeOptions,

@@ -2,6 +2,7 @@
 //! counts epochs actually trained, results do not depend on the thread count, round events
 //! reach the observer, any estimator can be searched, and bad input gives typed errors.
 
+use mlp_tune::model_selection::SearchResults;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -2,6 +2,7 @@
 //! continuation, Hyperband) is killed with SIGKILL in the middle, then resumed from its
 //! journal; the result equals an uninterrupted run and only unfinished fits run again.
 
+use mlp_tune::model_selection::SearchResults;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};

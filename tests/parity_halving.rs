@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use linfa::Dataset;
+use mlp_tune::model_selection::SearchResults;
 use mlp_tune::model_selection::{
     Candidate, Distribution, Estimator, FittedHalving, HalvingGridSearchCV, HalvingRandomSearchCV,
     HalvingSchedule, HalvingSearchCV, MinResources, NCandidates, ParamDistributions, ParamGrid,

@@ -1,6 +1,7 @@
 //! The `plot` and `progress` features: every picture is a well-formed SVG with one mark per
 //! data point, bad paths are typed errors, and the progress bars count what the searches do.
 
+use mlp_tune::model_selection::SearchResults;
 use std::sync::Arc;
 
 use linfa::prelude::*;

@@ -312,6 +312,7 @@ mod rounds {
     use std::time::Duration;
 
     use linfa::prelude::*;
+    use mlp_tune::model_selection::SearchResults;
     use mlp_tune::model_selection::{
         by_name, Candidate, ContinueTraining, Distribution, Estimator, FitEvent, FittedSearch,
         HalvingGridSearchCV, HalvingRecord, HyperbandSearchCV, ParamDistributions, ParamGrid,
@@ -546,7 +547,7 @@ mod rounds {
         assert!(search.records().iter().all(|r| r.error.is_some()));
         assert_eq!(search.skipped_fits(), (12 - 4) + 6 + 3);
         assert_eq!(search.n_iterations(), 1);
-        assert_eq!(unfinished_rows(&search), [1, 2, 3]);
+        assert_eq!(unfinished_rows(search.search()), [1, 2, 3]);
         assert_eq!(search.best_index(), None);
         assert!(search.best_model().is_none());
         assert_eq!(watch.started.load(Ordering::SeqCst), 4);
@@ -574,7 +575,7 @@ mod rounds {
         let results = search.cv_results();
         assert_eq!(results.iter.as_deref(), Some(&[0, 0, 0, 0, 1, 1][..]));
         // The second round's rows are failed or unfitted: NaN, ranked last.
-        assert_eq!(unfinished_rows(&search), [5]);
+        assert_eq!(unfinished_rows(search.search()), [5]);
         let p = results.primary();
         assert!(p.rank_test[4..].iter().all(|&r| r > 4));
         // The first round ran as in a search without failures; its best is the answer.

@@ -2,6 +2,7 @@
 //! start refits the current leader. Its model is kept when the leader is the best and
 //! thrown away otherwise; the results never change.
 
+use mlp_tune::model_selection::SearchResults;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;

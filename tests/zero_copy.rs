@@ -7,6 +7,7 @@
 
 use linfa::prelude::*;
 use linfa::{Dataset, Float};
+use mlp_tune::model_selection::SearchResults;
 use mlp_tune::model_selection::{
     by_name, Candidate, ContinueTraining, CvResults, Estimator, GridSearchCV, HalvingGridSearchCV,
     ParamGrid, Resource, Scorer,

@@ -1,6 +1,7 @@
 //! The California housing Hyperband search shared by the `california_hyperband` (random
 //! brackets) and `california_bohb` (BOHB: TPE-proposed brackets) examples.
 
+use mlp_tune::model_selection::SearchResults;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;

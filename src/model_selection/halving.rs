@@ -39,7 +39,6 @@
 //! Results are collected by task index, so they are identical for any `n_jobs`.
 
 use std::collections::HashMap;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
@@ -987,8 +986,8 @@ impl<B, T> SearchCV<B, T, HalvingSettings> {
     }
 }
 
-/// A finished successive-halving search: the [`FittedSearch`] (through `Deref`: results,
-/// best candidate, refitted model) plus scikit-learn's halving attributes and the records.
+/// A finished successive-halving search: the [`FittedSearch`] (results, best candidate,
+/// refitted model; also through [`SearchResults`](super::SearchResults)) plus scikit-learn's halving attributes and the records.
 #[derive(Debug, Clone)]
 pub struct FittedHalving<E, M> {
     search: FittedSearch<E, M>,
@@ -996,13 +995,6 @@ pub struct FittedHalving<E, M> {
     planned: HalvingSchedule,
     records: Vec<HalvingRecord>,
     rebuilds: Rebuilds,
-}
-
-impl<E, M> Deref for FittedHalving<E, M> {
-    type Target = FittedSearch<E, M>;
-    fn deref(&self) -> &Self::Target {
-        &self.search
-    }
 }
 
 impl<E, M> FittedHalving<E, M> {
@@ -1102,7 +1094,7 @@ pub struct Bracket {
 /// test score among the last rounds of all brackets (all at `R` epochs).
 ///
 /// ```
-/// use mlp_tune::model_selection::{by_name, Distribution, HyperbandSearchCV, ParamDistributions};
+/// use mlp_tune::model_selection::{by_name, Distribution, HyperbandSearchCV, ParamDistributions, SearchResults};
 /// use mlp_tune::neural_network::{MLPRegressor, Solver};
 ///
 /// let data = mlp_tune::datasets::diabetes();
@@ -1410,7 +1402,8 @@ impl<B, T> SearchCV<B, T, HyperbandSettings> {
     }
 }
 
-/// A finished Hyperband search: the [`FittedSearch`] (through `Deref`), the brackets run
+/// A finished Hyperband search: the [`FittedSearch`] (also through
+/// [`SearchResults`](super::SearchResults)), the brackets run
 /// and the records. `cv_results` has `bracket`, `iter` and `n_resources` columns.
 #[derive(Debug, Clone)]
 pub struct FittedHyperband<E, M> {
@@ -1419,13 +1412,6 @@ pub struct FittedHyperband<E, M> {
     planned: Vec<Bracket>,
     records: Vec<HalvingRecord>,
     rebuilds: Rebuilds,
-}
-
-impl<E, M> Deref for FittedHyperband<E, M> {
-    type Target = FittedSearch<E, M>;
-    fn deref(&self) -> &Self::Target {
-        &self.search
-    }
 }
 
 impl<E, M> FittedHyperband<E, M> {

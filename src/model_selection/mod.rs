@@ -24,6 +24,8 @@
 mod bayes_search;
 mod bohb;
 mod evolutionary_search;
+mod fitted;
+pub use fitted::SearchResults;
 pub mod gp;
 pub mod halving;
 mod journal;

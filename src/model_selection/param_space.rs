@@ -165,6 +165,12 @@ pub trait SetParams: Sized {
     /// Sets one parameter; an unknown name or a value of the wrong type is an error that
     /// lists the valid names.
     fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()>;
+    /// The current value of every hyperparameter that changes a fit's result, by name
+    /// (scikit-learn's `get_params`), for inspection and for search journals' fingerprints.
+    /// The MLPs list all of theirs; the default lists none.
+    fn get_params(&self) -> Candidate {
+        Candidate::new()
+    }
     /// Applies a whole candidate, returning the new parameters.
     fn with_candidate(mut self, candidate: &Candidate) -> Result<Self> {
         for (name, value) in candidate {

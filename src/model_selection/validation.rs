@@ -9,6 +9,7 @@ use linfa::prelude::{Fit, PredictInplace, Transformer};
 use linfa::Float;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
+use super::param_space::candidate_to_json;
 use super::scoring::{ScoreTarget, Scorer};
 use super::split::{CrossValidator, Fold, KFold, SplitInput, StratifiedKFold};
 use crate::error::{MlpTuneError, Result};
@@ -223,9 +224,9 @@ impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {
 
     fn describe(&self) -> String {
         format!(
-            "MLPRegressor {:?} {}",
-            self.loss(),
-            self.config().result_settings()
+            "MLPRegressor loss={} {}",
+            self.loss().name(),
+            candidate_to_json(&self.config().get_params())
         )
     }
 
@@ -317,7 +318,10 @@ impl<F: Float, L: linfa::Label + Send + Sync> Estimator<F, L> for MLPClassifierV
     }
 
     fn describe(&self) -> String {
-        format!("MLPClassifier {}", self.config().result_settings())
+        format!(
+            "MLPClassifier {}",
+            candidate_to_json(&self.config().get_params())
+        )
     }
 
     fn epochs_trained(&self, model: &Self::Model) -> Option<usize> {

@@ -103,6 +103,10 @@ impl<F> SetParams for MLPClassifierParams<F> {
         super::params::MLP_PARAM_NAMES.to_vec()
     }
 
+    fn get_params(&self) -> crate::model_selection::param_space::Candidate {
+        self.0.config.get_params()
+    }
+
     fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()> {
         self.0.config.set_param(name, value)
     }

@@ -24,6 +24,7 @@ mod classifier;
 mod fastmath;
 mod gemm;
 mod general;
+mod inspect;
 pub(crate) use general::needs_layer_engine;
 mod layers;
 mod lbfgs;

@@ -277,17 +277,6 @@ fn check_finite(name: &str, v: f64) -> Result<()> {
 }
 
 impl MlpConfig {
-    /// The settings that decide a fit's result, as text, for a search journal's
-    /// fingerprint. It leaves out what only watches or schedules the work: the training
-    /// observer (a progress bar) and `n_threads` (results are identical for any thread
-    /// count), so attaching either to a resumed search keeps its journal valid.
-    pub(crate) fn result_settings(&self) -> String {
-        let mut settings = self.clone();
-        settings.observer = None;
-        settings.n_threads = 0;
-        format!("{settings:?}")
-    }
-
     /// Validates every value against its range.
     pub fn validate(&self) -> Result<()> {
         self.arch

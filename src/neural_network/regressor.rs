@@ -25,6 +25,16 @@ pub enum RegressionLoss {
     Poisson,
 }
 
+impl RegressionLoss {
+    /// The scikit-learn name (`squared_error`, `poisson`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegressionLoss::SquaredError => "squared_error",
+            RegressionLoss::Poisson => "poisson",
+        }
+    }
+}
+
 /// Checked hyperparameters of [`MLPRegressor`]; `Fit` lives here.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -126,6 +136,12 @@ impl<F> SetParams for MLPRegressorParams<F> {
         names.push("loss");
         names.sort_unstable();
         names
+    }
+
+    fn get_params(&self) -> crate::model_selection::param_space::Candidate {
+        let mut params = self.0.config.get_params();
+        params.insert("loss".into(), ParamValue::Str(self.0.loss.name().into()));
+        params
     }
 
     fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()> {

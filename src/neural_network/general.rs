@@ -76,7 +76,23 @@ pub(crate) fn init_state<F: Float>(
     net: Net,
     rng: &mut NumpyRng,
 ) -> (Vec<F>, GeneralState<F>) {
-    let (params, running) = net.init(rng);
+    let (mut params, running) = net.init(rng);
+    // Pretrained layers take their weights after the draws, so the other layers start
+    // exactly as they would without them (same seed, same draws).
+    let specs = config
+        .arch
+        .hidden_specs(&config.hidden_layer_sizes, config.activation);
+    for (i, spec) in specs.iter().filter(|s| s.units > 0).enumerate() {
+        if let Some(w) = &spec.weights {
+            let (mut coef, mut intercept) = net.layout.layer_mut(&mut params, i);
+            for (dst, &src) in coef.iter_mut().zip(&w.coef) {
+                *dst = F::from(src).unwrap_or_else(F::zero);
+            }
+            for (dst, &src) in intercept.iter_mut().zip(&w.intercept) {
+                *dst = F::from(src).unwrap_or_else(F::zero);
+            }
+        }
+    }
     (
         params,
         GeneralState {
@@ -293,12 +309,15 @@ fn run<F: Float>(
                 break 'epochs;
             }
             accumulated += batch_loss * F::from(m).unwrap_or_else(F::one);
+            // Frozen layers' gradients are left out of the clipping norm, as Keras clips
+            // over trainable variables only.
+            zero_outside(&mut ws.grads, &net.trainable);
             clip_gradients(&mut ws.grads, arch.clipnorm, arch.clipvalue);
             let lr = match &arch.lr_schedule {
                 Some(s) => s.at_step(g.lr, optimizer.t, total_steps),
                 None => g.lr,
             };
-            optimizer.step(&mut state.params, &ws.grads, lr);
+            optimizer.step_ranges(&mut state.params, &ws.grads, lr, &net.trainable);
             start += m;
         }
         state.n_iter += 1;
@@ -556,4 +575,18 @@ fn write_checkpoint<F: Float>(
         "checkpoint",
         "writing checkpoints needs the `serde` feature",
     ))
+}
+
+/// Sets every value outside the ascending, disjoint `keep` ranges to zero.
+fn zero_outside<F: Float>(values: &mut [F], keep: &[std::ops::Range<usize>]) {
+    let mut from = 0;
+    for r in keep
+        .iter()
+        .chain(std::iter::once(&(values.len()..values.len())))
+    {
+        values[from..r.start]
+            .iter_mut()
+            .for_each(|v| *v = F::zero());
+        from = r.end;
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::base::Activation;
 use super::callbacks::Monitor;
-use super::layers::{BatchNormPosition, DropoutKind, LayerSpec};
+use super::layers::{BatchNormPosition, DropoutKind, LayerSpec, LayerWeights};
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig};
 use super::stochastic_optimizers::{OptimizerKind, Schedule};
 use crate::model_selection::param_space::{Candidate, ParamValue};
@@ -162,7 +162,28 @@ fn layer_fields(layer: &LayerSpec) -> Vec<(&'static str, ParamValue)> {
         ("activity_l2", Float(layer.activity_l2)),
         ("initializer", Str(layer.initializer.name().into())),
         ("use_bias", Bool(layer.use_bias)),
+        ("trainable", Bool(layer.trainable)),
+        (
+            "weights",
+            layer
+                .weights
+                .as_deref()
+                .map_or(ParamValue::None, |w| Str(weights_digest(w))),
+        ),
     ]
+}
+
+/// A SHA-256 of pretrained weights' shape and bits: they change results, and a fingerprint
+/// should not carry thousands of numbers.
+fn weights_digest(w: &LayerWeights) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update((w.fan_in as u64).to_le_bytes());
+    hash.update((w.fan_out as u64).to_le_bytes());
+    for v in w.coef.iter().chain(&w.intercept) {
+        hash.update(v.to_bits().to_le_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl MlpConfig {

@@ -217,7 +217,7 @@ fn truncated_normal(rng: &mut NumpyRng, sd: f64) -> f64 {
 /// assert_eq!(act.units, 0);
 /// # let _ = (layer, bn);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LayerSpec {
     /// Neurons; `0` means no dense layer (an activation-only layer).
@@ -244,6 +244,30 @@ pub struct LayerSpec {
     pub initializer: Initializer,
     /// Whether the dense layer has biases (often off before batch normalization).
     pub use_bias: bool,
+    /// Whether training updates the dense layer's weights and biases (Keras's `trainable`);
+    /// a frozen layer keeps them bitwise unchanged. Default `true`.
+    pub trainable: bool,
+    /// Starting weights taken from a fitted model (transfer learning) instead of the
+    /// initializer's draws; see [`LayerWeights`]. Default `None`.
+    pub weights: Option<std::sync::Arc<LayerWeights>>,
+}
+
+/// The weights and biases of one fitted dense layer, to start a new network's layer from
+/// (transfer learning). Taken from a fitted model with
+/// [`MLPClassifier::hidden_layers`](super::MLPClassifier::hidden_layers) or
+/// [`MLPRegressor::hidden_layers`](super::MLPRegressor::hidden_layers); kept in `f64`
+/// whatever the model's float type (an `f32` model's values convert exactly).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LayerWeights {
+    /// Inputs of the layer.
+    pub fan_in: usize,
+    /// Neurons of the layer.
+    pub fan_out: usize,
+    /// `fan_in × fan_out` kernel, row-major (scikit-learn's `coefs_[i]`).
+    pub coef: Vec<f64>,
+    /// `fan_out` biases (scikit-learn's `intercepts_[i]`).
+    pub intercept: Vec<f64>,
 }
 
 impl LayerSpec {
@@ -262,6 +286,8 @@ impl LayerSpec {
             activity_l2: 0.0,
             initializer: Initializer::Sklearn,
             use_bias: true,
+            trainable: true,
+            weights: None,
         }
     }
 
@@ -322,12 +348,34 @@ impl LayerSpec {
         self
     }
 
+    /// Whether training updates this layer's weights (`false` freezes them).
+    pub fn trainable(mut self, v: bool) -> Self {
+        self.trainable = v;
+        self
+    }
+
+    /// Starts the dense layer from these weights instead of its initializer's draws.
+    pub fn weights(mut self, weights: LayerWeights) -> Self {
+        self.weights = Some(std::sync::Arc::new(weights));
+        self
+    }
+
     /// Checks every value's range; `index` names the layer in errors.
     pub fn validate(&self, index: usize) -> Result<()> {
         let bad = |what: &str, why: &str| {
             Err(invalid_param(what, format!("layer {index}: {what} {why}")))
         };
         self.activation.validate()?;
+        if !self.trainable && self.batch_norm.is_some() {
+            return bad(
+                "trainable",
+                "false does not combine with batch normalization (its running statistics \
+                 would still move)",
+            );
+        }
+        if self.units == 0 && self.weights.is_some() {
+            return bad("weights", "need a dense layer (units > 0)");
+        }
         if !(self.dropout >= 0.0 && self.dropout < 1.0) {
             return bad(
                 "dropout",
@@ -920,6 +968,9 @@ pub(crate) struct Net {
     pub(crate) out: OutActivation,
     pub(crate) bn_momentum: f64,
     pub(crate) bn_epsilon: f64,
+    /// The parameters training updates: everything but frozen layers' weights and biases
+    /// (ascending, disjoint ranges of the flat buffer).
+    pub(crate) trainable: Vec<std::ops::Range<usize>>,
 }
 
 impl Net {
@@ -1042,6 +1093,25 @@ impl Net {
             &mut ops,
             &mut widths,
         );
+        let mut frozen: Vec<std::ops::Range<usize>> = specs
+            .iter()
+            .filter(|s| s.units > 0)
+            .enumerate()
+            .filter(|(_, s)| !s.trainable)
+            .flat_map(|(i, _)| layout.layer_ranges(i))
+            .collect();
+        frozen.sort_by_key(|r| r.start);
+        let mut trainable = Vec::new();
+        let mut from = 0;
+        for r in frozen {
+            if r.start > from {
+                trainable.push(from..r.start);
+            }
+            from = from.max(r.end);
+        }
+        if from < extra {
+            trainable.push(from..extra);
+        }
         Net {
             layout,
             ops,
@@ -1053,6 +1123,7 @@ impl Net {
             out,
             bn_momentum,
             bn_epsilon,
+            trainable,
         }
     }
 

@@ -34,6 +34,7 @@ mod params;
 mod regressor;
 pub mod stochastic_optimizers;
 mod train;
+mod transfer;
 
 pub use base::{Activation, OutActivation};
 #[cfg(feature = "serde")]
@@ -359,6 +360,42 @@ macro_rules! impl_fitted_accessors {
             pub fn intercepts(&self) -> Vec<ndarray::ArrayView1<'_, F>> {
                 let t = &self.trained;
                 (0..t.layout.n_weight_layers()).map(|i| t.layout.intercept(&t.params, i)).collect()
+            }
+            /// The first `k` hidden dense layers with their fitted weights, to build a new
+            /// network from (transfer learning): pass them to `.layers(...)` of new params,
+            /// freezing any with [`LayerSpec::trainable(false)`](crate::neural_network::LayerSpec::trainable);
+            /// the new network gets its own output layer. Layers with batch normalization
+            /// or PReLU (learned state beyond weights) are refused.
+            ///
+            /// ```
+            /// use mlp_tune::neural_network::{MLPClassifier, Solver};
+            /// use linfa::prelude::*;
+            ///
+            /// let iris = mlp_tune::datasets::iris();
+            /// let pretrained = MLPClassifier::params()
+            ///     .hidden_layer_sizes(&[8, 4])
+            ///     .solver(Solver::Adam)
+            ///     .max_iter(20)
+            ///     .random_state(0)
+            ///     .fit(&iris)
+            ///     .unwrap();
+            /// let mut layers = pretrained.hidden_layers(2).unwrap();
+            /// layers[0] = layers[0].clone().trainable(false);
+            /// let tuned = MLPClassifier::params()
+            ///     .layers(layers)
+            ///     .max_iter(5)
+            ///     .random_state(1)
+            ///     .fit(&iris)
+            ///     .unwrap();
+            /// // The frozen layer kept its weights exactly.
+            /// assert_eq!(tuned.coefs()[0], pretrained.coefs()[0]);
+            /// assert_ne!(tuned.coefs()[1], pretrained.coefs()[1]);
+            /// ```
+            pub fn hidden_layers(
+                &self,
+                k: usize,
+            ) -> $crate::Result<Vec<$crate::neural_network::LayerSpec>> {
+                super::transfer::hidden_layers(&self.trained, self.params.config(), k)
             }
             /// `loss_`: the last epoch's mean training loss (lbfgs: the final objective).
             pub fn loss(&self) -> f64 {

@@ -59,6 +59,11 @@ impl<F> MLPMultilabelParams<F> {
     pub fn classifier_params(&self) -> &MLPClassifierValidParams<F> {
         &self.0
     }
+
+    /// The configuration shared by every MLP.
+    pub fn config(&self) -> &super::MlpConfig {
+        self.0.config()
+    }
 }
 
 /// A fitted multilabel perceptron: `n_outputs` independent logistic outputs sharing the

@@ -66,6 +66,13 @@ impl Layout {
         )
     }
 
+    /// Where layer `i`'s coefficients and intercepts sit in the flat buffer.
+    pub(crate) fn layer_ranges(&self, i: usize) -> [std::ops::Range<usize>; 2] {
+        let (off, rows, cols) = self.coef_range(i);
+        let ioff = self.intercept_offsets[i];
+        [off..off + rows * cols, ioff..ioff + cols]
+    }
+
     pub(crate) fn coef<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView2<'a, F> {
         let (off, rows, cols) = self.coef_range(i);
         ArrayView2::from_shape((rows, cols), &buf[off..off + rows * cols])

@@ -432,7 +432,7 @@ impl MlpConfig {
                 self.hidden_layer_sizes = vec![width; depth];
                 if let Some(layers) = &mut self.arch.layers {
                     // Explicit layers: repeat the first dense layer's spec.
-                    if let Some(first) = layers.iter().find(|l| l.units > 0).copied() {
+                    if let Some(first) = layers.iter().find(|l| l.units > 0).cloned() {
                         *layers = vec![first; depth];
                     }
                 }

@@ -708,15 +708,32 @@ impl<F: Float> GeneralOptimizer<F> {
         }
     }
 
-    /// One update with step size `lr`.
+    /// One update with step size `lr` of every parameter.
+    #[cfg(test)]
     pub(crate) fn step(&mut self, params: &mut [F], grads: &[F], lr: f64) {
+        let all = [0..params.len()];
+        self.step_ranges(params, grads, lr, &all);
+    }
+
+    /// One update with step size `lr` of the parameters in `trainable` (ranges of the flat
+    /// buffer); the others, frozen layers' weights, are not touched at all, so they stay
+    /// bitwise unchanged whatever the optimizer (AdamW's decoupled decay included).
+    pub(crate) fn step_ranges(
+        &mut self,
+        params: &mut [F],
+        grads: &[F],
+        lr: f64,
+        trainable: &[std::ops::Range<usize>],
+    ) {
         let f = |v: f64| F::from(v).unwrap_or_else(F::zero);
         let one = F::one();
         let local_step = (self.t + 1) as i32;
+        let ks = || trainable.iter().flat_map(|r| r.clone());
         match self.kind {
             OptimizerKind::Sgd { momentum, nesterov } => {
                 let (lr, mom) = (f(lr), f(momentum));
-                for ((p, v), &g) in params.iter_mut().zip(self.s1.iter_mut()).zip(grads) {
+                for k in ks() {
+                    let (p, v, g) = (&mut params[k], &mut self.s1[k], grads[k]);
                     *v = mom * *v - lr * g;
                     if nesterov {
                         *p += mom * *v - lr * g;
@@ -740,13 +757,14 @@ impl<F: Float> GeneralOptimizer<F> {
             } => {
                 if let OptimizerKind::AdamW { weight_decay, .. } = self.kind {
                     let decay = f(lr * weight_decay);
-                    params.iter_mut().for_each(|p| *p -= *p * decay);
+                    ks().for_each(|k| params[k] -= params[k] * decay);
                 }
                 let alpha =
                     f(lr * (1.0 - beta_2.powi(local_step)).sqrt()
                         / (1.0 - beta_1.powi(local_step)));
                 let (b1, b2, eps) = (f(beta_1), f(beta_2), f(epsilon));
-                for (k, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+                for k in ks() {
+                    let g = grads[k];
                     let m = &mut self.s1[k];
                     *m += (g - *m) * (one - b1);
                     let v = &mut self.s2[k];
@@ -759,7 +777,7 @@ impl<F: Float> GeneralOptimizer<F> {
                         }
                         vv = *vh;
                     }
-                    *p -= *m * alpha / (vv.sqrt() + eps);
+                    params[k] -= *m * alpha / (vv.sqrt() + eps);
                 }
             }
             OptimizerKind::Nadam {
@@ -776,14 +794,15 @@ impl<F: Float> GeneralOptimizer<F> {
                 let c1 = f(u_t_1 / (1.0 - u_product_t_1));
                 let c2 = f((1.0 - u_t) / (1.0 - u_product_t));
                 let c3 = f(1.0 / (1.0 - beta_2_power));
-                for (k, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+                for k in ks() {
+                    let g = grads[k];
                     let m = &mut self.s1[k];
                     *m += (g - *m) * (one - b1);
                     let v = &mut self.s2[k];
                     *v += (g * g - *v) * (one - b2);
                     let m_hat = c1 * *m + c2 * g;
                     let v_hat = *v * c3;
-                    *p -= m_hat * lr / (v_hat.sqrt() + eps);
+                    params[k] -= m_hat * lr / (v_hat.sqrt() + eps);
                 }
                 self.u_product = u_product_t;
             }
@@ -794,7 +813,8 @@ impl<F: Float> GeneralOptimizer<F> {
                 epsilon,
             } => {
                 let (rho, mom, eps, lr) = (f(rho), f(momentum), f(epsilon), f(lr));
-                for (k, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+                for k in ks() {
+                    let g = grads[k];
                     let v = &mut self.s1[k];
                     *v = rho * *v + (one - rho) * g * g;
                     let denom = if centered {
@@ -808,18 +828,19 @@ impl<F: Float> GeneralOptimizer<F> {
                     if momentum > 0.0 {
                         let s = &mut self.s3[k];
                         *s = mom * *s + increment;
-                        *p -= *s;
+                        params[k] -= *s;
                     } else {
-                        *p -= increment;
+                        params[k] -= increment;
                     }
                 }
             }
             OptimizerKind::Adagrad { epsilon, .. } => {
                 let (eps, lr) = (f(epsilon), f(lr));
-                for (k, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+                for k in ks() {
+                    let g = grads[k];
                     let a = &mut self.s1[k];
                     *a += g * g;
-                    *p -= lr * g / (*a + eps).sqrt();
+                    params[k] -= lr * g / (*a + eps).sqrt();
                 }
             }
         }

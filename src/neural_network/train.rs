@@ -19,7 +19,7 @@ use super::network::{
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
-use crate::error::{MlpTuneError, Result};
+use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::split::stratified_shuffle_split_with;
 use crate::random::NumpyRng;
 
@@ -245,6 +245,38 @@ pub(crate) fn train_rows<F: Float>(
 /// [`MAX_COEFFICIENTS`](super::MAX_COEFFICIENTS) (or overflow the count) before anything is
 /// allocated, so an absurd width is a typed error rather than a capacity-overflow panic or
 /// an allocation that aborts the process.
+/// Pretrained weights must fit the layers they start: the data's width for the first,
+/// the previous layer's width for the others.
+fn check_pretrained(config: &MlpConfig, n_features: usize) -> Result<()> {
+    let specs = config
+        .arch
+        .hidden_specs(&config.hidden_layer_sizes, config.activation);
+    let mut fan_in = n_features;
+    for (i, spec) in specs.iter().filter(|s| s.units > 0).enumerate() {
+        if let Some(w) = &spec.weights {
+            if w.fan_in != fan_in
+                || w.fan_out != spec.units
+                || w.coef.len() != fan_in * spec.units
+                || w.intercept.len() != spec.units
+            {
+                return Err(invalid_param(
+                    "layers",
+                    format!(
+                        "dense layer {i} is {fan_in}×{} here but its pretrained weights are                          {}×{} ({} coefficients, {} biases)",
+                        spec.units,
+                        w.fan_in,
+                        w.fan_out,
+                        w.coef.len(),
+                        w.intercept.len()
+                    ),
+                ));
+            }
+        }
+        fan_in = spec.units;
+    }
+    Ok(())
+}
+
 fn check_network_size(n_in: usize, hidden: &[usize], n_out: usize) -> Result<()> {
     let mut total = Some(0usize);
     let mut fan_in = n_in;
@@ -294,6 +326,9 @@ fn train_on_this_thread<F: Float>(
         config.hidden_layer_sizes.clone()
     };
     check_network_size(n_features, &hidden, n_outputs)?;
+    if layered {
+        check_pretrained(config, n_features)?;
+    }
     let net = layered.then(|| build_net(config, task, n_features, n_outputs));
     let layout = match &net {
         Some(net) => net.layout.clone(),

@@ -711,8 +711,8 @@ impl<F: Float> GeneralOptimizer<F> {
     /// One update with step size `lr` of every parameter.
     #[cfg(test)]
     pub(crate) fn step(&mut self, params: &mut [F], grads: &[F], lr: f64) {
-        let all = [0..params.len()];
-        self.step_ranges(params, grads, lr, &all);
+        let all = 0..params.len();
+        self.step_ranges(params, grads, lr, std::slice::from_ref(&all));
     }
 
     /// One update with step size `lr` of the parameters in `trainable` (ranges of the flat

@@ -18,8 +18,8 @@ use ndarray::{s, Array2, ArrayView2, Zip};
 
 use super::base::{Activation, OutActivation, SELU_ALPHA, SELU_SCALE};
 use super::fastmath;
-use super::gemm::gemm;
-use super::network::Layout;
+use super::gemm::{gemm, gemm_chosen_for};
+use super::network::{Layout, PREDICT_BLOCK, PREDICT_KERNEL_ROWS};
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
 
@@ -1278,7 +1278,20 @@ pub(crate) fn forward<F: Float>(
             Op::Dense { layer, .. } => {
                 let coef = net.layout.coef(params, layer);
                 let intercept = net.layout.intercept(params, layer);
-                gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
+                if training {
+                    gemm(F::one(), &a_in, &coef, F::zero(), &mut a_out);
+                } else {
+                    // As in the scikit-learn engine: one kernel for every block size, so a
+                    // row's prediction does not depend on the rows predicted with it.
+                    gemm_chosen_for(
+                        PREDICT_KERNEL_ROWS,
+                        F::one(),
+                        &a_in,
+                        &coef,
+                        F::zero(),
+                        &mut a_out,
+                    );
+                }
                 for mut row in a_out.rows_mut() {
                     row += &intercept;
                 }
@@ -1591,11 +1604,10 @@ pub(crate) fn predict<F: Float>(
     running: &[F],
     x: ArrayView2<F>,
 ) -> Array2<F> {
-    const BLOCK: usize = 4096;
     let n = x.nrows();
     let n_out = *net.widths.last().unwrap_or(&1);
     let mut result = Array2::zeros((n, n_out));
-    let block = BLOCK.min(n.max(1));
+    let block = PREDICT_BLOCK.min(n.max(1));
     let mut ws = NetWorkspace::new(net, block);
     // Prediction mode reads the running statistics and never draws.
     let mut running = running.to_vec();
@@ -1798,6 +1810,41 @@ mod tests {
             1e-3,
         );
         assert_eq!(predict(&plain, &params, &[], x.view()), a);
+    }
+
+    /// A row's prediction is the same whether it is predicted alone, in a short block or
+    /// in a long one spanning several 256-row blocks (the kernel does not follow the block
+    /// size), bit for bit, with batch norm and a wide layer in the mix.
+    #[test]
+    fn prediction_does_not_depend_on_the_rows_predicted_with_it() {
+        let mut rng = NumpyRng::new(5);
+        let x = Array2::from_shape_fn((600, 40), |_| rng.uniform(-1.0, 1.0));
+        let specs = [
+            LayerSpec::dense(120, Activation::Relu)
+                .batch_norm(BatchNormPosition::BeforeActivation),
+            LayerSpec::dense(60, Activation::Tanh),
+        ];
+        let net = Net::new(
+            &specs,
+            40,
+            3,
+            OutActivation::Identity,
+            Initializer::GlorotUniform,
+            Activation::Relu,
+            0.99,
+            1e-3,
+        );
+        let (params, running) = net.init::<f64>(&mut rng);
+        let all = predict(&net, &params, &running, x.view());
+        for (start, len) in [(0, 1), (17, 1), (3, 5), (250, 40), (599, 1), (100, 300)] {
+            let part = predict(
+                &net,
+                &params,
+                &running,
+                x.slice(s![start..start + len, ..]),
+            );
+            assert_eq!(part, all.slice(s![start..start + len, ..]), "rows {start}+{len}");
+        }
     }
 
     #[test]

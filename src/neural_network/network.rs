@@ -665,11 +665,11 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 /// blocks). Throughput on 200000×8 and 20000×784 predictions
 /// stayed within the noise of a loaded machine (±10%). A row's outputs do not depend on the
 /// block it is in (checked by `prediction_does_not_depend_on_the_block_size`).
-const PREDICT_BLOCK: usize = 256;
+pub(crate) const PREDICT_BLOCK: usize = 256;
 
 /// Prediction chooses each layer's kernel as for a block of this many rows, whatever the
 /// block's actual size (a training batch's usual size, so small layers use the small kernel).
-const PREDICT_KERNEL_ROWS: usize = 32;
+pub(crate) const PREDICT_KERNEL_ROWS: usize = 32;
 
 fn predict_blocks<F: Float>(
     layout: &Layout,

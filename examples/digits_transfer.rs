@@ -116,7 +116,7 @@ fn run(args: &Args) -> mlp_tune::Result<()> {
         "pretrained on digits 0-4: {} rows, {} epochs, training accuracy {:.4}",
         task_a.len(),
         pretrained.n_iter(),
-        pretrained.score(&x.select(Axis(0), &task_a), &subset(&task_a).targets())?
+        pretrained.score(&x.select(Axis(0), &task_a), subset(&task_a).targets())?
     );
     println!(
         "digits 5-9: {} labelled images per class, the rest ({} rows) tests",

@@ -1820,8 +1820,7 @@ mod tests {
         let mut rng = NumpyRng::new(5);
         let x = Array2::from_shape_fn((600, 40), |_| rng.uniform(-1.0, 1.0));
         let specs = [
-            LayerSpec::dense(120, Activation::Relu)
-                .batch_norm(BatchNormPosition::BeforeActivation),
+            LayerSpec::dense(120, Activation::Relu).batch_norm(BatchNormPosition::BeforeActivation),
             LayerSpec::dense(60, Activation::Tanh),
         ];
         let net = Net::new(
@@ -1837,13 +1836,12 @@ mod tests {
         let (params, running) = net.init::<f64>(&mut rng);
         let all = predict(&net, &params, &running, x.view());
         for (start, len) in [(0, 1), (17, 1), (3, 5), (250, 40), (599, 1), (100, 300)] {
-            let part = predict(
-                &net,
-                &params,
-                &running,
-                x.slice(s![start..start + len, ..]),
+            let part = predict(&net, &params, &running, x.slice(s![start..start + len, ..]));
+            assert_eq!(
+                part,
+                all.slice(s![start..start + len, ..]),
+                "rows {start}+{len}"
             );
-            assert_eq!(part, all.slice(s![start..start + len, ..]), "rows {start}+{len}");
         }
     }
 

@@ -21,11 +21,11 @@
 pub mod base;
 pub mod callbacks;
 mod classifier;
+mod estimator;
 mod fastmath;
 mod gemm;
 mod general;
 mod inspect;
-pub(crate) use general::needs_layer_engine;
 mod layers;
 mod lbfgs;
 mod multilabel;
@@ -55,7 +55,6 @@ pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, R
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
 
 pub(crate) use gemm::with_single_threaded_kernels;
-pub(crate) use train::Start;
 
 use linfa::Float;
 use ndarray::ArrayView2;

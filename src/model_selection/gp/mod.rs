@@ -7,9 +7,9 @@
 //!   (`cook_estimator("GP", noise = "gaussian")`). Targets are standardized (mean 0,
 //!   population standard deviation 1; a zero deviation counts as 1).
 //! - **Hyperparameters**: maximum of the log marginal likelihood (analytic gradient, see
-//!   [`kernel`]) from the kernel's start (constant 1, length scales 1, noise 1) and from
+//!   `kernel.rs`) from the kernel's start (constant 1, length scales 1, noise 1) and from
 //!   `n_restarts` starts drawn uniformly in the log bounds, each run by a bounded
-//!   quasi-Newton method ([`lbfgsb`]); the best optimum wins (the first on ties). By
+//!   quasi-Newton method (`lbfgsb.rs`); the best optimum wins (the first on ties). By
 //!   default each run stops where scipy's L-BFGS-B would (its default tolerances, as
 //!   scikit-learn runs it); [`FitTolerance::Converged`] runs to the optimum itself.
 //!   Bounds are scikit-optimize's: constant `[0.01, 1000]`, length scales `[0.01, 100]`,
@@ -17,7 +17,7 @@
 //! - **Prediction**: as scikit-optimize, the white noise is fitted but left out of the
 //!   predicted standard deviation (the posterior of the latent function, Rasmussen &
 //!   Williams eq. 2.24).
-//! - **Linear algebra**: [`linalg`], faer's Cholesky when the `faer` feature is on.
+//! - **Linear algebra**: `linalg.rs`, faer's Cholesky when the `faer` feature is on.
 
 pub(crate) mod acquisition;
 pub(crate) mod kernel;

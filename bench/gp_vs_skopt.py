@@ -1,6 +1,6 @@
 """scikit-optimize's gp_minimize on the functions of examples/gp_synthetic.rs.
 
-    /work/venv-peers/bin/python bench/gp_vs_skopt.py [--seeds 10] [--evals 50]
+    /work/venv-peers/bin/python bench/gp_vs_skopt.py [--seeds 10] [--evals 50] [--functions hartmann6]
 
 (scikit-optimize 0.10.2, scikit-learn 1.9.1.) Defaults of gp_minimize throughout:
 10 random initial points, acq_func="gp_hedge", acq_optimizer="lbfgs", n_points=10000,
@@ -59,11 +59,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evals", type=int, default=50)
+    parser.add_argument("--functions", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()
     budgets = [b for b in (10, 25, 50) if b <= args.evals]
     medians, finals, seconds = {}, {}, {}
     warnings.simplefilter("ignore")
+    only = [n for n in args.functions.split(",") if n]
     for name, f, dims, minimum in PROBLEMS:
+        if only and name not in only:
+            continue
         runs = []
         started = time.time()
         for seed in range(args.seeds):

@@ -3,12 +3,13 @@
 //! `bench/gp_vs_skopt.py` runs scikit-optimize's `gp_minimize` on the same functions.
 //!
 //! ```text
-//! cargo run --release --example gp_synthetic -- [--seeds 10] [--evals 50] [--n-points 10000] [--all true]
+//! cargo run --release --example gp_synthetic -- [--seeds 10] [--evals 50] [--n-points 10000] [--all true] [--functions hartmann6]
 //! ```
 //!
 //! The functions are `tpe_synthetic`'s (`common/synthetic.rs`): `branin` (2-D) and
 //! `hartmann6` (6-D), and with `--all true` also `styblinski_tang8` and `mixed` (a list,
-//! a log-uniform float and an integer). They are minimized; the search maximizes its
+//! a log-uniform float and an integer); `--functions` keeps only the named ones
+//! (comma-separated). They are minimized; the search maximizes its
 //! score, so each trial's "estimator" predicts the constant `sqrt(f(x) - f*)` for zero
 //! targets, whose negated MSE is exactly `f* - f(x)`.
 //!
@@ -55,6 +56,8 @@ fn main() -> mlp_tune::Result<()> {
     let evals: usize = flag("--evals", 50);
     let n_points: usize = flag("--n-points", 10_000);
     let all: bool = flag("--all", false);
+    let only: String = flag("--functions", String::new());
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|f| f == name);
     let data = Dataset::new(Array2::<f64>::zeros((8, 1)), Array1::<f64>::zeros(8));
     let budgets: Vec<usize> = BUDGETS.iter().copied().filter(|&b| b <= evals).collect();
     let mut medians = serde_json::Map::new();
@@ -66,6 +69,7 @@ fn main() -> mlp_tune::Result<()> {
         for problem in problems()
             .into_iter()
             .filter(|p| all || matches!(p.name, "branin" | "hartmann6"))
+            .filter(|p| wanted(p.name))
         {
             let (f, minimum) = (problem.f, problem.minimum);
             let build = move |c: &Candidate| Ok(Level((f(c) - minimum).max(0.0).sqrt()));

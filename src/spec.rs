@@ -16,8 +16,9 @@
 //! max_iter = 50
 //!
 //! [search]
-//! kind = "random"                 # grid | random | halving_grid | halving_random | hyperband | tpe
-//! n_iter = 10                     # candidates (random, halving_random), trials (tpe)
+//! kind = "random"                 # grid | random | halving_grid | halving_random | hyperband
+//!                                 # | tpe | bayes | evolutionary
+//! n_iter = 10                     # candidates (random, halving_random), trials (tpe, bayes)
 //! cv = 3
 //! seed = 42
 //! n_jobs = 2
@@ -28,6 +29,21 @@
 //! alpha = { dist = "loguniform", low = 1e-5, high = 1e-1 }
 //! learning_rate_init = { dist = "loguniform", low = 1e-4, high = 1e-1 }
 //! ```
+//!
+//! Options of each kind beyond the common ones (`cv`, `scoring`, `n_jobs`, `journal`, and
+//! `seed` for all but grid):
+//!
+//! | kind | options |
+//! |------|---------|
+//! | `random` | `n_iter` (needed) |
+//! | `halving_grid`, `halving_random` | `factor`, `resource`, `min_resources`, `max_resources`; `n_iter` (halving_random) |
+//! | `hyperband` | `max_epochs` (needed), `min_epochs`, `max_brackets`, `factor`, `sampler` (`random` or `bohb`) |
+//! | `tpe` | `n_iter` (needed), `batch_size`, `n_startup_trials` |
+//! | `bayes` ([`BayesSearchCV`](crate::model_selection::BayesSearchCV), a GP) | `n_iter` (needed), `batch_size`, `n_initial_points`, `initial_points` (`random` or `lhs`), `acquisition` (`gp_hedge`, `ei`, `pi` or `lcb`), `xi` (gp_hedge, ei, pi), `kappa` (gp_hedge, lcb), `liar` (`cl_min`, `cl_mean` or `cl_max`), `n_points` |
+//! | `evolutionary` ([`EvolutionarySearchCV`](crate::model_selection::EvolutionarySearchCV), a grid space) | `population_size`, `generations_number`, `gene_mutation_prob`, `gene_crossover_prob`, `tournament_size`, `crossover` (`uniform` or `one_point`), `elitism` |
+//!
+//! Defaults are the library's (scikit-optimize's for `bayes`, sklearn-deap's for
+//! `evolutionary`).
 //!
 //! Distributions use the names of [`Distribution`]: `uniform` (`loc`, `scale`),
 //! `loguniform` (`low`, `high`), `randint` and `log_randint` (`low`, `high` excluded),
@@ -99,9 +115,10 @@ pub struct EstimatorSpec {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchOptionsSpec {
-    /// `grid`, `random`, `halving_grid`, `halving_random`, `hyperband` or `tpe`.
+    /// `grid`, `random`, `halving_grid`, `halving_random`, `hyperband`, `tpe`, `bayes` or
+    /// `evolutionary`.
     pub kind: String,
-    /// Candidates (random, halving_random) or trials (tpe).
+    /// Candidates (random, halving_random) or trials (tpe, bayes).
     pub n_iter: Option<usize>,
     /// Folds (default 5, scikit-learn's).
     pub cv: Option<usize>,
@@ -129,11 +146,49 @@ pub struct SearchOptionsSpec {
     pub max_brackets: Option<usize>,
     /// Hyperband: `random` (default) or `bohb`.
     pub sampler: Option<String>,
-    /// TPE: trials proposed together (default 1).
+    /// TPE and bayes: trials proposed together (default 1).
     pub batch_size: Option<usize>,
     /// TPE: random trials before the model is used (default 10).
     pub n_startup_trials: Option<usize>,
+    /// Bayes: random trials before the GP is used (default 10).
+    pub n_initial_points: Option<usize>,
+    /// Bayes: how the initial trials are placed, `random` (default) or `lhs` (a Latin
+    /// hypercube).
+    pub initial_points: Option<String>,
+    /// Bayes: `gp_hedge` (default), `ei`, `pi` or `lcb`.
+    pub acquisition: Option<String>,
+    /// Bayes: the margin of `gp_hedge`, `ei` and `pi` (default 0.01).
+    pub xi: Option<f64>,
+    /// Bayes: the weight of the standard deviation in `gp_hedge` and `lcb` (default 1.96).
+    pub kappa: Option<f64>,
+    /// Bayes: the constant liar of batches, `cl_min` (default), `cl_mean` or `cl_max`.
+    pub liar: Option<String>,
+    /// Bayes: random points per acquisition (default 10 000).
+    pub n_points: Option<usize>,
+    /// Evolutionary: individuals per generation (default 50).
+    pub population_size: Option<usize>,
+    /// Evolutionary: generations after the first (default 10).
+    pub generations_number: Option<usize>,
+    /// Evolutionary: probability that a mutating individual redraws each gene (default 0.1).
+    pub gene_mutation_prob: Option<f64>,
+    /// Evolutionary: probability that a uniform crossover swaps each gene (default 0.5).
+    pub gene_crossover_prob: Option<f64>,
+    /// Evolutionary: individuals per selection tournament (default 3).
+    pub tournament_size: Option<usize>,
+    /// Evolutionary: `uniform` (default) or `one_point`.
+    pub crossover: Option<String>,
+    /// Evolutionary: best individuals kept unchanged (default 0).
+    pub elitism: Option<usize>,
 }
+
+/// The string-valued options of `[search]` and their choices.
+const STRING_CHOICES: [(&str, &[&str]); 5] = [
+    ("sampler", &["random", "bohb"]),
+    ("initial_points", &["random", "lhs"]),
+    ("acquisition", &["gp_hedge", "ei", "pi", "lcb"]),
+    ("liar", &["cl_min", "cl_mean", "cl_max"]),
+    ("crossover", &["uniform", "one_point"]),
+];
 
 /// A value of `[space]`: a list of values, or a distribution.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -205,16 +260,48 @@ fn spec_error(path: &Path, text: &str, key: &str, what: impl std::fmt::Display) 
     MlpTuneError::InvalidInput(format!("{}{line}, key `{key}`: {what}", path.display()))
 }
 
-/// The line (from 1) where `key` is set, `key = ...` at the start of a line.
+/// The line (from 1) where `key` is set, `key = ...` at the start of a line: for a dotted
+/// key (`search.kind`), within its table (`[search]`) when the spec has that header, so
+/// that `kind` of `[search]` is not taken for `kind` of `[estimator]`.
 fn line_of(text: &str, key: &str) -> Option<usize> {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(last)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
+    let (table, last) = match key.rsplit_once('.') {
+        Some((table, last)) => (Some(table), last),
+        None => (None, key),
+    };
+    let sets = |l: &str| {
+        l.trim_start()
+            .strip_prefix(last)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let header = table.map(|t| format!("[{t}]"));
+    let start = header.as_deref().and_then(|h| {
+        text.lines()
+            .position(|l| l.split('#').next().is_some_and(|l| l.trim() == h))
+    });
+    match start {
+        Some(start) => text
+            .lines()
+            .enumerate()
+            .skip(start + 1)
+            .take_while(|(_, l)| !is_header(l))
+            .find(|(_, l)| sets(l))
+            .map(|(i, _)| i + 1),
+        None => text.lines().position(sets).map(|i| i + 1),
+    }
+}
+
+/// Whether a line is a table header, `[name]` or `[name.sub]` (not a line of a multi-line
+/// array such as `[10],`).
+fn is_header(line: &str) -> bool {
+    let l = line.split('#').next().unwrap_or("").trim();
+    l.strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .is_some_and(|name| {
+            name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         })
-        .map(|i| i + 1)
 }
 
 /// A TOML value as a hyperparameter value.
@@ -256,14 +343,26 @@ impl DistSpec {
     }
 }
 
+/// `a grid`, `an evolutionary`: a kind with its article, for messages.
+fn a_kind(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
 /// The search kinds a spec names.
-pub const SEARCH_KINDS: [&str; 6] = [
+pub const SEARCH_KINDS: [&str; 8] = [
     "grid",
     "random",
     "halving_grid",
     "halving_random",
     "hyperband",
     "tpe",
+    "bayes",
+    "evolutionary",
 ];
 
 impl SearchSpec {
@@ -339,7 +438,10 @@ impl SearchSpec {
                 SpaceValue::Dist(_) => {
                     return Err(self.error(
                         &format!("space.{name}"),
-                        "a grid search takes lists of values, not distributions",
+                        format!(
+                            "{} search takes lists of values (a grid), not distributions",
+                            a_kind(&self.search.kind)
+                        ),
                     ))
                 }
             }
@@ -426,12 +528,22 @@ impl SearchSpec {
         }
         let takes = |option: &str| -> bool {
             match option {
-                "n_iter" => matches!(kind, "random" | "halving_random" | "tpe"),
+                "n_iter" => matches!(kind, "random" | "halving_random" | "tpe" | "bayes"),
                 "seed" => kind != "grid",
                 "factor" => matches!(kind, "halving_grid" | "halving_random" | "hyperband"),
                 "resource" | "min_resources" | "max_resources" => kind.starts_with("halving"),
                 "max_epochs" | "min_epochs" | "max_brackets" | "sampler" => kind == "hyperband",
-                "batch_size" | "n_startup_trials" => kind == "tpe",
+                "batch_size" => matches!(kind, "tpe" | "bayes"),
+                "n_startup_trials" => kind == "tpe",
+                "n_initial_points" | "initial_points" | "acquisition" | "xi" | "kappa" | "liar"
+                | "n_points" => kind == "bayes",
+                "population_size"
+                | "generations_number"
+                | "gene_mutation_prob"
+                | "gene_crossover_prob"
+                | "tournament_size"
+                | "crossover"
+                | "elitism" => kind == "evolutionary",
                 _ => true,
             }
         };
@@ -448,24 +560,67 @@ impl SearchSpec {
             ("sampler", s.sampler.is_some()),
             ("batch_size", s.batch_size.is_some()),
             ("n_startup_trials", s.n_startup_trials.is_some()),
+            ("n_initial_points", s.n_initial_points.is_some()),
+            ("initial_points", s.initial_points.is_some()),
+            ("acquisition", s.acquisition.is_some()),
+            ("xi", s.xi.is_some()),
+            ("kappa", s.kappa.is_some()),
+            ("liar", s.liar.is_some()),
+            ("n_points", s.n_points.is_some()),
+            ("population_size", s.population_size.is_some()),
+            ("generations_number", s.generations_number.is_some()),
+            ("gene_mutation_prob", s.gene_mutation_prob.is_some()),
+            ("gene_crossover_prob", s.gene_crossover_prob.is_some()),
+            ("tournament_size", s.tournament_size.is_some()),
+            ("crossover", s.crossover.is_some()),
+            ("elitism", s.elitism.is_some()),
         ];
         for (option, set) in given {
             if set && !takes(option) {
                 return Err(self.error(
                     &format!("search.{option}"),
-                    format!("a {kind} search does not take `{option}`"),
+                    format!("{} search does not take `{option}`", a_kind(kind)),
                 ));
             }
         }
-        if matches!(kind, "random" | "tpe") && s.n_iter.is_none() {
+        if matches!(kind, "random" | "tpe" | "bayes") && s.n_iter.is_none() {
             return Err(self.error("search.kind", format!("a {kind} search needs `n_iter`")));
         }
         if kind == "hyperband" && s.max_epochs.is_none() {
             return Err(self.error("search.kind", "a hyperband search needs `max_epochs`"));
         }
-        if let Some(sampler) = &s.sampler {
-            if !["random", "bohb"].contains(&sampler.as_str()) {
-                return Err(self.error("search.sampler", "random or bohb"));
+        let strings = [
+            &s.sampler,
+            &s.initial_points,
+            &s.acquisition,
+            &s.liar,
+            &s.crossover,
+        ];
+        for ((option, choices), value) in STRING_CHOICES.iter().zip(strings) {
+            if let Some(v) = value {
+                if !choices.contains(&v.as_str()) {
+                    return Err(self.error(
+                        &format!("search.{option}"),
+                        format!("unknown {option} `{v}`; one of {}", choices.join(", ")),
+                    ));
+                }
+            }
+        }
+        // Each acquisition takes only its own parameters.
+        let acquisition = s.acquisition.as_deref().unwrap_or("gp_hedge");
+        for (option, set, takes) in [
+            ("xi", s.xi.is_some(), acquisition != "lcb"),
+            (
+                "kappa",
+                s.kappa.is_some(),
+                matches!(acquisition, "gp_hedge" | "lcb"),
+            ),
+        ] {
+            if set && !takes {
+                return Err(self.error(
+                    &format!("search.{option}"),
+                    format!("the {acquisition} acquisition does not take `{option}`"),
+                ));
             }
         }
         if self.space.is_empty() {
@@ -476,8 +631,25 @@ impl SearchSpec {
         }
         self.fixed_params()?;
         match kind {
-            "grid" | "halving_grid" => self.grid().map(|_| ()),
+            "grid" | "halving_grid" | "evolutionary" => self.grid().map(|_| ()),
             _ => self.distributions().map(|_| ()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_in_their_table() {
+        let text = "[estimator]\nkind = \"mlp_regressor\"\n\n[search]\nn_iter = 3\nkind = \"bayes\" # GP\n\n[space]\nhidden_layer_sizes = [\n  [10],\n  [20]\n]\nalpha = [1.0]\n";
+        assert_eq!(line_of(text, "search.kind"), Some(6));
+        assert_eq!(line_of(text, "estimator.kind"), Some(2));
+        assert_eq!(line_of(text, "space.alpha"), Some(13));
+        assert_eq!(line_of(text, "kind"), Some(2));
+        assert_eq!(line_of(text, "data.dataset"), None);
+        assert!(is_header("[estimator.params]  # fixed"));
+        assert!(!is_header("  [10],") && !is_header("[10]"));
     }
 }

@@ -9,8 +9,13 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mlp-tune"))
 }
 
+/// The scratch folder of `tag` (as [`dir`] made it).
+fn dir_of(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("mlp-tune-cli-{tag}-{}", std::process::id()))
+}
+
 fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlp-tune-cli-{tag}-{}", std::process::id()));
+    let d = dir_of(tag);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -62,42 +67,40 @@ fn json(path: PathBuf) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-#[test]
-fn a_sharded_halving_search_equals_run() {
-    let one = dir("one");
-    let spec = write_spec(&one, SPEC);
+/// Runs `spec_text` with `run` and, in another folder, round by round in 3 shards (`plan`,
+/// `shard`..., then `merge`); checks that both give the same cv_results (timings aside),
+/// best candidate, scores and refitted model. Returns the number of rounds.
+fn sharded_equals_run(tag: &str, spec_text: &str) -> usize {
+    let one = dir(&format!("{tag}-one"));
+    let spec = write_spec(&one, spec_text);
     let o = run(
         &["run", "--quiet", "--out", one.join("out").to_str().unwrap()],
         &spec,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{tag}: {}", stderr(&o));
 
-    let sharded = dir("sharded");
-    let spec = write_spec(&sharded, SPEC);
+    let sharded = dir(&format!("{tag}-sharded"));
+    let spec = write_spec(&sharded, spec_text);
     let mut rounds = 0;
     loop {
         let plan = run(&["plan"], &spec);
         match plan.status.code() {
             Some(0) => break,
             Some(3) => {}
-            other => panic!("plan exited {other:?}: {}", stderr(&plan)),
+            other => panic!("{tag}: plan exited {other:?}: {}", stderr(&plan)),
         }
         rounds += 1;
-        assert!(rounds < 10);
+        assert!(rounds < 20, "{tag}");
         for i in 0..3 {
             let o = run(&["shard", "--index", &i.to_string(), "--count", "3"], &spec);
-            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(o.status.success(), "{tag}: {}", stderr(&o));
         }
     }
-    assert_eq!(
-        rounds, 2,
-        "6 candidates, factor 3: rounds at 5 and 15 iterations"
-    );
     let o = run(
         &["merge", "--out", sharded.join("out").to_str().unwrap()],
         &spec,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{tag}: {}", stderr(&o));
 
     let (a, b) = (
         json(one.join("out/cv_results.json")),
@@ -105,20 +108,30 @@ fn a_sharded_halving_search_equals_run() {
     );
     for (key, value) in a.as_object().unwrap() {
         if !key.contains("time") {
-            assert_eq!(value, &b[key], "{key}");
+            assert_eq!(value, &b[key], "{tag}: {key}");
         }
     }
     let (a, b) = (
         json(one.join("out/result.json")),
         json(sharded.join("out/result.json")),
     );
-    for key in ["best_params", "best_score", "test_score"] {
-        assert_eq!(a[key], b[key], "{key}");
+    for key in ["best_params", "best_score", "test_score", "n_candidates"] {
+        assert_eq!(a[key], b[key], "{tag}: {key}");
     }
     assert_eq!(
         std::fs::read(one.join("out/model.json")).unwrap(),
         std::fs::read(sharded.join("out/model.json")).unwrap(),
-        "the same refitted model"
+        "{tag}: the same refitted model"
+    );
+    rounds
+}
+
+#[test]
+fn a_sharded_halving_search_equals_run() {
+    assert_eq!(
+        sharded_equals_run("halving", SPEC),
+        2,
+        "6 candidates, factor 3: rounds at 5 and 15 iterations"
     );
 }
 
@@ -239,4 +252,170 @@ fn shards_of_another_spec_are_not_merged_and_merge_needs_a_complete_search() {
     let o = run(&["plan"], &spec);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("different search"), "{}", stderr(&o));
+}
+
+const BAYES_SPEC: &str = r#"[data]
+dataset = "diabetes"
+test_size = 0.25
+
+[estimator]
+kind = "mlp_regressor"
+[estimator.params]
+solver = "lbfgs"
+max_iter = 20
+random_state = 0
+
+[search]
+kind = "bayes"
+n_iter = 7
+n_initial_points = 3
+acquisition = "ei"
+xi = 0.02
+n_points = 200
+batch_size = 2
+cv = 2
+seed = 3
+journal = "search.jsonl"
+
+[space]
+hidden_layer_sizes = [[4], [16]]
+alpha = { dist = "loguniform", low = 1e-4, high = 10.0 }
+"#;
+
+#[test]
+fn a_bayes_search_runs_from_a_spec_and_its_options_are_checked() {
+    // 3 random trials in one batch, then batches of 2: 3 rounds, sharded or not.
+    assert_eq!(sharded_equals_run("bayes", BAYES_SPEC), 3);
+    let result = json(dir_of("bayes-one").join("out/result.json"));
+    assert_eq!(result["n_candidates"], 7, "{result}");
+    assert!(result["best_score"].as_f64().unwrap().is_finite());
+    assert!(result["test_score"].as_f64().unwrap().is_finite());
+
+    let spec = |from: &str, to: &str| {
+        assert!(BAYES_SPEC.contains(from), "{from}");
+        BAYES_SPEC.replacen(from, to, 1)
+    };
+    refused(
+        "bayes-acquisition",
+        &spec("\"ei\"", "\"ucb\""),
+        &["run"],
+        Some(16),
+        "acquisition",
+    );
+    refused(
+        "bayes-kappa-with-ei",
+        &spec("xi = 0.02", "kappa = 2.0"),
+        &["run"],
+        Some(17),
+        "kappa",
+    );
+    refused(
+        "bayes-needs-n-iter",
+        &spec("n_iter = 7\n", ""),
+        &["run"],
+        Some(13),
+        "n_iter",
+    );
+    refused(
+        "bayes-n-initial-points",
+        &spec("n_initial_points = 3", "n_initial_points = 8"),
+        &["run"],
+        Some(15),
+        "n_initial_points",
+    );
+    refused(
+        "bayes-n-points",
+        &spec("n_points = 200", "n_points = 0"),
+        &["run"],
+        Some(18),
+        "n_points",
+    );
+    refused(
+        "bayes-evolutionary-option",
+        &spec("n_points = 200", "population_size = 4"),
+        &["run"],
+        Some(18),
+        "population_size",
+    );
+}
+
+const EVOLUTIONARY_SPEC: &str = r#"[data]
+dataset = "diabetes"
+
+[estimator]
+kind = "mlp_regressor"
+[estimator.params]
+solver = "lbfgs"
+max_iter = 20
+random_state = 0
+
+[search]
+kind = "evolutionary"
+population_size = 8
+generations_number = 2
+gene_mutation_prob = 0.2
+tournament_size = 2
+crossover = "one_point"
+elitism = 1
+cv = 2
+seed = 1
+journal = "search.jsonl"
+
+[space]
+hidden_layer_sizes = [[4], [8], [16]]
+alpha = [1e-4, 1e-2, 1.0]
+"#;
+
+#[test]
+fn an_evolutionary_search_runs_from_a_spec_and_its_options_are_checked() {
+    // One round per generation with configurations not met before: the first and the two
+    // bred from it here.
+    assert_eq!(sharded_equals_run("evolutionary", EVOLUTIONARY_SPEC), 3);
+    let result = json(dir_of("evolutionary-one").join("out/result.json"));
+    // Distinct configurations only: 7 of the grid's 9 for this seed.
+    assert_eq!(result["n_candidates"], 7, "{result}");
+    assert!(result["best_score"].as_f64().unwrap().is_finite());
+
+    let spec = |from: &str, to: &str| {
+        assert!(EVOLUTIONARY_SPEC.contains(from), "{from}");
+        EVOLUTIONARY_SPEC.replacen(from, to, 1)
+    };
+    refused(
+        "evolutionary-crossover",
+        &spec("\"one_point\"", "\"two_point\""),
+        &["run"],
+        Some(17),
+        "crossover",
+    );
+    refused(
+        "evolutionary-population",
+        &spec("population_size = 8", "population_size = 1"),
+        &["run"],
+        Some(13),
+        "population_size",
+    );
+    refused(
+        "evolutionary-probability",
+        &spec("gene_mutation_prob = 0.2", "gene_mutation_prob = 1.5"),
+        &["run"],
+        Some(15),
+        "gene_mutation_prob",
+    );
+    refused(
+        "evolutionary-needs-a-grid",
+        &spec(
+            "alpha = [1e-4, 1e-2, 1.0]",
+            "alpha = { dist = \"loguniform\", low = 1e-4, high = 1.0 }",
+        ),
+        &["run"],
+        Some(25),
+        "alpha",
+    );
+    refused(
+        "evolutionary-n-iter",
+        &spec("elitism = 1", "n_iter = 5"),
+        &["run"],
+        Some(18),
+        "n_iter",
+    );
 }

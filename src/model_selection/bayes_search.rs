@@ -115,7 +115,7 @@ impl Default for Acquisition {
 
 impl Acquisition {
     /// Checks the ranges documented on each variant
-    /// ([`MlpTuneError::InvalidParameter`] named `acquisition`).
+    /// ([`MlpTuneError::InvalidParameter`](crate::MlpTuneError::InvalidParameter) named `acquisition`).
     pub fn validate(&self) -> Result<()> {
         let (xi, kappa, eta) = match *self {
             Acquisition::ExpectedImprovement { xi }
@@ -319,10 +319,10 @@ impl<B, T> SearchCV<B, T, BayesSpace> {
     ///
     /// Errors (before any fit): `n_trials`, `batch_size` or `n_points` of 0,
     /// `n_initial_points` larger than `n_trials`, an acquisition out of range
-    /// ([`MlpTuneError::InvalidParameter`]); an empty space, an invalid distribution or a
-    /// space with nothing to choose ([`MlpTuneError::SearchSpace`]); a journal written by a
+    /// ([`MlpTuneError::InvalidParameter`](crate::MlpTuneError::InvalidParameter)); an empty space, an invalid distribution or a
+    /// space with nothing to choose ([`MlpTuneError::SearchSpace`](crate::MlpTuneError::SearchSpace)); a journal written by a
     /// different search, including the same search over other distributions
-    /// ([`MlpTuneError::Journal`]).
+    /// ([`MlpTuneError::Journal`](crate::MlpTuneError::Journal)).
     pub fn fit<F, E, R, TT>(
         &self,
         dataset: &DatasetBase<R, TT>,

@@ -10,10 +10,10 @@ use mlp_tune::datasets::{self, CsvOptions, TargetColumn};
 use mlp_tune::model_selection::param_space::candidate_to_json;
 use mlp_tune::model_selection::scoring::ScoreTarget;
 use mlp_tune::model_selection::{
-    by_name, merge_journals, BracketSampler, Estimator, FittedSearch, GridSearchCV,
-    HalvingGridSearchCV, HalvingRandomSearchCV, HyperbandSearchCV, MinResources,
-    RandomizedSearchCV, Resource, Scorer, SearchCV, SearchObserver, SetParams, Size, TpeOptions,
-    TpeSearchCV,
+    by_name, merge_journals, Acquisition, BayesSearchCV, BracketSampler, ConstantLiar, Crossover,
+    Estimator, EvolutionarySearchCV, FittedSearch, GridSearchCV, HalvingGridSearchCV,
+    HalvingRandomSearchCV, HyperbandSearchCV, InitialPoints, MinResources, RandomizedSearchCV,
+    Resource, Scorer, SearchCV, SearchObserver, SetParams, Size, TpeOptions, TpeSearchCV,
 };
 use mlp_tune::neural_network::{MLPClassifier, MLPRegressor};
 use mlp_tune::progress::SearchProgress;
@@ -351,6 +351,57 @@ where
             )?
             .fit(train)
         }
+        "bayes" => {
+            let mut s = BayesSearchCV::new(
+                builder,
+                spec.distributions().map_err(Failure::Spec)?,
+                o.n_iter.unwrap_or(10),
+            )
+            .batch_size(o.batch_size.unwrap_or(1))
+            .acquisition(acquisition(spec))
+            .random_state(seed);
+            if let Some(n) = o.n_initial_points {
+                s = s.n_initial_points(n);
+            }
+            if o.initial_points.as_deref() == Some("lhs") {
+                s = s.initial_points(InitialPoints::LatinHypercube);
+            }
+            s = s.liar(match o.liar.as_deref() {
+                Some("cl_mean") => ConstantLiar::Mean,
+                Some("cl_max") => ConstantLiar::Max,
+                _ => ConstantLiar::Min,
+            });
+            if let Some(n) = o.n_points {
+                s = s.n_points(n);
+            }
+            common(spec, s, setup)?.fit(train)
+        }
+        "evolutionary" => {
+            let mut s = EvolutionarySearchCV::new(builder, spec.grid().map_err(Failure::Spec)?)
+                .random_state(seed);
+            if let Some(n) = o.population_size {
+                s = s.population_size(n);
+            }
+            if let Some(n) = o.generations_number {
+                s = s.generations_number(n);
+            }
+            if let Some(p) = o.gene_mutation_prob {
+                s = s.gene_mutation_prob(p);
+            }
+            if let Some(p) = o.gene_crossover_prob {
+                s = s.gene_crossover_prob(p);
+            }
+            if let Some(k) = o.tournament_size {
+                s = s.tournament_size(k);
+            }
+            if o.crossover.as_deref() == Some("one_point") {
+                s = s.crossover(Crossover::OnePoint);
+            }
+            if let Some(n) = o.elitism {
+                s = s.elitism(n);
+            }
+            common(spec, s, setup)?.fit(train)
+        }
         other => {
             return Err(Failure::Spec(
                 spec.error("search.kind", format!("unknown kind {other}")),
@@ -358,12 +409,65 @@ where
         }
     };
     result.map_err(|e| match e {
+        // A search option out of range names its key in [search].
+        MlpTuneError::InvalidParameter { ref name, .. } if search_option(spec, name).is_some() => {
+            let key = search_option(spec, name).unwrap_or("search");
+            Failure::Spec(spec.error(key, e))
+        }
         // Parameters the builder refuses are the spec's fault.
         MlpTuneError::InvalidParameter { .. } | MlpTuneError::SearchSpace(_) => {
             Failure::Spec(spec.error("space", e))
         }
         other => Failure::Search(other),
     })
+}
+
+/// The `[search]` key of a search setting the library refused by `name` (`n_trials` is
+/// the spec's `n_iter`, `n_splits` its `cv`, the acquisition's range errors its `xi` or
+/// `kappa`), unless a hyperparameter of the space or the estimator has that name.
+fn search_option(spec: &SearchSpec, name: &str) -> Option<&'static str> {
+    if spec.space.contains_key(name) || spec.estimator.params.contains_key(name) {
+        return None;
+    }
+    let o = &spec.search;
+    Some(match name {
+        "n_trials" | "n_iter" | "n_candidates" => "search.n_iter",
+        "n_splits" => "search.cv",
+        "n_startup_trials" => "search.n_startup_trials",
+        "min_resources" => "search.min_resources",
+        "max_resources" => "search.max_resources",
+        "min_epochs" => "search.min_epochs",
+        "max_brackets" => "search.max_brackets",
+        "acquisition" if o.kappa.is_some() && o.xi.is_none() => "search.kappa",
+        "acquisition" if o.xi.is_some() => "search.xi",
+        "acquisition" => "search.acquisition",
+        "batch_size" => "search.batch_size",
+        "n_initial_points" => "search.n_initial_points",
+        "n_points" => "search.n_points",
+        "factor" => "search.factor",
+        "population_size" => "search.population_size",
+        "gene_mutation_prob" => "search.gene_mutation_prob",
+        "gene_crossover_prob" => "search.gene_crossover_prob",
+        "tournament_size" => "search.tournament_size",
+        "elitism" => "search.elitism",
+        _ => return None,
+    })
+}
+
+/// The spec's acquisition with its `xi` and `kappa` (scikit-optimize's defaults otherwise).
+fn acquisition(spec: &SearchSpec) -> Acquisition {
+    let o = &spec.search;
+    let (xi, kappa) = (o.xi.unwrap_or(0.01), o.kappa.unwrap_or(1.96));
+    match o.acquisition.as_deref() {
+        Some("ei") => Acquisition::ExpectedImprovement { xi },
+        Some("pi") => Acquisition::ProbabilityOfImprovement { xi },
+        Some("lcb") => Acquisition::LowerConfidenceBound { kappa },
+        _ => Acquisition::GpHedge {
+            xi,
+            kappa,
+            eta: 1.0,
+        },
+    }
 }
 
 fn run<P, T>(spec: &SearchSpec, base: P, data: Dataset<f64, T, Ix1>, mode: Mode) -> Outcome

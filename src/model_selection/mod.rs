@@ -23,6 +23,7 @@
 
 mod bayes_search;
 mod bohb;
+mod cv_results;
 mod evolutionary_search;
 mod fitted;
 pub use fitted::SearchResults;
@@ -34,6 +35,7 @@ pub mod param_space;
 mod runner;
 pub mod scoring;
 pub mod search;
+mod speculative;
 pub mod split;
 pub mod tpe;
 mod tpe_search;

@@ -23,13 +23,12 @@ use std::time::{Duration, Instant};
 use linfa::Float;
 use ndarray::{ArrayView1, ArrayView2};
 
+use super::cv_results::build_cv_results;
 use super::journal::{Journal, RoundEntry, TrialKey};
 use super::param_space::Candidate;
 use super::scoring::{ScoreTarget, Scorer};
-use super::search::{
-    build_cv_results, refit_rows_ratio, Execution, FailureRun, FitEvent, FittedSearch, PendingFit,
-    RoundEvent, SearchCV, SpeculativeRefit,
-};
+use super::search::{Execution, FitEvent, FittedSearch, PendingFit, RoundEvent, SearchCV};
+use super::speculative::{refit_rows_ratio, FailureRun, SpeculativeRefit};
 use super::split::Fold;
 use super::validation::{fit_and_score_by, run_parallel_with_side_work, Estimator, FoldOutcome};
 use crate::error::{invalid_param, MlpTuneError, Result};

@@ -44,7 +44,8 @@ pub use callbacks::{
 };
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
 pub use layers::{
-    ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, ARCH_PARAM_NAMES,
+    ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, LayerWeights,
+    ARCH_PARAM_NAMES,
 };
 pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
 pub use params::{

@@ -24,6 +24,7 @@
 mod bayes_search;
 mod bohb;
 mod cv_results;
+mod estimator;
 mod evolutionary_search;
 mod fitted;
 pub use fitted::SearchResults;

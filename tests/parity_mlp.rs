@@ -38,7 +38,24 @@ fn weights_equal(
 #[test]
 #[ignore = "needs MLP_TUNE_PARITY"]
 fn initial_weights_equal_scikit_learn() {
-    let doc = parity_json("mlp_init.json");
+    check_initial_weights(&parity_json("mlp_init.json"));
+}
+
+/// The small configurations of the same oracle, kept in the repository so the guard runs in
+/// a plain `cargo test --release`.
+#[test]
+fn initial_weights_equal_scikit_learn_small_fixture() {
+    check_initial_weights(&fixture("mlp_init_small.json"));
+}
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn check_initial_weights(doc: &Value) {
     for config in doc["configs"].as_array().unwrap() {
         let units = usizes(&config["layer_units"]);
         let activation = Activation::from_name(config["activation"].as_str().unwrap()).unwrap();
@@ -115,7 +132,18 @@ fn apply_params<P: SetParams>(mut params: P, sk: &Value, max_iter: usize) -> P {
 #[ignore = "needs MLP_TUNE_PARITY"]
 #[allow(clippy::type_complexity)]
 fn one_epoch_weights_equal_scikit_learn() {
-    let doc = parity_json("mlp_one_epoch.json");
+    check_epochs(&parity_json("mlp_one_epoch.json"));
+}
+
+/// Three of the four cases of the same oracle (iris with sgd+Nesterov and adam, moons with
+/// early stopping), in the repository so the floating-point-order guard runs in a plain
+/// `cargo test --release`.
+#[test]
+fn one_epoch_weights_equal_scikit_learn_small_fixture() {
+    check_epochs(&fixture("mlp_one_epoch_small.json"));
+}
+
+fn check_epochs(doc: &Value) {
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let x = matrix(&case["X"]);

@@ -130,7 +130,6 @@ fn apply_params<P: SetParams>(mut params: P, sk: &Value, max_iter: usize) -> P {
 /// Nesterov, adam, a regressor and early stopping on a binary classifier).
 #[test]
 #[ignore = "needs MLP_TUNE_PARITY"]
-#[allow(clippy::type_complexity)]
 fn one_epoch_weights_equal_scikit_learn() {
     check_epochs(&parity_json("mlp_one_epoch.json"));
 }
@@ -143,6 +142,7 @@ fn one_epoch_weights_equal_scikit_learn_small_fixture() {
     check_epochs(&fixture("mlp_one_epoch_small.json"));
 }
 
+#[allow(clippy::type_complexity)]
 fn check_epochs(doc: &Value) {
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();

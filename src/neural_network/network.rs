@@ -6,7 +6,7 @@ use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, A
 
 use super::base::{Activation, OutActivation};
 use super::fastmath;
-use super::gemm::{gemm, gemm_chosen_for};
+use super::gemm::{gemm_chosen_for, gemm_fused, reserve_packing, Epilogue};
 use crate::random::NumpyRng;
 
 /// Where each layer's coefficients and intercepts sit in the flat parameter buffer: all
@@ -141,6 +141,9 @@ impl<F: Float> Workspace<F> {
     pub(crate) fn new(layout: &Layout, capacity: usize) -> Self {
         let units = &layout.layer_units;
         let capacity = capacity.max(1);
+        // The backward product `δ·Wᵀ` copies `W` transposed into the kernel's per-thread
+        // buffer: sized here, so that no batch grows it.
+        reserve_packing::<F>(units.windows(2).map(|w| w[0] * w[1]).max().unwrap_or(0));
         Workspace {
             capacity,
             acts: units
@@ -198,9 +201,11 @@ impl<F: Float> Workspace<F> {
 /// Forward and backward pass of the batch gathered in the workspace's first `m` rows;
 /// returns the batch loss and leaves the gradient in `ws.grads`.
 ///
-/// On x86-64 the passes' elementwise loops (bias + activation, derivatives, reductions) are
-/// compiled again for AVX2 and picked at run time. Rust never fuses or reorders float
-/// operations, so both versions compute the same bits; only the vector width changes.
+/// On x86-64 the passes' elementwise loops (tanh and logistic, the loss, reductions) are
+/// compiled again for AVX-512 and AVX2 and picked at run time. Rust never fuses or reorders
+/// float operations, so every version computes the same bits; only the vector width
+/// changes. (The products, with the bias, relu and derivative fused into their stores, pick
+/// their own instruction set in `gemm`.)
 pub(crate) fn forward_backward<F: Float>(
     layout: &Layout,
     params: &[F],
@@ -212,11 +217,31 @@ pub(crate) fn forward_backward<F: Float>(
 ) -> F {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe {
+                forward_backward_avx512(layout, params, activation, out, ws, m, alpha)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
             return unsafe { forward_backward_avx2(layout, params, activation, out, ws, m, alpha) };
         }
     }
+    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_backward_avx512<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
     forward_backward_portable(layout, params, activation, out, ws, m, alpha)
 }
 
@@ -305,11 +330,39 @@ fn forward_chosen_for<F: Float>(
         let mut a_out = top_mut(rest[0].view_mut(), m);
         let coef = layout.coef(params, i);
         let intercept = layout.intercept(params, i);
-        gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
-        if i + 1 < n_layers {
-            bias_activation(a_out.view_mut(), intercept, activation);
+        let act = if i + 1 < n_layers {
+            activation
         } else {
-            bias_activation(a_out.view_mut(), intercept, Activation::Identity);
+            Activation::Identity
+        };
+        // The bias and a relu fused into the product's stores; tanh and logistic then run
+        // vectorized over the block.
+        let fused = match (act, intercept.as_slice()) {
+            (
+                Activation::Identity | Activation::Relu | Activation::Tanh | Activation::Logistic,
+                Some(bias),
+            ) => gemm_fused(
+                choice_rows,
+                F::one(),
+                &a_in,
+                &coef,
+                &mut a_out,
+                Epilogue::Bias {
+                    bias,
+                    relu: act == Activation::Relu,
+                },
+            ),
+            _ => {
+                gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
+                false
+            }
+        };
+        if fused {
+            activate_in_place(a_out.view_mut(), act);
+        } else {
+            bias_activation(a_out.view_mut(), intercept, act);
+        }
+        if i + 1 == n_layers {
             out.apply_rows(a_out);
         }
     }
@@ -365,10 +418,20 @@ pub(crate) fn backward<F: Float>(
             let (mut coef_grad, intercept_grad) = layout.layer_mut(grads, i);
             let a_in = top(acts[i].view(), m);
             let delta = top(deltas[i].view(), m);
-            gemm(inv_m, &a_in.t(), &delta, F::zero(), &mut coef_grad);
-            if alpha != 0.0 {
-                let scale = alpha_f * inv_m;
-                let coef = layout.coef(params, i);
+            let scale = alpha_f * inv_m;
+            let coef = layout.coef(params, i);
+            // The L2 term `scale · W` fused into the product's stores when it runs on the
+            // engine's kernel, else added here (the same operations).
+            let epilogue = if alpha != 0.0 {
+                Epilogue::AddScaled {
+                    w: coef.view(),
+                    scale,
+                }
+            } else {
+                Epilogue::Plain { beta: F::zero() }
+            };
+            let fused = gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue);
+            if alpha != 0.0 && !fused {
                 match (coef_grad.as_slice_mut(), coef.as_slice()) {
                     (Some(g), Some(w)) => {
                         for (g, &w) in g.iter_mut().zip(w) {
@@ -387,8 +450,14 @@ pub(crate) fn backward<F: Float>(
             let delta = top(upper[0].view(), m);
             let mut prev = top_mut(lower[i - 1].view_mut(), m);
             let coef = layout.coef(params, i);
-            gemm(F::one(), &delta, &coef.t(), F::zero(), &mut prev);
-            times_derivative(prev, top(acts[i].view(), m), activation);
+            let out = top(acts[i].view(), m);
+            let epilogue = Epilogue::Derivative {
+                out: out.view(),
+                activation,
+            };
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue) {
+                times_derivative(prev, out, activation);
+            }
         }
     }
     loss
@@ -534,6 +603,20 @@ fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activati
                     .for_each(|v, &bias| *v = activation.apply(*v + bias));
             }
         }
+    }
+}
+
+/// Tanh and logistic over a block whose bias the product already added (other activations
+/// were fused whole).
+#[inline(always)]
+fn activate_in_place<F: Float>(mut z: ArrayViewMut2<F>, activation: Activation) {
+    match (activation, z.as_slice_mut()) {
+        (Activation::Tanh, Some(z)) => fastmath::tanh_in_place(z),
+        (Activation::Logistic, Some(z)) => fastmath::logistic_in_place(z),
+        (Activation::Tanh | Activation::Logistic, None) => {
+            z.mapv_inplace(|v| activation.apply(v));
+        }
+        _ => {}
     }
 }
 

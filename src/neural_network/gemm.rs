@@ -346,21 +346,48 @@ fn own_gemm<F: Float>(
     false
 }
 
-/// `dst[p·n + j] = src[p + j·col]` for `p < k`, `j < n`: `B` with contiguous rows. Blocks of
-/// 8 columns, so each step reads 8 runs of `src` forward and writes one run of `dst`.
+/// `dst[p·n + j] = src[p + j·col]` for `p < k`, `j < n`: `B` with contiguous rows (a copy,
+/// so no rounding). `f64` on AVX-512 goes through 8 × 8 blocks transposed in registers.
 #[inline(always)]
-unsafe fn pack_rows<F: Copy>(src: *const F, col: usize, k: usize, n: usize, dst: *mut F) {
-    let mut j0 = 0;
-    while j0 < n {
-        let width = (n - j0).min(8);
-        for p in 0..k {
-            let d = dst.add(p * n + j0);
-            let s = src.add(p + j0 * col);
-            for j in 0..width {
-                *d.add(j) = *s.add(j * col);
-            }
+unsafe fn pack_rows<F: Float>(src: *const F, col: usize, k: usize, n: usize, dst: *mut F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f64>()
+            && Isa::detected() == Isa::Avx512
+        {
+            simd::transpose_f64(src.cast::<f64>(), col, k, n, dst.cast::<f64>());
+            return;
         }
-        j0 += width;
+    }
+    pack_rows_portable(src, col, k, n, dst, 0, 0);
+}
+
+/// [`pack_rows`] for the elements not in the `k0 × n0` corner: blocks of 8 columns, so each
+/// step reads 8 runs of `src` forward and writes one run of `dst`.
+#[inline(always)]
+unsafe fn pack_rows_portable<F: Copy>(
+    src: *const F,
+    col: usize,
+    k: usize,
+    n: usize,
+    dst: *mut F,
+    k0: usize,
+    n0: usize,
+) {
+    // The rows below the corner, all columns; then the corner's rows, columns from n0.
+    for (rows, cols) in [((k0, k), (0, n)), ((0, k0), (n0, n))] {
+        let mut j0 = cols.0;
+        while j0 < cols.1 {
+            let width = (cols.1 - j0).min(8);
+            for p in rows.0..rows.1 {
+                let d = dst.add(p * n + j0);
+                let s = src.add(p + j0 * col);
+                for j in 0..width {
+                    *d.add(j) = *s.add(j * col);
+                }
+            }
+            j0 += width;
+        }
     }
 }
 
@@ -749,14 +776,16 @@ unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
         a = a.add(t.a_col);
         b = b.add(t.b_row);
     }
-    // The epilogue's loop indexes its array: a copy keeps that from pinning the
-    // accumulators to memory in the loop above.
-    let sums = acc;
-    for (r, acc) in sums.iter().enumerate() {
-        for (v, &s) in acc.iter().enumerate() {
-            let lanes = if TAIL && v == NV - 1 { last } else { l };
-            finish::<S>(t, i + r, j + v * l, lanes, s);
-        }
+    finish_block::<S, MR, NV, TAIL>(t, i, j, last, acc);
+}
+
+/// Lanes in vector `v` of a block whose last vector has `last` lanes.
+#[inline(always)]
+fn lanes_of<const NV: usize, const TAIL: bool>(v: usize, full: usize, last: usize) -> usize {
+    if TAIL && v == NV - 1 {
+        last
+    } else {
+        full
     }
 }
 
@@ -769,44 +798,93 @@ unsafe fn load_lanes<S: Simd>(p: *const S::E, lanes: usize) -> S::V {
     }
 }
 
-/// Finishes the sums `s` of `C[i, j..j + lanes]` (see [`Epilogue`]) and stores them.
 #[inline(always)]
-unsafe fn finish<S: Simd>(t: &Tile<S::E>, i: usize, j: usize, lanes: usize, s: S::V) {
+unsafe fn store_lanes<S: Simd>(p: *mut S::E, v: S::V, lanes: usize) {
+    if lanes == S::LANES {
+        S::store(p, v);
+    } else {
+        S::store_first(p, v, lanes);
+    }
+}
+
+/// Finishes the block's sums `s` (see [`Epilogue`]) and stores them: the epilogue is chosen
+/// once per block, each case one loop over the block's vectors (which the compiler unrolls).
+#[inline(always)]
+unsafe fn finish_block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    t: &Tile<S::E>,
+    i: usize,
+    j: usize,
+    last: usize,
+    s: [[S::V; NV]; MR],
+) {
     let zero = <S::E as num_traits::Zero>::zero();
     let one = <S::E as num_traits::One>::one();
+    let l = S::LANES;
     let c = t.c.add(i * t.c_row + j);
-    let v = match t.finish {
-        Finish::Store { alpha, beta } => {
-            if beta == zero {
-                if alpha == one {
-                    // The forward products: `1 · s` is `s`, and skipping it saves a
-                    // multiply per element.
-                    s
-                } else {
-                    S::mul(S::splat(alpha), s)
+    // `f(r, v, s)` is stored at row `r`, vector `v` of the block.
+    macro_rules! each {
+        (|$r:ident, $v:ident, $x:ident| $body:expr) => {
+            for ($r, row) in s.iter().enumerate() {
+                for ($v, &$x) in row.iter().enumerate() {
+                    let lanes = lanes_of::<NV, TAIL>($v, l, last);
+                    let value = $body;
+                    store_lanes::<S>(c.add($r * t.c_row + $v * l), value, lanes);
                 }
-            } else {
-                S::add(
-                    S::mul(S::splat(beta), load_lanes::<S>(c, lanes)),
-                    S::mul(S::splat(alpha), s),
-                )
             }
+        };
+    }
+    match t.finish {
+        Finish::Store { alpha, beta } if beta == zero && alpha == one => {
+            // The forward products: `1 · s` is `s`, and skipping it saves a multiply.
+            each!(|_r, _v, x| x)
+        }
+        Finish::Store { alpha, beta } if beta == zero => {
+            let alpha = S::splat(alpha);
+            each!(|_r, _v, x| S::mul(alpha, x))
+        }
+        Finish::Store { alpha, beta } => {
+            let (alpha, beta) = (S::splat(alpha), S::splat(beta));
+            each!(|r, v, x| {
+                let old =
+                    load_lanes::<S>(c.add(r * t.c_row + v * l), lanes_of::<NV, TAIL>(v, l, last));
+                S::add(S::mul(beta, old), S::mul(alpha, x))
+            })
         }
         Finish::Bias { bias, relu } => {
-            let z = S::add(s, load_lanes::<S>(bias.add(j), lanes));
+            let mut b = [S::splat(zero); NV];
+            for (v, b) in b.iter_mut().enumerate() {
+                *b = load_lanes::<S>(bias.add(j + v * l), lanes_of::<NV, TAIL>(v, l, last));
+            }
             if relu {
-                S::relu(z)
+                each!(|_r, v, x| S::relu(S::add(x, b[v])))
             } else {
-                z
+                each!(|_r, v, x| S::add(x, b[v]))
             }
         }
         Finish::Derivative { out, out_row, kind } => {
-            let a = load_lanes::<S>(out.add(i * out_row + j), lanes);
+            let out = out.add(i * out_row + j);
+            // (A macro, not a closure: a closure would not inherit the caller's target
+            // features, and the intrinsics could not be inlined into it.)
+            macro_rules! a {
+                ($r:expr, $v:expr) => {
+                    load_lanes::<S>(
+                        out.add($r * out_row + $v * l),
+                        lanes_of::<NV, TAIL>($v, l, last),
+                    )
+                };
+            }
+            let one = S::splat(one);
             match kind {
-                Derivative::Identity => s,
-                Derivative::Relu => S::times_nonzero(s, a),
-                Derivative::Tanh => S::mul(s, S::sub(S::splat(one), S::mul(a, a))),
-                Derivative::Logistic => S::mul(s, S::mul(a, S::sub(S::splat(one), a))),
+                Derivative::Identity => each!(|_r, _v, x| x),
+                Derivative::Relu => each!(|r, v, x| S::times_nonzero(x, a!(r, v))),
+                Derivative::Tanh => each!(|r, v, x| {
+                    let a = a!(r, v);
+                    S::mul(x, S::sub(one, S::mul(a, a)))
+                }),
+                Derivative::Logistic => each!(|r, v, x| {
+                    let a = a!(r, v);
+                    S::mul(x, S::mul(a, S::sub(one, a)))
+                }),
             }
         }
         Finish::AddScaled {
@@ -814,18 +892,14 @@ unsafe fn finish<S: Simd>(t: &Tile<S::E>, i: usize, j: usize, lanes: usize, s: S
             w,
             w_row,
             scale,
-        } => S::add(
-            S::mul(S::splat(alpha), s),
-            S::mul(
-                S::splat(scale),
-                load_lanes::<S>(w.add(i * w_row + j), lanes),
-            ),
-        ),
-    };
-    if lanes == S::LANES {
-        S::store(c, v);
-    } else {
-        S::store_first(c, v, lanes);
+        } => {
+            let w = w.add(i * w_row + j);
+            let (alpha, scale) = (S::splat(alpha), S::splat(scale));
+            each!(|r, v, x| {
+                let w = load_lanes::<S>(w.add(r * w_row + v * l), lanes_of::<NV, TAIL>(v, l, last));
+                S::add(S::mul(alpha, x), S::mul(scale, w))
+            })
+        }
     }
 }
 
@@ -854,7 +928,7 @@ unsafe fn dots<F: Float>(t: &Tile<F>) {
             for (&av, &bv) in a[body..].iter().zip(&b[body..]) {
                 total = fused(av, bv, total);
             }
-            finish::<Scalar<F>>(t, i + r, 0, 1, total);
+            finish_block::<Scalar<F>, 1, 1, false>(t, i + r, 0, 1, [[total]]);
         }
         i += rows;
     }
@@ -888,6 +962,52 @@ mod simd {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn avx2_f32(t: &Tile<f32>) {
         kernel::<Avx2F32, 4, 3>(t)
+    }
+
+    /// [`super::pack_rows`] for `f64`: 8 × 8 blocks loaded as 8 rows of `src`, transposed in
+    /// registers (unpacks, then 128-bit lane shuffles) and stored as 8 rows of `dst`; the
+    /// edges portably.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn transpose_f64(
+        src: *const f64,
+        col: usize,
+        k: usize,
+        n: usize,
+        dst: *mut f64,
+    ) {
+        let (k8, n8) = (k - k % 8, n - n % 8);
+        for j0 in (0..n8).step_by(8) {
+            for p0 in (0..k8).step_by(8) {
+                let s = src.add(p0 + j0 * col);
+                let r: [__m512d; 8] = std::array::from_fn(|q| _mm512_loadu_pd(s.add(q * col)));
+                let t0 = _mm512_unpacklo_pd(r[0], r[1]);
+                let t1 = _mm512_unpackhi_pd(r[0], r[1]);
+                let t2 = _mm512_unpacklo_pd(r[2], r[3]);
+                let t3 = _mm512_unpackhi_pd(r[2], r[3]);
+                let t4 = _mm512_unpacklo_pd(r[4], r[5]);
+                let t5 = _mm512_unpackhi_pd(r[4], r[5]);
+                let t6 = _mm512_unpacklo_pd(r[6], r[7]);
+                let t7 = _mm512_unpackhi_pd(r[6], r[7]);
+                let u0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
+                let u1 = _mm512_shuffle_f64x2::<0xdd>(t0, t2);
+                let u2 = _mm512_shuffle_f64x2::<0x88>(t1, t3);
+                let u3 = _mm512_shuffle_f64x2::<0xdd>(t1, t3);
+                let u4 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
+                let u5 = _mm512_shuffle_f64x2::<0xdd>(t4, t6);
+                let u6 = _mm512_shuffle_f64x2::<0x88>(t5, t7);
+                let u7 = _mm512_shuffle_f64x2::<0xdd>(t5, t7);
+                let d = dst.add(p0 * n + j0);
+                _mm512_storeu_pd(d, _mm512_shuffle_f64x2::<0x88>(u0, u4));
+                _mm512_storeu_pd(d.add(n), _mm512_shuffle_f64x2::<0x88>(u2, u6));
+                _mm512_storeu_pd(d.add(2 * n), _mm512_shuffle_f64x2::<0x88>(u1, u5));
+                _mm512_storeu_pd(d.add(3 * n), _mm512_shuffle_f64x2::<0x88>(u3, u7));
+                _mm512_storeu_pd(d.add(4 * n), _mm512_shuffle_f64x2::<0xdd>(u0, u4));
+                _mm512_storeu_pd(d.add(5 * n), _mm512_shuffle_f64x2::<0xdd>(u2, u6));
+                _mm512_storeu_pd(d.add(6 * n), _mm512_shuffle_f64x2::<0xdd>(u1, u5));
+                _mm512_storeu_pd(d.add(7 * n), _mm512_shuffle_f64x2::<0xdd>(u3, u7));
+            }
+        }
+        super::pack_rows_portable(src, col, k, n, dst, k8, n8);
     }
 
     #[derive(Clone, Copy)]

@@ -910,27 +910,40 @@ unsafe fn finish_block<S: Simd, const MR: usize, const NV: usize, const TAIL: bo
 /// onto that sum in order; then the epilogue.
 #[inline(always)]
 unsafe fn dots<F: Float>(t: &Tile<F>) {
+    let mut i = 0;
+    while i + 8 <= t.m {
+        dot_rows::<F, 8>(t, i);
+        i += 8;
+    }
+    while i < t.m {
+        dot_rows::<F, 1>(t, i);
+        i += 1;
+    }
+}
+
+/// Rows `i..i + R` of [`dots`], interleaved term by term so that the `4·R` partial sums are
+/// independent chains (one row at a time waited on the latency of each fused multiply-add).
+#[inline(always)]
+unsafe fn dot_rows<F: Float, const R: usize>(t: &Tile<F>, i: usize) {
     let k = t.k;
     let body = k - k % 4;
     let b = std::slice::from_raw_parts(t.b, k);
-    let mut i = 0;
-    while i < t.m {
-        let rows = (t.m - i).min(4);
-        for r in 0..rows {
-            let a = std::slice::from_raw_parts(t.a.add((i + r) * t.a_row), k);
-            let mut lanes = [F::zero(); 4];
-            for (a4, b4) in a[..body].chunks_exact(4).zip(b[..body].chunks_exact(4)) {
-                for l in 0..4 {
-                    lanes[l] = fused(a4[l], b4[l], lanes[l]);
-                }
+    let rows: [&[F]; R] =
+        std::array::from_fn(|r| std::slice::from_raw_parts(t.a.add((i + r) * t.a_row), k));
+    let mut lanes = [[F::zero(); 4]; R];
+    for p in (0..body).step_by(4) {
+        for (lanes, a) in lanes.iter_mut().zip(&rows) {
+            for l in 0..4 {
+                lanes[l] = fused(a[p + l], b[p + l], lanes[l]);
             }
-            let mut total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-            for (&av, &bv) in a[body..].iter().zip(&b[body..]) {
-                total = fused(av, bv, total);
-            }
-            finish_block::<Scalar<F>, 1, 1, false>(t, i + r, 0, 1, [[total]]);
         }
-        i += rows;
+    }
+    for (r, (lanes, a)) in lanes.iter().zip(&rows).enumerate() {
+        let mut total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        for p in body..k {
+            total = fused(a[p], b[p], total);
+        }
+        finish_block::<Scalar<F>, 1, 1, false>(t, i + r, 0, 1, [[total]]);
     }
 }
 

@@ -11,6 +11,7 @@ use linfa::Float;
 use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2};
 
 use super::base::Activation;
+use super::stochastic_optimizers::Step;
 
 thread_local! {
     /// Threads the matrix kernel may use on this thread (set for the length of one fit).
@@ -95,7 +96,8 @@ pub(crate) fn gemm_chosen_for<F: Float>(
 /// `C = epilogue(alpha · A · B)` with the epilogue fused into the kernel's stores when the
 /// product runs on the engine's own kernel; returns `true` then. Returns `false` after
 /// computing only `C = alpha · A · B` on another kernel: the caller applies the epilogue in
-/// its own pass (the same operations per element, so the same bits either way).
+/// its own pass (the same operations per element, so the same bits either way; for
+/// [`Epilogue::Update`], `C` then holds `alpha · A · B` and nothing was updated).
 #[inline]
 pub(crate) fn gemm_fused<F: Float>(
     choice_rows: usize,
@@ -105,13 +107,13 @@ pub(crate) fn gemm_fused<F: Float>(
     c: &mut ArrayViewMut2<F>,
     epilogue: Epilogue<'_, F>,
 ) -> bool {
-    if own_gemm(choice_rows, alpha, a, b, c, epilogue) {
-        return true;
-    }
     let beta = match epilogue {
         Epilogue::Plain { beta } => beta,
         _ => F::zero(),
     };
+    if own_gemm(choice_rows, alpha, a, b, c, epilogue) {
+        return true;
+    }
     other_gemm(alpha, a, b, beta, c);
     false
 }
@@ -145,7 +147,6 @@ fn other_gemm<F: Float>(
 /// What the kernel does with each sum `s = Σ_p A[i, p]·B[p, j]` as it stores `C[i, j]`
 /// (fused into the store, which saves a pass over `C`). The operations are those of the
 /// separate passes they replace, in the same order, so fusing never changes a bit.
-#[derive(Clone, Copy)]
 pub(crate) enum Epilogue<'a, F> {
     /// `C = alpha·s + beta·C` (`C = s` when `alpha` is 1 and `beta` 0): a plain product.
     Plain { beta: F },
@@ -160,6 +161,16 @@ pub(crate) enum Epilogue<'a, F> {
     },
     /// `C = alpha·s + scale·w[i, j]` (the coefficient gradient with its L2 term).
     AddScaled { w: ArrayView2<'a, F>, scale: F },
+    /// The optimizer step on `w` with the gradient `g = alpha·s` (`+ scale·w` with `l2`):
+    /// [`Step::apply`]'s operations on `w` and its state `s1` (and `s2` for Adam), all of
+    /// `C`'s shape; `C` itself is not written.
+    Update {
+        w: ArrayViewMut2<'a, F>,
+        l2: Option<F>,
+        s1: ArrayViewMut2<'a, F>,
+        s2: Option<ArrayViewMut2<'a, F>>,
+        step: Step<F>,
+    },
 }
 
 /// The shapes the engine's own kernel takes: `choice_rows · k · n` multiply-adds at most
@@ -261,12 +272,20 @@ fn own_gemm<F: Float>(
     // transposed form; in row form it would be scalar unless `A`'s rows are contiguous
     // (then it runs as dot products, see `small_kernel`).
     let prefer_transposed = n == 1 && m > 1 && sa1 != 1;
-    let row_finish =
-        |n_cols: usize| -> Option<Finish<F>> { finish_of(alpha, epilogue, n_cols, false) };
-    if row_form && !(prefer_transposed && transposed_form) {
-        let Some(finish) = row_finish(n) else {
-            return false;
-        };
+    let use_row_form = row_form && !(prefer_transposed && transposed_form);
+    let use_transposed = !use_row_form && transposed_form;
+    if !(use_row_form || use_transposed || packed_form) {
+        return false;
+    }
+    let Some(finish) = finish_of(
+        alpha,
+        epilogue,
+        if use_transposed { m } else { n },
+        use_transposed,
+    ) else {
+        return false;
+    };
+    if use_row_form {
         let tile = Tile {
             m,
             k,
@@ -287,10 +306,7 @@ fn own_gemm<F: Float>(
         unsafe { run(&tile) };
         return true;
     }
-    if transposed_form {
-        let Some(finish) = finish_of(alpha, epilogue, m, true) else {
-            return false;
-        };
+    if use_transposed {
         let tile = Tile {
             m: n,
             k,
@@ -308,12 +324,9 @@ fn own_gemm<F: Float>(
         unsafe { run(&tile) };
         return true;
     }
-    if packed_form {
-        let Some(finish) = row_finish(n) else {
-            return false;
-        };
+    {
         let words = (k * n * std::mem::size_of::<F>()).div_ceil(8);
-        return PACKED_B.with(|packed| {
+        PACKED_B.with(|packed| {
             let Ok(mut packed) = packed.try_borrow_mut() else {
                 return false;
             };
@@ -341,9 +354,8 @@ fn own_gemm<F: Float>(
             // SAFETY: as for the row form, with `B` the packed copy (`k × n`, rows of `n`).
             unsafe { run(&tile) };
             true
-        });
+        })
     }
-    false
 }
 
 /// `dst[p·n + j] = src[p + j·col]` for `p < k`, `j < n`: `B` with contiguous rows (a copy,
@@ -399,13 +411,16 @@ fn finish_of<F: Float>(
     n_cols: usize,
     transposed: bool,
 ) -> Option<Finish<F>> {
-    // An operand's (row, column) strides in the kernel's terms; its columns must be
-    // contiguous for vector loads (or there is one column).
-    let operand = |v: &ArrayView2<F>| -> Option<(*const F, usize)> {
-        let (s0, s1) = (v.strides()[0], v.strides()[1]);
+    // An operand's row stride in the kernel's terms; its columns must be contiguous for
+    // vector loads (or there is one column).
+    let row_stride = |strides: &[isize]| -> Option<usize> {
+        let (s0, s1) = (strides[0], strides[1]);
         let (row, col) = if transposed { (s1, s0) } else { (s0, s1) };
         let row = usize::try_from(row).ok()?;
-        (col == 1 || n_cols == 1).then_some((v.as_ptr(), row))
+        (col == 1 || n_cols == 1).then_some(row)
+    };
+    let operand = |v: &ArrayView2<F>| -> Option<(*const F, usize)> {
+        Some((v.as_ptr(), row_stride(v.strides())?))
     };
     Some(match epilogue {
         Epilogue::Plain { beta } => Finish::Store { alpha, beta },
@@ -439,6 +454,35 @@ fn finish_of<F: Float>(
                 w,
                 w_row,
                 scale,
+            }
+        }
+        Epilogue::Update {
+            mut w,
+            l2,
+            mut s1,
+            s2,
+            step,
+        } => {
+            let w_row = row_stride(w.strides())?;
+            let s1_row = row_stride(s1.strides())?;
+            let (s2, s2_row) = match s2 {
+                Some(mut s2) => {
+                    let row = row_stride(s2.strides())?;
+                    (s2.as_mut_ptr(), row)
+                }
+                None if step.uses_second_state() => return None,
+                None => (std::ptr::null_mut(), 0),
+            };
+            Finish::Update {
+                alpha,
+                l2,
+                w: w.as_mut_ptr(),
+                w_row,
+                s1: s1.as_mut_ptr(),
+                s1_row,
+                s2,
+                s2_row,
+                step,
             }
         }
     })
@@ -483,6 +527,17 @@ enum Finish<F> {
         w: *const F,
         w_row: usize,
         scale: F,
+    },
+    Update {
+        alpha: F,
+        l2: Option<F>,
+        w: *mut F,
+        w_row: usize,
+        s1: *mut F,
+        s1_row: usize,
+        s2: *mut F,
+        s2_row: usize,
+        step: Step<F>,
     },
 }
 
@@ -612,6 +667,8 @@ trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sqrt(v: Self::V) -> Self::V;
     /// `v > 0 ? v : 0` per lane (NaN gives 0).
     unsafe fn relu(v: Self::V) -> Self::V;
     /// `d · (a == 0 ? 0 : 1)` per lane (the relu derivative from the output).
@@ -668,6 +725,14 @@ impl<F: Float> Simd for Scalar<F> {
     #[inline(always)]
     unsafe fn mul(a: F, b: F) -> F {
         a * b
+    }
+    #[inline(always)]
+    unsafe fn div(a: F, b: F) -> F {
+        a / b
+    }
+    #[inline(always)]
+    unsafe fn sqrt(v: F) -> F {
+        v.sqrt()
     }
     #[inline(always)]
     unsafe fn relu(v: F) -> F {
@@ -900,6 +965,109 @@ unsafe fn finish_block<S: Simd, const MR: usize, const NV: usize, const TAIL: bo
                 S::add(S::mul(alpha, x), S::mul(scale, w))
             })
         }
+        Finish::Update {
+            alpha,
+            l2,
+            w,
+            w_row,
+            s1,
+            s1_row,
+            s2,
+            s2_row,
+            step,
+        } => update_block::<S, MR, NV, TAIL>(
+            s,
+            last,
+            alpha,
+            l2,
+            step,
+            [
+                w.add(i * w_row + j),
+                s1.add(i * s1_row + j),
+                if s2.is_null() {
+                    s2
+                } else {
+                    s2.add(i * s2_row + j)
+                },
+            ],
+            [w_row, s1_row, s2_row],
+        ),
+    }
+}
+
+/// [`Finish::Update`] on a block: the gradient `g` from the sums, then the optimizer's rule
+/// ([`Step::apply`]'s operations, vectorized) on the parameters and states at `ptrs`
+/// (`[w, s1, s2]`, each with its row stride in `rows`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn update_block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+    s: [[S::V; NV]; MR],
+    last: usize,
+    alpha: S::E,
+    l2: Option<S::E>,
+    step: Step<S::E>,
+    [w, s1, s2]: [*mut S::E; 3],
+    [w_row, s1_row, s2_row]: [usize; 3],
+) {
+    let l = S::LANES;
+    let one = <S::E as num_traits::One>::one();
+    for (r, row) in s.iter().enumerate() {
+        for (v, &x) in row.iter().enumerate() {
+            let lanes = lanes_of::<NV, TAIL>(v, l, last);
+            let pw = w.add(r * w_row + v * l);
+            let p1 = s1.add(r * s1_row + v * l);
+            let w0 = load_lanes::<S>(pw, lanes);
+            let mut g = if alpha == one {
+                x
+            } else {
+                S::mul(S::splat(alpha), x)
+            };
+            if let Some(scale) = l2 {
+                g = S::add(g, S::mul(S::splat(scale), w0));
+            }
+            let w1 = match step {
+                Step::Sgd {
+                    lr,
+                    momentum,
+                    nesterov,
+                } => {
+                    let (lr, momentum) = (S::splat(lr), S::splat(momentum));
+                    let v0 = load_lanes::<S>(p1, lanes);
+                    if nesterov {
+                        let step = S::mul(lr, g);
+                        let v1 = S::sub(S::mul(momentum, v0), step);
+                        store_lanes::<S>(p1, v1, lanes);
+                        S::add(w0, S::sub(S::mul(momentum, v1), step))
+                    } else {
+                        let v1 = S::sub(S::mul(momentum, v0), S::mul(lr, g));
+                        store_lanes::<S>(p1, v1, lanes);
+                        S::add(w0, v1)
+                    }
+                }
+                Step::Adam {
+                    b1,
+                    one_minus_b1,
+                    b2,
+                    one_minus_b2,
+                    neg_lr,
+                    eps,
+                } => {
+                    let p2 = s2.add(r * s2_row + v * l);
+                    let m0 = load_lanes::<S>(p1, lanes);
+                    let v0 = load_lanes::<S>(p2, lanes);
+                    let m1 = S::add(S::mul(S::splat(b1), m0), S::mul(S::splat(one_minus_b1), g));
+                    let v1 = S::add(
+                        S::mul(S::splat(b2), v0),
+                        S::mul(S::splat(one_minus_b2), S::mul(g, g)),
+                    );
+                    store_lanes::<S>(p1, m1, lanes);
+                    store_lanes::<S>(p2, v1, lanes);
+                    let denominator = S::add(S::sqrt(v1), S::splat(eps));
+                    S::add(w0, S::div(S::mul(S::splat(neg_lr), m1), denominator))
+                }
+            };
+            store_lanes::<S>(pw, w1, lanes);
+        }
     }
 }
 
@@ -1067,6 +1235,14 @@ mod simd {
             _mm512_mul_pd(a, b)
         }
         #[inline(always)]
+        unsafe fn div(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_div_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sqrt(v: __m512d) -> __m512d {
+            _mm512_sqrt_pd(v)
+        }
+        #[inline(always)]
         unsafe fn relu(v: __m512d) -> __m512d {
             let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(v, _mm512_setzero_pd());
             _mm512_maskz_mov_pd(positive, v)
@@ -1121,6 +1297,14 @@ mod simd {
         #[inline(always)]
         unsafe fn mul(a: __m512, b: __m512) -> __m512 {
             _mm512_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn div(a: __m512, b: __m512) -> __m512 {
+            _mm512_div_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sqrt(v: __m512) -> __m512 {
+            _mm512_sqrt_ps(v)
         }
         #[inline(always)]
         unsafe fn relu(v: __m512) -> __m512 {
@@ -1186,6 +1370,14 @@ mod simd {
             _mm256_mul_pd(a, b)
         }
         #[inline(always)]
+        unsafe fn div(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_div_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sqrt(v: __m256d) -> __m256d {
+            _mm256_sqrt_pd(v)
+        }
+        #[inline(always)]
         unsafe fn relu(v: __m256d) -> __m256d {
             _mm256_and_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(v, _mm256_setzero_pd()), v)
         }
@@ -1249,6 +1441,14 @@ mod simd {
         #[inline(always)]
         unsafe fn mul(a: __m256, b: __m256) -> __m256 {
             _mm256_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn div(a: __m256, b: __m256) -> __m256 {
+            _mm256_div_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sqrt(v: __m256) -> __m256 {
+            _mm256_sqrt_ps(v)
         }
         #[inline(always)]
         unsafe fn relu(v: __m256) -> __m256 {
@@ -1442,6 +1642,62 @@ mod tests {
                 assert!(fused, "Aᵀ·B + scale·W {m}×{k}×{n} not fused");
                 let expected_l2 = Array2::from_shape_fn((m, n), |ij| expected_t[ij] + half * w[ij]);
                 assert_eq!(c, expected_l2, "Aᵀ·B + scale·W {m}×{k}×{n}");
+                // The optimizer's step fused into Aᵀ·B: the same bits as the gradient
+                // (with and without its L2 term) followed by `Step::apply`.
+                let steps = [
+                    Step::Sgd {
+                        lr: F::from(0.01).unwrap(),
+                        momentum: F::from(0.9).unwrap(),
+                        nesterov: true,
+                    },
+                    Step::Sgd {
+                        lr: F::from(0.01).unwrap(),
+                        momentum: F::from(0.9).unwrap(),
+                        nesterov: false,
+                    },
+                    Step::Adam {
+                        b1: F::from(0.9).unwrap(),
+                        one_minus_b1: F::from(0.1).unwrap(),
+                        b2: F::from(0.999).unwrap(),
+                        one_minus_b2: F::one() - F::from(0.999).unwrap(),
+                        neg_lr: F::from(-0.001).unwrap(),
+                        eps: F::from(1e-8).unwrap(),
+                    },
+                ];
+                for step in steps {
+                    for l2 in [None, Some(half)] {
+                        let mut w_fused = w.clone();
+                        let mut s1_fused = random((m, n));
+                        let mut s2_fused = random((m, n)).mapv(|v| v * v);
+                        let (mut w_ref, mut s1_ref, mut s2_ref) =
+                            (w_fused.clone(), s1_fused.clone(), s2_fused.clone());
+                        let mut c = Array2::zeros((m, n));
+                        let ep = Epilogue::Update {
+                            w: w_fused.view_mut(),
+                            l2,
+                            s1: s1_fused.view_mut(),
+                            s2: step.uses_second_state().then(|| s2_fused.view_mut()),
+                            step,
+                        };
+                        let fused = gemm_fused(m, alpha, &at.t(), &b.view(), &mut c.view_mut(), ep);
+                        assert!(fused, "update {m}×{k}×{n} not fused");
+                        let g = match l2 {
+                            Some(scale) => {
+                                Array2::from_shape_fn((m, n), |ij| expected_t[ij] + scale * w[ij])
+                            }
+                            None => expected_t.clone(),
+                        };
+                        step.apply(
+                            w_ref.as_slice_mut().unwrap(),
+                            s1_ref.as_slice_mut().unwrap(),
+                            s2_ref.as_slice_mut().unwrap(),
+                            g.as_slice().unwrap(),
+                        );
+                        assert_eq!(w_fused, w_ref, "update {step:?} l2 {l2:?} {m}×{k}×{n}");
+                        assert_eq!(s1_fused, s1_ref, "state {step:?} {m}×{k}×{n}");
+                        assert_eq!(s2_fused, s2_ref, "second state {step:?} {m}×{k}×{n}");
+                    }
+                }
                 // A·Bᵀ (the backward product, packed form from 4 rows), with each derivative.
                 let plain = reference(&a, &bt.t().to_owned(), dots);
                 let mut c = Array2::zeros((m, n));

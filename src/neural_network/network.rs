@@ -7,6 +7,7 @@ use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, A
 use super::base::{Activation, OutActivation};
 use super::fastmath;
 use super::gemm::{gemm_chosen_for, gemm_fused, reserve_packing, Epilogue};
+use super::stochastic_optimizers::Optimizer;
 use crate::random::NumpyRng;
 
 /// Where each layer's coefficients and intercepts sit in the flat parameter buffer: all
@@ -198,82 +199,179 @@ impl<F: Float> Workspace<F> {
     }
 }
 
-/// Forward and backward pass of the batch gathered in the workspace's first `m` rows;
-/// returns the batch loss and leaves the gradient in `ws.grads`.
+/// One training step on the batch gathered in the workspace's first `m` rows: forward and
+/// backward passes and the optimizer's update of `params` (scikit-learn's `_backprop` then
+/// `update_params`); returns the batch loss.
+///
+/// Each layer's coefficient update is fused into the store of its gradient product (see
+/// [`Epilogue::Update`]), after that layer's backward product has read the old coefficients;
+/// intercepts are updated from their gradients in `ws.grads`. The operations and their order
+/// per parameter are those of computing the whole gradient and then calling
+/// [`Optimizer::update`], so the results are the same bits.
 ///
 /// On x86-64 the passes' elementwise loops (tanh and logistic, the loss, reductions) are
 /// compiled again for AVX-512 and AVX2 and picked at run time. Rust never fuses or reorders
 /// float operations, so every version computes the same bits; only the vector width
-/// changes. (The products, with the bias, relu and derivative fused into their stores, pick
-/// their own instruction set in `gemm`.)
-pub(crate) fn forward_backward<F: Float>(
+/// changes. (The products, with the bias, relu, derivative and update fused into their
+/// stores, pick their own instruction set in `gemm`.)
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_step<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports the features the function is compiled for.
             return unsafe {
-                forward_backward_avx512(layout, params, activation, out, ws, m, alpha)
+                train_step_avx512(layout, params, activation, out, ws, m, alpha, optimizer)
             };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: as above.
-            return unsafe { forward_backward_avx2(layout, params, activation, out, ws, m, alpha) };
+            return unsafe {
+                train_step_avx2(layout, params, activation, out, ws, m, alpha, optimizer)
+            };
         }
     }
-    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn forward_backward_avx512<F: Float>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn train_step_avx512<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
-    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn forward_backward_avx2<F: Float>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn train_step_avx2<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
-    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
 }
 
 #[inline(always)]
-fn forward_backward_portable<F: Float>(
+#[allow(clippy::too_many_arguments)]
+fn train_step_portable<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
     {
         let (first, rest) = ws.acts.split_at_mut(1);
         forward(layout, params, activation, out, first[0].view(), rest, m);
     }
-    backward(layout, params, activation, out, ws, m, alpha)
+    let loss = loss_and_output_delta(layout, params, out, ws, m, alpha);
+    let (step, s1, s2) = optimizer.begin_step();
+    let n_layers = layout.n_weight_layers();
+    let mf = F::from(m).unwrap_or_else(F::one);
+    let inv_m = F::one() / mf;
+    let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+    let l2 = (alpha != 0.0).then_some(alpha_f * inv_m);
+    let Workspace {
+        acts,
+        deltas,
+        grads,
+        ..
+    } = ws;
+    for i in (0..n_layers).rev() {
+        // The backward product first: it reads the coefficients before their update.
+        if i > 0 {
+            let (lower, upper) = deltas.split_at_mut(i);
+            let delta = top(upper[0].view(), m);
+            let mut prev = top_mut(lower[i - 1].view_mut(), m);
+            let coef = layout.coef(params, i);
+            let out = top(acts[i].view(), m);
+            let epilogue = Epilogue::Derivative {
+                out: out.view(),
+                activation,
+            };
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue) {
+                times_derivative(prev, out, activation);
+            }
+        }
+        let a_in = top(acts[i].view(), m);
+        let delta = top(deltas[i].view(), m);
+        let (mut coef_grad, mut intercept_grad) = layout.layer_mut(grads, i);
+        let (w, _) = layout.layer_mut(params, i);
+        let (s1_w, _) = layout.layer_mut(s1, i);
+        let s2_w = step.uses_second_state().then(|| layout.layer_mut(s2, i).0);
+        let epilogue = Epilogue::Update {
+            w,
+            l2,
+            s1: s1_w,
+            s2: s2_w,
+            step,
+        };
+        if !gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue) {
+            // The product ran elsewhere and left `inv_m · Aᵀ·δ`: the L2 term and the step
+            // here, with the same operations.
+            let (mut w, _) = layout.layer_mut(params, i);
+            if let Some(scale) = l2 {
+                Zip::from(&mut coef_grad)
+                    .and(&w)
+                    .for_each(|g, &w| *g += scale * w);
+            }
+            let (mut s1_w, _) = layout.layer_mut(s1, i);
+            let mut s2_w = step.uses_second_state().then(|| layout.layer_mut(s2, i).0);
+            match (w.as_slice_mut(), s1_w.as_slice_mut(), coef_grad.as_slice()) {
+                (Some(w), Some(s1), Some(g)) => {
+                    let s2 = match &mut s2_w {
+                        Some(s2) => s2.as_slice_mut().unwrap_or(&mut []),
+                        None => &mut [],
+                    };
+                    step.apply(w, s1, s2, g);
+                }
+                _ => unreachable!("the layout's views are contiguous"),
+            }
+        }
+        column_means(delta, intercept_grad.view_mut(), inv_m);
+        let (_, mut b) = layout.layer_mut(params, i);
+        let (_, mut s1_b) = layout.layer_mut(s1, i);
+        let mut s2_b = step.uses_second_state().then(|| layout.layer_mut(s2, i).1);
+        if let (Some(b), Some(s1), Some(g)) = (
+            b.as_slice_mut(),
+            s1_b.as_slice_mut(),
+            intercept_grad.as_slice(),
+        ) {
+            let s2 = match &mut s2_b {
+                Some(s2) => s2.as_slice_mut().unwrap_or(&mut []),
+                None => &mut [],
+            };
+            step.apply(b, s1, s2, g);
+        }
+    }
+    loss
 }
 
 /// The first `m` rows of `a`: the batch part of a workspace buffer. `split_at` is a few
@@ -368,13 +466,12 @@ fn forward_chosen_for<F: Float>(
     }
 }
 
-/// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
-/// `_backprop`). Returns the batch loss including the L2 term.
+/// The batch loss including the L2 term, and the output layer's delta `p - y` (for every
+/// pair of output activation and loss we pair), for a batch forwarded through the workspace.
 #[inline(always)]
-pub(crate) fn backward<F: Float>(
+fn loss_and_output_delta<F: Float>(
     layout: &Layout,
     params: &[F],
-    activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
@@ -387,7 +484,6 @@ pub(crate) fn backward<F: Float>(
         acts,
         deltas,
         targets,
-        grads,
         ..
     } = ws;
     let y = top(targets.view(), m);
@@ -397,21 +493,43 @@ pub(crate) fn backward<F: Float>(
         let squares = sum_of_squares(&params[..layout.coefs_len()]);
         loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
     }
-    // Output delta: p - y for every (activation, loss) pair we pair.
-    {
-        let mut d = top_mut(deltas[n_layers - 1].view_mut(), m);
-        match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
-            (Some(d), Some(p), Some(y)) => {
-                for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
-                    *d = p - t;
-                }
+    let mut d = top_mut(deltas[n_layers - 1].view_mut(), m);
+    match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
+        (Some(d), Some(p), Some(y)) => {
+            for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
+                *d = p - t;
             }
-            _ => Zip::from(d)
-                .and(&p)
-                .and(&y)
-                .for_each(|d, &p, &t| *d = p - t),
         }
+        _ => Zip::from(d)
+            .and(&p)
+            .and(&y)
+            .for_each(|d, &p, &t| *d = p - t),
     }
+    loss
+}
+
+/// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
+/// `_backprop`). Returns the batch loss including the L2 term.
+#[inline(always)]
+pub(crate) fn backward<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    let loss = loss_and_output_delta(layout, params, out, ws, m, alpha);
+    let n_layers = layout.n_weight_layers();
+    let mf = F::from(m).unwrap_or_else(F::one);
+    let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+    let Workspace {
+        acts,
+        deltas,
+        grads,
+        ..
+    } = ws;
     let inv_m = F::one() / mf;
     for i in (0..n_layers).rev() {
         {

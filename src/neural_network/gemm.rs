@@ -87,17 +87,21 @@ pub(crate) fn gemm_chosen_for<F: Float>(
     beta: F,
     c: &mut ArrayViewMut2<F>,
 ) {
-    if own_gemm(choice_rows, alpha, a, b, c, Epilogue::Plain { beta }) {
+    if own_gemm(choice_rows, alpha, a, b, c, Epilogue::Plain { beta }, None).epilogue {
         return;
     }
     other_gemm(alpha, a, b, beta, c);
 }
 
 /// `C = epilogue(alpha · A · B)` with the epilogue fused into the kernel's stores when the
-/// product runs on the engine's own kernel; returns `true` then. Returns `false` after
-/// computing only `C = alpha · A · B` on another kernel: the caller applies the epilogue in
-/// its own pass (the same operations per element, so the same bits either way; for
+/// product runs on the engine's own kernel (`Fused::epilogue`). Otherwise it computes only
+/// `C = alpha · A · B` on another kernel and the caller applies the epilogue in its own pass
+/// (the same operations per element, so the same bits either way; for
 /// [`Epilogue::Update`], `C` then holds `alpha · A · B` and nothing was updated).
+///
+/// With `sums = Some((s, scale))` the kernel also writes `s[j] = scale · Σ_p B[p, j]` (summed
+/// in increasing `p` from zero, as `network::column_means` does) while it streams `B`, when
+/// it can (`Fused::sums`): the intercept gradient `mean(δ)` of `Aᵀ·δ`.
 #[inline]
 pub(crate) fn gemm_fused<F: Float>(
     choice_rows: usize,
@@ -106,17 +110,32 @@ pub(crate) fn gemm_fused<F: Float>(
     b: &ArrayView2<F>,
     c: &mut ArrayViewMut2<F>,
     epilogue: Epilogue<'_, F>,
-) -> bool {
+    sums: Option<(&mut [F], F)>,
+) -> Fused {
     let beta = match epilogue {
         Epilogue::Plain { beta } => beta,
         _ => F::zero(),
     };
-    if own_gemm(choice_rows, alpha, a, b, c, epilogue) {
-        return true;
+    let fused = own_gemm(choice_rows, alpha, a, b, c, epilogue, sums);
+    if !fused.epilogue {
+        other_gemm(alpha, a, b, beta, c);
     }
-    other_gemm(alpha, a, b, beta, c);
-    false
+    fused
 }
+
+/// What [`gemm_fused`] did in the kernel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fused {
+    /// The epilogue was applied.
+    pub(crate) epilogue: bool,
+    /// The column sums were written.
+    pub(crate) sums: bool,
+}
+
+const NOT_FUSED: Fused = Fused {
+    epilogue: false,
+    sums: false,
+};
 
 /// faer (f32 and f64, feature `faer`) or ndarray.
 fn other_gemm<F: Float>(
@@ -243,13 +262,14 @@ fn own_gemm<F: Float>(
     b: &ArrayView2<F>,
     c: &mut ArrayViewMut2<F>,
     epilogue: Epilogue<'_, F>,
-) -> bool {
+    sums: Option<(&mut [F], F)>,
+) -> Fused {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if m == 0 || k == 0 || n == 0 || !OwnKernel::takes(choice_rows, k, n) {
-        return false;
+        return NOT_FUSED;
     }
     if b.nrows() != k || c.nrows() != m || c.ncols() != n {
-        return false;
+        return NOT_FUSED;
     }
     let stride = |s: isize| usize::try_from(s).ok();
     let (Some(sa0), Some(sa1), Some(sb0), Some(sb1), Some(sc0), Some(sc1)) = (
@@ -260,7 +280,7 @@ fn own_gemm<F: Float>(
         stride(c.strides()[0]),
         stride(c.strides()[1]),
     ) else {
-        return false;
+        return NOT_FUSED;
     };
     let c_rows = sc1 == 1 || n == 1;
     let row_form = c_rows && (sb1 == 1 || n == 1);
@@ -275,7 +295,7 @@ fn own_gemm<F: Float>(
     let use_row_form = row_form && !(prefer_transposed && transposed_form);
     let use_transposed = !use_row_form && transposed_form;
     if !(use_row_form || use_transposed || packed_form) {
-        return false;
+        return NOT_FUSED;
     }
     let Some(finish) = finish_of(
         alpha,
@@ -283,7 +303,17 @@ fn own_gemm<F: Float>(
         if use_transposed { m } else { n },
         use_transposed,
     ) else {
-        return false;
+        return NOT_FUSED;
+    };
+    // Column sums of `B` ride along in the row and packed forms (with more than one column:
+    // one column runs as dot products).
+    let (sums, sums_scale) = match sums {
+        Some((s, scale)) if !use_transposed && n > 1 && s.len() == n => (s.as_mut_ptr(), scale),
+        _ => (std::ptr::null_mut(), F::zero()),
+    };
+    let fused = Fused {
+        epilogue: true,
+        sums: !sums.is_null(),
     };
     if use_row_form {
         let tile = Tile {
@@ -298,13 +328,15 @@ fn own_gemm<F: Float>(
             c: c.as_mut_ptr(),
             c_row: sc0,
             finish,
+            sums,
+            sums_scale,
         };
         // SAFETY: `tile` describes the views (see `Tile`): for `i < m`, `p < k`, `j < n` the
         // offsets address elements of `a`, `b` and `c` (unit strides checked above, or the
-        // dimension is 1 so `j = 0`), `c` is borrowed mutably so it aliases no operand, and
-        // the epilogue's operands were checked by `finish_of`.
+        // dimension is 1 so `j = 0`), `c` is borrowed mutably so it aliases no operand, the
+        // epilogue's operands were checked by `finish_of`, and `sums` has `n` elements.
         unsafe { run(&tile) };
-        return true;
+        return fused;
     }
     if use_transposed {
         let tile = Tile {
@@ -319,16 +351,18 @@ fn own_gemm<F: Float>(
             c: c.as_mut_ptr(),
             c_row: sc1,
             finish,
+            sums,
+            sums_scale,
         };
         // SAFETY: as above, for `Cᵀ = Bᵀ·Aᵀ` (`A` and `C` have unit row strides or one row).
         unsafe { run(&tile) };
-        return true;
+        return fused;
     }
     {
         let words = (k * n * std::mem::size_of::<F>()).div_ceil(8);
         PACKED_B.with(|packed| {
             let Ok(mut packed) = packed.try_borrow_mut() else {
-                return false;
+                return NOT_FUSED;
             };
             if packed.len() < words {
                 packed.resize(words, 0.0);
@@ -350,10 +384,12 @@ fn own_gemm<F: Float>(
                 c: c.as_mut_ptr(),
                 c_row: sc0,
                 finish,
+                sums,
+                sums_scale,
             };
             // SAFETY: as for the row form, with `B` the packed copy (`k × n`, rows of `n`).
             unsafe { run(&tile) };
-            true
+            fused
         })
     }
 }
@@ -503,6 +539,10 @@ struct Tile<F> {
     c: *mut F,
     c_row: usize,
     finish: Finish<F>,
+    /// When not null: `sums[j] = sums_scale · Σ_p B[p, j]`, computed with the first block of
+    /// rows.
+    sums: *mut F,
+    sums_scale: F,
 }
 
 /// [`Epilogue`] in the kernel's terms: operands as pointers with their row strides (columns
@@ -791,20 +831,38 @@ unsafe fn rows<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
     last: usize,
 ) {
     let mut i = 0;
+    if !t.sums.is_null() {
+        // The first block also sums `B`'s rows (it reads all of them anyway).
+        let rows = if t.m >= MR {
+            block::<S, MR, NV, TAIL, true>(t, 0, j, last);
+            MR
+        } else if MR > 4 && t.m >= 4 {
+            block::<S, 4, NV, TAIL, true>(t, 0, j, last);
+            4
+        } else if MR > 2 && t.m >= 2 {
+            block::<S, 2, NV, TAIL, true>(t, 0, j, last);
+            2
+        } else {
+            block::<S, 1, NV, TAIL, true>(t, 0, j, last);
+            1
+        };
+        i = rows;
+    }
     while i + MR <= t.m {
-        block::<S, MR, NV, TAIL>(t, i, j, last);
+        block::<S, MR, NV, TAIL, false>(t, i, j, last);
         i += MR;
     }
     if MR > 4 && i + 4 <= t.m {
-        block::<S, 4, NV, TAIL>(t, i, j, last);
+        block::<S, 4, NV, TAIL, false>(t, i, j, last);
         i += 4;
     }
     if MR > 2 && i + 2 <= t.m {
-        block::<S, 2, NV, TAIL>(t, i, j, last);
+        block::<S, 2, NV, TAIL, false>(t, i, j, last);
         i += 2;
     }
-    if MR > 1 && i < t.m {
-        block::<S, 1, NV, TAIL>(t, i, j, last);
+    while MR > 1 && i < t.m {
+        block::<S, 1, NV, TAIL, false>(t, i, j, last);
+        i += 1;
     }
 }
 
@@ -812,7 +870,7 @@ unsafe fn rows<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
 /// finished and stored. `B`'s rows are read where they are (no packing: the operands of
 /// the shapes taken stay in L1/L2).
 #[inline(always)]
-unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
+unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool, const SUMS: bool>(
     t: &Tile<S::E>,
     i: usize,
     j: usize,
@@ -821,6 +879,7 @@ unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
     let l = S::LANES;
     let zero = S::splat(<S::E as num_traits::Zero>::zero());
     let mut acc = [[zero; NV]; MR];
+    let mut sums = [zero; NV];
     let mut a = t.a.add(i * t.a_row);
     let mut b = t.b.add(j);
     for _ in 0..t.k {
@@ -832,6 +891,11 @@ unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
                 S::load(b.add(v * l))
             };
         }
+        if SUMS {
+            for (sum, &bv) in sums.iter_mut().zip(&bv) {
+                *sum = S::add(*sum, bv);
+            }
+        }
         for (r, acc) in acc.iter_mut().enumerate() {
             let av = S::splat(*a.add(r * t.a_row));
             for (acc, &bv) in acc.iter_mut().zip(&bv) {
@@ -840,6 +904,13 @@ unsafe fn block<S: Simd, const MR: usize, const NV: usize, const TAIL: bool>(
         }
         a = a.add(t.a_col);
         b = b.add(t.b_row);
+    }
+    if SUMS {
+        let scale = S::splat(t.sums_scale);
+        for (v, &sum) in sums.iter().enumerate() {
+            let lanes = lanes_of::<NV, TAIL>(v, l, last);
+            store_lanes::<S>(t.sums.add(j + v * l), S::mul(sum, scale), lanes);
+        }
     }
     finish_block::<S, MR, NV, TAIL>(t, i, j, last, acc);
 }
@@ -1638,8 +1709,26 @@ mod tests {
                     w: w.view(),
                     scale: half,
                 };
-                let fused = gemm_fused(m, alpha, &at.t(), &b.view(), &mut c.view_mut(), ep);
-                assert!(fused, "Aᵀ·B + scale·W {m}×{k}×{n} not fused");
+                // With the column sums of B (the intercept gradient) along.
+                let mut sums = vec![F::zero(); n];
+                let fused = gemm_fused(
+                    m,
+                    alpha,
+                    &at.t(),
+                    &b.view(),
+                    &mut c.view_mut(),
+                    ep,
+                    Some((&mut sums, half)),
+                );
+                assert!(fused.epilogue, "Aᵀ·B + scale·W {m}×{k}×{n} not fused");
+                if fused.sums {
+                    let expected: Vec<F> = (0..n)
+                        .map(|j| (0..k).fold(F::zero(), |acc, p| acc + b[(p, j)]) * half)
+                        .collect();
+                    assert_eq!(sums, expected, "column sums {m}×{k}×{n}");
+                } else {
+                    assert!(n == 1 || m == 1, "column sums {m}×{k}×{n} not fused");
+                }
                 let expected_l2 = Array2::from_shape_fn((m, n), |ij| expected_t[ij] + half * w[ij]);
                 assert_eq!(c, expected_l2, "Aᵀ·B + scale·W {m}×{k}×{n}");
                 // The optimizer's step fused into Aᵀ·B: the same bits as the gradient
@@ -1679,8 +1768,9 @@ mod tests {
                             s2: step.uses_second_state().then(|| s2_fused.view_mut()),
                             step,
                         };
-                        let fused = gemm_fused(m, alpha, &at.t(), &b.view(), &mut c.view_mut(), ep);
-                        assert!(fused, "update {m}×{k}×{n} not fused");
+                        let fused =
+                            gemm_fused(m, alpha, &at.t(), &b.view(), &mut c.view_mut(), ep, None);
+                        assert!(fused.epilogue, "update {m}×{k}×{n} not fused");
                         let g = match l2 {
                             Some(scale) => {
                                 Array2::from_shape_fn((m, n), |ij| expected_t[ij] + scale * w[ij])
@@ -1711,7 +1801,9 @@ mod tests {
                         out: out.view(),
                         activation,
                     };
-                    if gemm_fused(m, F::one(), &a.view(), &bt.t(), &mut c.view_mut(), ep) {
+                    if gemm_fused(m, F::one(), &a.view(), &bt.t(), &mut c.view_mut(), ep, None)
+                        .epilogue
+                    {
                         let expected = Array2::from_shape_fn((m, n), |ij| {
                             plain[ij] * activation.derivative_from_output(out[ij])
                         });
@@ -1726,9 +1818,16 @@ mod tests {
                 for relu in [false, true] {
                     let mut c = Array2::zeros((m, n));
                     let ep = Epilogue::Bias { bias: &bias, relu };
-                    let fused =
-                        gemm_fused(m, F::one(), &a.view(), &b.view(), &mut c.view_mut(), ep);
-                    assert!(fused, "A·B + bias {m}×{k}×{n} not fused");
+                    let fused = gemm_fused(
+                        m,
+                        F::one(),
+                        &a.view(),
+                        &b.view(),
+                        &mut c.view_mut(),
+                        ep,
+                        None,
+                    );
+                    assert!(fused.epilogue, "A·B + bias {m}×{k}×{n} not fused");
                     let act = if relu {
                         Activation::Relu
                     } else {
@@ -1763,8 +1862,8 @@ mod tests {
             bias: &bias,
             relu: true,
         };
-        let fused = gemm_fused(40, 1.0, &a.view(), &b.view(), &mut c.view_mut(), ep);
-        assert!(!fused);
+        let fused = gemm_fused(40, 1.0, &a.view(), &b.view(), &mut c.view_mut(), ep, None);
+        assert!(!fused.epilogue);
         let naive = a.dot(&b);
         assert!(c
             .iter()

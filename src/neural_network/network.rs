@@ -320,7 +320,7 @@ fn train_step_portable<F: Float>(
                 out: out.view(),
                 activation,
             };
-            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue) {
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue, None).epilogue {
                 times_derivative(prev, out, activation);
             }
         }
@@ -337,7 +337,16 @@ fn train_step_portable<F: Float>(
             s2: s2_w,
             step,
         };
-        if !gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue) {
+        let fused = gemm_fused(
+            m,
+            inv_m,
+            &a_in.t(),
+            &delta,
+            &mut coef_grad,
+            epilogue,
+            intercept_grad.as_slice_mut().map(|g| (g, inv_m)),
+        );
+        if !fused.epilogue {
             // The product ran elsewhere and left `inv_m · Aᵀ·δ`: the L2 term and the step
             // here, with the same operations.
             let (mut w, _) = layout.layer_mut(params, i);
@@ -359,7 +368,9 @@ fn train_step_portable<F: Float>(
                 _ => unreachable!("the layout's views are contiguous"),
             }
         }
-        column_means(delta, intercept_grad.view_mut(), inv_m);
+        if !fused.sums {
+            column_means(delta, intercept_grad.view_mut(), inv_m);
+        }
         let (_, mut b) = layout.layer_mut(params, i);
         let (_, mut s1_b) = layout.layer_mut(s1, i);
         let mut s2_b = step.uses_second_state().then(|| layout.layer_mut(s2, i).1);
@@ -443,17 +454,21 @@ fn forward_chosen_for<F: Float>(
             (
                 Activation::Identity | Activation::Relu | Activation::Tanh | Activation::Logistic,
                 Some(bias),
-            ) => gemm_fused(
-                choice_rows,
-                F::one(),
-                &a_in,
-                &coef,
-                &mut a_out,
-                Epilogue::Bias {
-                    bias,
-                    relu: act == Activation::Relu,
-                },
-            ),
+            ) => {
+                gemm_fused(
+                    choice_rows,
+                    F::one(),
+                    &a_in,
+                    &coef,
+                    &mut a_out,
+                    Epilogue::Bias {
+                        bias,
+                        relu: act == Activation::Relu,
+                    },
+                    None,
+                )
+                .epilogue
+            }
             _ => {
                 gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
                 false
@@ -552,7 +567,8 @@ pub(crate) fn backward<F: Float>(
             } else {
                 Epilogue::Plain { beta: F::zero() }
             };
-            let fused = gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue);
+            let fused =
+                gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue, None).epilogue;
             if alpha != 0.0 && !fused {
                 match (coef_grad.as_slice_mut(), coef.as_slice()) {
                     (Some(g), Some(w)) => {
@@ -577,7 +593,7 @@ pub(crate) fn backward<F: Float>(
                 out: out.view(),
                 activation,
             };
-            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue) {
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue, None).epilogue {
                 times_derivative(prev, out, activation);
             }
         }

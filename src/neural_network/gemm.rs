@@ -223,10 +223,30 @@ thread_local! {
     static PACKED_B: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Reserves [`PACKED_B`] on the calling thread for a `B` of `elements` elements of `F`, so
-/// that the first batch does not grow it (workspaces call this when they are sized).
-pub(crate) fn reserve_packing<F: Float>(elements: usize) {
-    let words = (elements * std::mem::size_of::<F>()).div_ceil(8);
+/// Elements per row of a packed `B` of `n` columns: whole 64-byte lines, an odd number of
+/// them, so that a column of the copy (written row after row by the transpose) spreads over
+/// the cache's sets instead of piling into two (a stride of 2 KiB, 256 `f64`, made packing
+/// a 256 × 256 `B` slower than the product itself).
+fn packed_stride<F>(n: usize) -> usize {
+    let size = std::mem::size_of::<F>();
+    let lines = (n * size).div_ceil(64) | 1;
+    lines * 64 / size
+}
+
+/// 8-byte words of [`PACKED_B`] for a `k × n` `B` of `F`: rows of [`packed_stride`] and room
+/// to start on a 64-byte boundary.
+fn packed_words<F>(k: usize, n: usize) -> usize {
+    (k * packed_stride::<F>(n) * std::mem::size_of::<F>()).div_ceil(8) + 8
+}
+
+/// Reserves [`PACKED_B`] on the calling thread for every `B` of `k × n` elements of `F` in
+/// `shapes`, so that the first batch does not grow it (workspaces call this when they are
+/// sized).
+pub(crate) fn reserve_packing<F: Float>(shapes: impl Iterator<Item = (usize, usize)>) {
+    let words = shapes
+        .map(|(k, n)| packed_words::<F>(k, n))
+        .max()
+        .unwrap_or(0);
     PACKED_B.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
             if p.len() < words {
@@ -359,7 +379,8 @@ fn own_gemm<F: Float>(
         return fused;
     }
     {
-        let words = (k * n * std::mem::size_of::<F>()).div_ceil(8);
+        let words = packed_words::<F>(k, n);
+        let ld = packed_stride::<F>(n);
         PACKED_B.with(|packed| {
             let Ok(mut packed) = packed.try_borrow_mut() else {
                 return NOT_FUSED;
@@ -367,11 +388,15 @@ fn own_gemm<F: Float>(
             if packed.len() < words {
                 packed.resize(words, 0.0);
             }
-            let dst = packed.as_mut_ptr().cast::<F>();
-            // SAFETY: `b` has `k × n` elements at `p + j·sb1` (unit row stride checked); the
-            // buffer holds at least `k·n` elements of `F` (8-byte words, `F` is 4 or 8 bytes
-            // with alignment at most 8).
-            unsafe { pack_rows(b.as_ptr(), sb1, k, n, dst) };
+            // The copy starts on a 64-byte boundary (at most 7 words in), so a row's vectors
+            // do not straddle cache lines.
+            let start = packed.as_ptr().align_offset(64).min(7);
+            // SAFETY: `start < 8` words into a buffer of `words` ≥ 8 words.
+            let dst = unsafe { packed.as_mut_ptr().add(start) }.cast::<F>();
+            // SAFETY: `b` has `k × n` elements at `p + j·sb1` (unit row stride checked); from
+            // `dst` the buffer holds at least `k · ld` elements of `F` (`packed_words`; `F` is
+            // 4 or 8 bytes with alignment at most 8).
+            unsafe { pack_rows(b.as_ptr(), sb1, k, n, dst, ld) };
             let tile = Tile {
                 m,
                 k,
@@ -380,45 +405,67 @@ fn own_gemm<F: Float>(
                 a_row: sa0,
                 a_col: sa1,
                 b: dst.cast_const(),
-                b_row: n,
+                b_row: ld,
                 c: c.as_mut_ptr(),
                 c_row: sc0,
                 finish,
                 sums,
                 sums_scale,
             };
-            // SAFETY: as for the row form, with `B` the packed copy (`k × n`, rows of `n`).
+            // SAFETY: as for the row form, with `B` the packed copy (`k × n`, rows of `ld`).
             unsafe { run(&tile) };
             fused
         })
     }
 }
 
-/// `dst[p·n + j] = src[p + j·col]` for `p < k`, `j < n`: `B` with contiguous rows (a copy,
-/// so no rounding). `f64` on AVX-512 goes through 8 × 8 blocks transposed in registers.
+/// `dst[p·ld + j] = src[p + j·col]` for `p < k`, `j < n`: `B` with contiguous rows (a copy,
+/// so no rounding). On x86-64 it goes through square blocks transposed in registers (8 × 8
+/// `f64` on AVX-512, 4 × 4 `f64` and 8 × 8 `f32` on AVX2); the edges portably.
 #[inline(always)]
-unsafe fn pack_rows<F: Float>(src: *const F, col: usize, k: usize, n: usize, dst: *mut F) {
+unsafe fn pack_rows<F: Float>(
+    src: *const F,
+    col: usize,
+    k: usize,
+    n: usize,
+    dst: *mut F,
+    ld: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f64>()
-            && Isa::detected() == Isa::Avx512
-        {
-            simd::transpose_f64(src.cast::<f64>(), col, k, n, dst.cast::<f64>());
+        use std::any::TypeId;
+        let isa = Isa::detected();
+        if isa != Isa::Portable {
+            let (k0, n0) = if TypeId::of::<F>() == TypeId::of::<f64>() {
+                let (src, dst) = (src.cast::<f64>(), dst.cast::<f64>());
+                if isa == Isa::Avx512 {
+                    simd::transpose_f64_8(src, col, k, n, dst, ld)
+                } else {
+                    simd::transpose_f64_4(src, col, k, n, dst, ld)
+                }
+            } else if TypeId::of::<F>() == TypeId::of::<f32>() {
+                simd::transpose_f32_8(src.cast::<f32>(), col, k, n, dst.cast::<f32>(), ld)
+            } else {
+                (0, 0)
+            };
+            pack_rows_portable(src, col, k, n, dst, ld, k0, n0);
             return;
         }
     }
-    pack_rows_portable(src, col, k, n, dst, 0, 0);
+    pack_rows_portable(src, col, k, n, dst, ld, 0, 0);
 }
 
 /// [`pack_rows`] for the elements not in the `k0 × n0` corner: blocks of 8 columns, so each
 /// step reads 8 runs of `src` forward and writes one run of `dst`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn pack_rows_portable<F: Copy>(
     src: *const F,
     col: usize,
     k: usize,
     n: usize,
     dst: *mut F,
+    ld: usize,
     k0: usize,
     n0: usize,
 ) {
@@ -428,7 +475,7 @@ unsafe fn pack_rows_portable<F: Copy>(
         while j0 < cols.1 {
             let width = (cols.1 - j0).min(8);
             for p in rows.0..rows.1 {
-                let d = dst.add(p * n + j0);
+                let d = dst.add(p * ld + j0);
                 let s = src.add(p + j0 * col);
                 for j in 0..width {
                     *d.add(j) = *s.add(j * col);
@@ -1216,50 +1263,163 @@ mod simd {
         kernel::<Avx2F32, 4, 3>(t)
     }
 
-    /// [`super::pack_rows`] for `f64`: 8 × 8 blocks loaded as 8 rows of `src`, transposed in
-    /// registers (unpacks, then 128-bit lane shuffles) and stored as 8 rows of `dst`; the
-    /// edges portably.
+    /// [`super::pack_rows`]'s square blocks: `dst[p·ld + j] = src[p + j·col]` for the
+    /// `k0 × n0` corner it returns (multiples of the block size `B`), each block loaded as `B`
+    /// rows of `src`, transposed in registers by `block` and stored as `B` rows of `dst`.
+    #[inline(always)]
+    unsafe fn transpose_blocks<T: Copy, const B: usize>(
+        src: *const T,
+        col: usize,
+        k: usize,
+        n: usize,
+        dst: *mut T,
+        ld: usize,
+        block: impl Fn(*const T, usize, *mut T, usize),
+    ) -> (usize, usize) {
+        let (k0, n0) = (k - k % B, n - n % B);
+        for j0 in (0..n0).step_by(B) {
+            for p0 in (0..k0).step_by(B) {
+                block(src.add(p0 + j0 * col), col, dst.add(p0 * ld + j0), ld);
+            }
+        }
+        (k0, n0)
+    }
+
+    /// 8 × 8 `f64` blocks: unpacks, then 128-bit lane shuffles.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn transpose_f64(
+    pub(super) unsafe fn transpose_f64_8(
         src: *const f64,
         col: usize,
         k: usize,
         n: usize,
         dst: *mut f64,
-    ) {
-        let (k8, n8) = (k - k % 8, n - n % 8);
-        for j0 in (0..n8).step_by(8) {
-            for p0 in (0..k8).step_by(8) {
-                let s = src.add(p0 + j0 * col);
-                let r: [__m512d; 8] = std::array::from_fn(|q| _mm512_loadu_pd(s.add(q * col)));
-                let t0 = _mm512_unpacklo_pd(r[0], r[1]);
-                let t1 = _mm512_unpackhi_pd(r[0], r[1]);
-                let t2 = _mm512_unpacklo_pd(r[2], r[3]);
-                let t3 = _mm512_unpackhi_pd(r[2], r[3]);
-                let t4 = _mm512_unpacklo_pd(r[4], r[5]);
-                let t5 = _mm512_unpackhi_pd(r[4], r[5]);
-                let t6 = _mm512_unpacklo_pd(r[6], r[7]);
-                let t7 = _mm512_unpackhi_pd(r[6], r[7]);
-                let u0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
-                let u1 = _mm512_shuffle_f64x2::<0xdd>(t0, t2);
-                let u2 = _mm512_shuffle_f64x2::<0x88>(t1, t3);
-                let u3 = _mm512_shuffle_f64x2::<0xdd>(t1, t3);
-                let u4 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
-                let u5 = _mm512_shuffle_f64x2::<0xdd>(t4, t6);
-                let u6 = _mm512_shuffle_f64x2::<0x88>(t5, t7);
-                let u7 = _mm512_shuffle_f64x2::<0xdd>(t5, t7);
-                let d = dst.add(p0 * n + j0);
-                _mm512_storeu_pd(d, _mm512_shuffle_f64x2::<0x88>(u0, u4));
-                _mm512_storeu_pd(d.add(n), _mm512_shuffle_f64x2::<0x88>(u2, u6));
-                _mm512_storeu_pd(d.add(2 * n), _mm512_shuffle_f64x2::<0x88>(u1, u5));
-                _mm512_storeu_pd(d.add(3 * n), _mm512_shuffle_f64x2::<0x88>(u3, u7));
-                _mm512_storeu_pd(d.add(4 * n), _mm512_shuffle_f64x2::<0xdd>(u0, u4));
-                _mm512_storeu_pd(d.add(5 * n), _mm512_shuffle_f64x2::<0xdd>(u2, u6));
-                _mm512_storeu_pd(d.add(6 * n), _mm512_shuffle_f64x2::<0xdd>(u1, u5));
-                _mm512_storeu_pd(d.add(7 * n), _mm512_shuffle_f64x2::<0xdd>(u3, u7));
-            }
+        ld: usize,
+    ) -> (usize, usize) {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn block(s: *const f64, col: usize, d: *mut f64, ld: usize) {
+            let r: [__m512d; 8] = [
+                _mm512_loadu_pd(s),
+                _mm512_loadu_pd(s.add(col)),
+                _mm512_loadu_pd(s.add(2 * col)),
+                _mm512_loadu_pd(s.add(3 * col)),
+                _mm512_loadu_pd(s.add(4 * col)),
+                _mm512_loadu_pd(s.add(5 * col)),
+                _mm512_loadu_pd(s.add(6 * col)),
+                _mm512_loadu_pd(s.add(7 * col)),
+            ];
+            let t0 = _mm512_unpacklo_pd(r[0], r[1]);
+            let t1 = _mm512_unpackhi_pd(r[0], r[1]);
+            let t2 = _mm512_unpacklo_pd(r[2], r[3]);
+            let t3 = _mm512_unpackhi_pd(r[2], r[3]);
+            let t4 = _mm512_unpacklo_pd(r[4], r[5]);
+            let t5 = _mm512_unpackhi_pd(r[4], r[5]);
+            let t6 = _mm512_unpacklo_pd(r[6], r[7]);
+            let t7 = _mm512_unpackhi_pd(r[6], r[7]);
+            let u0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
+            let u1 = _mm512_shuffle_f64x2::<0xdd>(t0, t2);
+            let u2 = _mm512_shuffle_f64x2::<0x88>(t1, t3);
+            let u3 = _mm512_shuffle_f64x2::<0xdd>(t1, t3);
+            let u4 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
+            let u5 = _mm512_shuffle_f64x2::<0xdd>(t4, t6);
+            let u6 = _mm512_shuffle_f64x2::<0x88>(t5, t7);
+            let u7 = _mm512_shuffle_f64x2::<0xdd>(t5, t7);
+            _mm512_storeu_pd(d, _mm512_shuffle_f64x2::<0x88>(u0, u4));
+            _mm512_storeu_pd(d.add(ld), _mm512_shuffle_f64x2::<0x88>(u2, u6));
+            _mm512_storeu_pd(d.add(2 * ld), _mm512_shuffle_f64x2::<0x88>(u1, u5));
+            _mm512_storeu_pd(d.add(3 * ld), _mm512_shuffle_f64x2::<0x88>(u3, u7));
+            _mm512_storeu_pd(d.add(4 * ld), _mm512_shuffle_f64x2::<0xdd>(u0, u4));
+            _mm512_storeu_pd(d.add(5 * ld), _mm512_shuffle_f64x2::<0xdd>(u2, u6));
+            _mm512_storeu_pd(d.add(6 * ld), _mm512_shuffle_f64x2::<0xdd>(u1, u5));
+            _mm512_storeu_pd(d.add(7 * ld), _mm512_shuffle_f64x2::<0xdd>(u3, u7));
         }
-        super::pack_rows_portable(src, col, k, n, dst, k8, n8);
+        // SAFETY (of the calls): this function's caller guarantees AVX-512F.
+        transpose_blocks::<f64, 8>(src, col, k, n, dst, ld, |s, c, d, l| unsafe {
+            block(s, c, d, l)
+        })
+    }
+
+    /// 4 × 4 `f64` blocks: unpacks, then 128-bit lane permutes.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn transpose_f64_4(
+        src: *const f64,
+        col: usize,
+        k: usize,
+        n: usize,
+        dst: *mut f64,
+        ld: usize,
+    ) -> (usize, usize) {
+        #[target_feature(enable = "avx2")]
+        unsafe fn block(s: *const f64, col: usize, d: *mut f64, ld: usize) {
+            let r0 = _mm256_loadu_pd(s);
+            let r1 = _mm256_loadu_pd(s.add(col));
+            let r2 = _mm256_loadu_pd(s.add(2 * col));
+            let r3 = _mm256_loadu_pd(s.add(3 * col));
+            let t0 = _mm256_unpacklo_pd(r0, r1);
+            let t1 = _mm256_unpackhi_pd(r0, r1);
+            let t2 = _mm256_unpacklo_pd(r2, r3);
+            let t3 = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(d, _mm256_permute2f128_pd::<0x20>(t0, t2));
+            _mm256_storeu_pd(d.add(ld), _mm256_permute2f128_pd::<0x20>(t1, t3));
+            _mm256_storeu_pd(d.add(2 * ld), _mm256_permute2f128_pd::<0x31>(t0, t2));
+            _mm256_storeu_pd(d.add(3 * ld), _mm256_permute2f128_pd::<0x31>(t1, t3));
+        }
+        // SAFETY (of the calls): this function's caller guarantees AVX2.
+        transpose_blocks::<f64, 4>(src, col, k, n, dst, ld, |s, c, d, l| unsafe {
+            block(s, c, d, l)
+        })
+    }
+
+    /// 8 × 8 `f32` blocks: unpacks, shuffles, then 128-bit lane permutes.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn transpose_f32_8(
+        src: *const f32,
+        col: usize,
+        k: usize,
+        n: usize,
+        dst: *mut f32,
+        ld: usize,
+    ) -> (usize, usize) {
+        #[target_feature(enable = "avx2")]
+        unsafe fn block(s: *const f32, col: usize, d: *mut f32, ld: usize) {
+            let r: [__m256; 8] = [
+                _mm256_loadu_ps(s),
+                _mm256_loadu_ps(s.add(col)),
+                _mm256_loadu_ps(s.add(2 * col)),
+                _mm256_loadu_ps(s.add(3 * col)),
+                _mm256_loadu_ps(s.add(4 * col)),
+                _mm256_loadu_ps(s.add(5 * col)),
+                _mm256_loadu_ps(s.add(6 * col)),
+                _mm256_loadu_ps(s.add(7 * col)),
+            ];
+            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps::<0x20>(s0, s4));
+            _mm256_storeu_ps(d.add(ld), _mm256_permute2f128_ps::<0x20>(s1, s5));
+            _mm256_storeu_ps(d.add(2 * ld), _mm256_permute2f128_ps::<0x20>(s2, s6));
+            _mm256_storeu_ps(d.add(3 * ld), _mm256_permute2f128_ps::<0x20>(s3, s7));
+            _mm256_storeu_ps(d.add(4 * ld), _mm256_permute2f128_ps::<0x31>(s0, s4));
+            _mm256_storeu_ps(d.add(5 * ld), _mm256_permute2f128_ps::<0x31>(s1, s5));
+            _mm256_storeu_ps(d.add(6 * ld), _mm256_permute2f128_ps::<0x31>(s2, s6));
+            _mm256_storeu_ps(d.add(7 * ld), _mm256_permute2f128_ps::<0x31>(s3, s7));
+        }
+        // SAFETY (of the calls): this function's caller guarantees AVX2.
+        transpose_blocks::<f32, 8>(src, col, k, n, dst, ld, |s, c, d, l| unsafe {
+            block(s, c, d, l)
+        })
     }
 
     #[derive(Clone, Copy)]

@@ -148,7 +148,7 @@ impl<F: Float> Workspace<F> {
         let capacity = capacity.max(1);
         // The backward product `δ·Wᵀ` copies `W` transposed into the kernel's per-thread
         // buffer: sized here, so that no batch grows it.
-        reserve_packing::<F>(units.windows(2).map(|w| w[0] * w[1]).max().unwrap_or(0));
+        reserve_packing::<F>(units.windows(2).map(|w| (w[1], w[0])));
         Workspace {
             capacity,
             acts: units

@@ -882,7 +882,8 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 const PREDICT_BLOCK: usize = 256;
 
 /// Prediction chooses each layer's kernel as for a block of this many rows, whatever the
-/// block's actual size (a training batch's usual size, so small layers use the small kernel).
+/// block's actual size (a training batch's usual size, so that the layers training runs on
+/// the own kernel are predicted on it too).
 const PREDICT_KERNEL_ROWS: usize = 32;
 
 fn predict_blocks<F: Float>(

@@ -2,6 +2,7 @@
 # The measurements of issue #20 (the small-product kernel), ours and scikit-learn's
 # alternated in the same run, REPEAT rounds (default 3), medians:
 #   analog search   california_random_search --sklearn-analog  vs  sklearn_reference.py random-search
+#                   (and ours on 1 thread, less exposed to other work on the machine)
 #   textbook search california_random_search (textbook space)  vs  the same random-search
 #   digits grid     digits_grid_search                         vs  sklearn_reference.py grid-digits
 #     (all with N_JOBS threads on both sides, default 2)
@@ -51,6 +52,8 @@ for round in $(seq "$repeat"); do
   for side in "${sides[@]}"; do
     "$(binary "$side" california_random_search)" --sklearn-analog --n-jobs "$jobs" >"$out/rs" 2>/dev/null
     record analog "$side" "$(last "$out/rs" | field search_seconds)" "$(last "$out/rs" | field best_score)"
+    "$(binary "$side" california_random_search)" --sklearn-analog --n-jobs 1 >"$out/rs1" 2>/dev/null
+    record analog1 "$side" "$(last "$out/rs1" | field search_seconds)" "$(last "$out/rs1" | field best_score)"
     "$(binary "$side" california_random_search)" --n-jobs "$jobs" >"$out/tb" 2>/dev/null
     record textbook "$side" "$(last "$out/tb" | field search_seconds)" "$(last "$out/tb" | field best_score)"
     "$(binary "$side" digits_grid_search)" --n-jobs "$jobs" >"$out/dg" 2>/dev/null
@@ -88,6 +91,7 @@ med = lambda task, side: statistics.median(v for v, _ in data[(task, side)]) if 
 runs = lambda task, side: " ".join(f"{v:.4g}" for v, _ in data.get((task, side), []))
 names = {
     "analog": "analog search (`california_random_search --sklearn-analog`), s",
+    "analog1": "the same on 1 thread (ours only), s",
     "textbook": "textbook search (`california_random_search`), s",
     "digits": "`digits_grid_search`, s",
     "small": "small-net epoch (8 → 30 → 1, SGD, batch 32), s",

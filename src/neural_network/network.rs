@@ -6,7 +6,8 @@ use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, A
 
 use super::base::{Activation, OutActivation};
 use super::fastmath;
-use super::gemm::{gemm, gemm_chosen_for};
+use super::gemm::{gemm_chosen_for, gemm_fused, reserve_packing, Epilogue};
+use super::stochastic_optimizers::Optimizer;
 use crate::random::NumpyRng;
 
 /// Where each layer's coefficients and intercepts sit in the flat parameter buffer: all
@@ -75,8 +76,11 @@ impl Layout {
 
     pub(crate) fn coef<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView2<'a, F> {
         let (off, rows, cols) = self.coef_range(i);
-        ArrayView2::from_shape((rows, cols), &buf[off..off + rows * cols])
-            .expect("layout shapes are consistent by construction")
+        let slice = &buf[off..off + rows * cols];
+        // SAFETY: `slice` (bounds checked) holds exactly `rows × cols` elements, laid out
+        // row-major by construction. (`from_shape` checked that again, a noticeable part of
+        // the small network's batch time, ~10 views per batch.)
+        unsafe { ArrayView2::from_shape_ptr((rows, cols), slice.as_ptr()) }
     }
 
     pub(crate) fn intercept<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView1<'a, F> {
@@ -92,8 +96,9 @@ impl Layout {
     ) -> (ArrayViewMut2<'a, F>, ArrayViewMut1<'a, F>) {
         let (off, rows, cols) = self.coef_range(i);
         let (coefs, intercepts) = buf.split_at_mut(self.coefs_len);
-        let coef = ArrayViewMut2::from_shape((rows, cols), &mut coefs[off..off + rows * cols])
-            .expect("layout shapes are consistent by construction");
+        let slice = &mut coefs[off..off + rows * cols];
+        // SAFETY: as in `coef`, for the mutable borrow of `slice`.
+        let coef = unsafe { ArrayViewMut2::from_shape_ptr((rows, cols), slice.as_mut_ptr()) };
         let ioff = self.intercept_offsets[i] - self.coefs_len;
         let intercept = ArrayViewMut1::from(&mut intercepts[ioff..ioff + cols]);
         (coef, intercept)
@@ -148,6 +153,9 @@ impl<F: Float> Workspace<F> {
     pub(crate) fn new(layout: &Layout, capacity: usize) -> Self {
         let units = &layout.layer_units;
         let capacity = capacity.max(1);
+        // The backward product `δ·Wᵀ` copies `W` transposed into the kernel's per-thread
+        // buffer: sized here, so that no batch grows it.
+        reserve_packing::<F>(units.windows(2).map(|w| (w[1], w[0])));
         Workspace {
             capacity,
             acts: units
@@ -202,60 +210,190 @@ impl<F: Float> Workspace<F> {
     }
 }
 
-/// Forward and backward pass of the batch gathered in the workspace's first `m` rows;
-/// returns the batch loss and leaves the gradient in `ws.grads`.
+/// One training step on the batch gathered in the workspace's first `m` rows: forward and
+/// backward passes and the optimizer's update of `params` (scikit-learn's `_backprop` then
+/// `update_params`); returns the batch loss.
 ///
-/// On x86-64 the passes' elementwise loops (bias + activation, derivatives, reductions) are
-/// compiled again for AVX2 and picked at run time. Rust never fuses or reorders float
-/// operations, so both versions compute the same bits; only the vector width changes.
-pub(crate) fn forward_backward<F: Float>(
+/// Each layer's coefficient update is fused into the store of its gradient product (see
+/// [`Epilogue::Update`]), after that layer's backward product has read the old coefficients;
+/// intercepts are updated from their gradients in `ws.grads`. The operations and their order
+/// per parameter are those of computing the whole gradient and then calling
+/// [`Optimizer::update`], so the results are the same bits.
+///
+/// On x86-64 the passes' elementwise loops (tanh and logistic, the loss, reductions) are
+/// compiled again for AVX-512 and AVX2 and picked at run time. Rust never fuses or reorders
+/// float operations, so every version computes the same bits; only the vector width
+/// changes. (The products, with the bias, relu, derivative and update fused into their
+/// stores, pick their own instruction set in `gemm`.)
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_step<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports the features the function is compiled for.
-            return unsafe { forward_backward_avx2(layout, params, activation, out, ws, m, alpha) };
+            return unsafe {
+                train_step_avx512(layout, params, activation, out, ws, m, alpha, optimizer)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe {
+                train_step_avx2(layout, params, activation, out, ws, m, alpha, optimizer)
+            };
         }
     }
-    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn train_step_avx512<F: Float>(
+    layout: &Layout,
+    params: &mut [F],
+    activation: Activation,
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+    optimizer: &mut Optimizer<F>,
+) -> F {
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn forward_backward_avx2<F: Float>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn train_step_avx2<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
-    forward_backward_portable(layout, params, activation, out, ws, m, alpha)
+    train_step_portable(layout, params, activation, out, ws, m, alpha, optimizer)
 }
 
 #[inline(always)]
-fn forward_backward_portable<F: Float>(
+#[allow(clippy::too_many_arguments)]
+fn train_step_portable<F: Float>(
     layout: &Layout,
-    params: &[F],
+    params: &mut [F],
     activation: Activation,
     out: OutActivation,
     ws: &mut Workspace<F>,
     m: usize,
     alpha: f64,
+    optimizer: &mut Optimizer<F>,
 ) -> F {
     {
         let (first, rest) = ws.acts.split_at_mut(1);
         forward(layout, params, activation, out, first[0].view(), rest, m);
     }
-    backward(layout, params, activation, out, ws, m, alpha)
+    let loss = loss_and_output_delta(layout, params, out, ws, m, alpha);
+    let (step, s1, s2) = optimizer.begin_step();
+    let n_layers = layout.n_weight_layers();
+    let mf = F::from(m).unwrap_or_else(F::one);
+    let inv_m = F::one() / mf;
+    let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+    let l2 = (alpha != 0.0).then_some(alpha_f * inv_m);
+    let Workspace {
+        acts,
+        deltas,
+        grads,
+        ..
+    } = ws;
+    for i in (0..n_layers).rev() {
+        // The backward product first: it reads the coefficients before their update.
+        if i > 0 {
+            let (lower, upper) = deltas.split_at_mut(i);
+            let delta = top(upper[0].view(), m);
+            let mut prev = top_mut(lower[i - 1].view_mut(), m);
+            let coef = layout.coef(params, i);
+            let out = top(acts[i].view(), m);
+            let epilogue = Epilogue::Derivative {
+                out: out.view(),
+                activation,
+            };
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue, None).epilogue {
+                times_derivative(prev, out, activation);
+            }
+        }
+        let a_in = top(acts[i].view(), m);
+        let delta = top(deltas[i].view(), m);
+        let (mut coef_grad, mut intercept_grad) = layout.layer_mut(grads, i);
+        let (w, _) = layout.layer_mut(params, i);
+        let (s1_w, _) = layout.layer_mut(s1, i);
+        let s2_w = step.uses_second_state().then(|| layout.layer_mut(s2, i).0);
+        let epilogue = Epilogue::Update {
+            w,
+            l2,
+            s1: s1_w,
+            s2: s2_w,
+            step,
+        };
+        let fused = gemm_fused(
+            m,
+            inv_m,
+            &a_in.t(),
+            &delta,
+            &mut coef_grad,
+            epilogue,
+            intercept_grad.as_slice_mut().map(|g| (g, inv_m)),
+        );
+        if !fused.epilogue {
+            // The product ran elsewhere and left `inv_m · Aᵀ·δ`: the L2 term and the step
+            // here, with the same operations.
+            let (mut w, _) = layout.layer_mut(params, i);
+            if let Some(scale) = l2 {
+                Zip::from(&mut coef_grad)
+                    .and(&w)
+                    .for_each(|g, &w| *g += scale * w);
+            }
+            let (mut s1_w, _) = layout.layer_mut(s1, i);
+            let mut s2_w = step.uses_second_state().then(|| layout.layer_mut(s2, i).0);
+            match (w.as_slice_mut(), s1_w.as_slice_mut(), coef_grad.as_slice()) {
+                (Some(w), Some(s1), Some(g)) => {
+                    let s2 = match &mut s2_w {
+                        Some(s2) => s2.as_slice_mut().unwrap_or(&mut []),
+                        None => &mut [],
+                    };
+                    step.apply(w, s1, s2, g);
+                }
+                _ => unreachable!("the layout's views are contiguous"),
+            }
+        }
+        if !fused.sums {
+            column_means(delta, intercept_grad.view_mut(), inv_m);
+        }
+        let (_, mut b) = layout.layer_mut(params, i);
+        let (_, mut s1_b) = layout.layer_mut(s1, i);
+        let mut s2_b = step.uses_second_state().then(|| layout.layer_mut(s2, i).1);
+        if let (Some(b), Some(s1), Some(g)) = (
+            b.as_slice_mut(),
+            s1_b.as_slice_mut(),
+            intercept_grad.as_slice(),
+        ) {
+            let s2 = match &mut s2_b {
+                Some(s2) => s2.as_slice_mut().unwrap_or(&mut []),
+                None => &mut [],
+            };
+            step.apply(b, s1, s2, g);
+        }
+    }
+    loss
 }
 
 /// The first `m` rows of `a`: the batch part of a workspace buffer. `split_at` is a few
@@ -312,14 +450,88 @@ fn forward_chosen_for<F: Float>(
         let mut a_out = top_mut(rest[0].view_mut(), m);
         let coef = layout.coef(params, i);
         let intercept = layout.intercept(params, i);
-        gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
-        if i + 1 < n_layers {
-            bias_activation(a_out.view_mut(), intercept, activation);
+        let act = if i + 1 < n_layers {
+            activation
         } else {
-            bias_activation(a_out.view_mut(), intercept, Activation::Identity);
+            Activation::Identity
+        };
+        // The bias and a relu fused into the product's stores; tanh and logistic then run
+        // vectorized over the block.
+        let fused = match (act, intercept.as_slice()) {
+            (
+                Activation::Identity | Activation::Relu | Activation::Tanh | Activation::Logistic,
+                Some(bias),
+            ) => {
+                gemm_fused(
+                    choice_rows,
+                    F::one(),
+                    &a_in,
+                    &coef,
+                    &mut a_out,
+                    Epilogue::Bias {
+                        bias,
+                        relu: act == Activation::Relu,
+                    },
+                    None,
+                )
+                .epilogue
+            }
+            _ => {
+                gemm_chosen_for(choice_rows, F::one(), &a_in, &coef, F::zero(), &mut a_out);
+                false
+            }
+        };
+        if fused {
+            activate_in_place(a_out.view_mut(), act);
+        } else {
+            bias_activation(a_out.view_mut(), intercept, act);
+        }
+        if i + 1 == n_layers {
             out.apply_rows(a_out);
         }
     }
+}
+
+/// The batch loss including the L2 term, and the output layer's delta `p - y` (for every
+/// pair of output activation and loss we pair), for a batch forwarded through the workspace.
+#[inline(always)]
+fn loss_and_output_delta<F: Float>(
+    layout: &Layout,
+    params: &[F],
+    out: OutActivation,
+    ws: &mut Workspace<F>,
+    m: usize,
+    alpha: f64,
+) -> F {
+    let n_layers = layout.n_weight_layers();
+    let mf = F::from(m).unwrap_or_else(F::one);
+    let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
+    let Workspace {
+        acts,
+        deltas,
+        targets,
+        ..
+    } = ws;
+    let y = top(targets.view(), m);
+    let p = top(acts[n_layers].view(), m);
+    let mut loss = out.loss(y, p);
+    if alpha != 0.0 {
+        let squares = sum_of_squares(&params[..layout.coefs_len()]);
+        loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
+    }
+    let mut d = top_mut(deltas[n_layers - 1].view_mut(), m);
+    match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
+        (Some(d), Some(p), Some(y)) => {
+            for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
+                *d = p - t;
+            }
+        }
+        _ => Zip::from(d)
+            .and(&p)
+            .and(&y)
+            .for_each(|d, &p, &t| *d = p - t),
+    }
+    loss
 }
 
 /// Loss and gradient of one batch already forwarded through the workspace (scikit-learn's
@@ -334,48 +546,37 @@ pub(crate) fn backward<F: Float>(
     m: usize,
     alpha: f64,
 ) -> F {
+    let loss = loss_and_output_delta(layout, params, out, ws, m, alpha);
     let n_layers = layout.n_weight_layers();
     let mf = F::from(m).unwrap_or_else(F::one);
     let alpha_f = F::from(alpha).unwrap_or_else(F::zero);
     let Workspace {
         acts,
         deltas,
-        targets,
         grads,
         ..
     } = ws;
-    let y = top(targets.view(), m);
-    let p = top(acts[n_layers].view(), m);
-    let mut loss = out.loss(y, p);
-    if alpha != 0.0 {
-        let squares = sum_of_squares(&params[..layout.coefs_len()]);
-        loss += F::from(0.5).unwrap_or_else(F::zero) * alpha_f * squares / mf;
-    }
-    // Output delta: p - y for every (activation, loss) pair we pair.
-    {
-        let mut d = top_mut(deltas[n_layers - 1].view_mut(), m);
-        match (d.as_slice_mut(), p.as_slice(), y.as_slice()) {
-            (Some(d), Some(p), Some(y)) => {
-                for ((d, &p), &t) in d.iter_mut().zip(p).zip(y) {
-                    *d = p - t;
-                }
-            }
-            _ => Zip::from(d)
-                .and(&p)
-                .and(&y)
-                .for_each(|d, &p, &t| *d = p - t),
-        }
-    }
     let inv_m = F::one() / mf;
     for i in (0..n_layers).rev() {
         {
             let (mut coef_grad, intercept_grad) = layout.layer_mut(grads, i);
             let a_in = top(acts[i].view(), m);
             let delta = top(deltas[i].view(), m);
-            gemm(inv_m, &a_in.t(), &delta, F::zero(), &mut coef_grad);
-            if alpha != 0.0 {
-                let scale = alpha_f * inv_m;
-                let coef = layout.coef(params, i);
+            let scale = alpha_f * inv_m;
+            let coef = layout.coef(params, i);
+            // The L2 term `scale · W` fused into the product's stores when it runs on the
+            // engine's kernel, else added here (the same operations).
+            let epilogue = if alpha != 0.0 {
+                Epilogue::AddScaled {
+                    w: coef.view(),
+                    scale,
+                }
+            } else {
+                Epilogue::Plain { beta: F::zero() }
+            };
+            let fused =
+                gemm_fused(m, inv_m, &a_in.t(), &delta, &mut coef_grad, epilogue, None).epilogue;
+            if alpha != 0.0 && !fused {
                 match (coef_grad.as_slice_mut(), coef.as_slice()) {
                     (Some(g), Some(w)) => {
                         for (g, &w) in g.iter_mut().zip(w) {
@@ -394,8 +595,14 @@ pub(crate) fn backward<F: Float>(
             let delta = top(upper[0].view(), m);
             let mut prev = top_mut(lower[i - 1].view_mut(), m);
             let coef = layout.coef(params, i);
-            gemm(F::one(), &delta, &coef.t(), F::zero(), &mut prev);
-            times_derivative(prev, top(acts[i].view(), m), activation);
+            let out = top(acts[i].view(), m);
+            let epilogue = Epilogue::Derivative {
+                out: out.view(),
+                activation,
+            };
+            if !gemm_fused(m, F::one(), &delta, &coef.t(), &mut prev, epilogue, None).epilogue {
+                times_derivative(prev, out, activation);
+            }
         }
     }
     loss
@@ -544,6 +751,20 @@ fn bias_activation<F: Float>(mut z: ArrayViewMut2<F>, b: ArrayView1<F>, activati
     }
 }
 
+/// Tanh and logistic over a block whose bias the product already added (other activations
+/// were fused whole).
+#[inline(always)]
+fn activate_in_place<F: Float>(mut z: ArrayViewMut2<F>, activation: Activation) {
+    match (activation, z.as_slice_mut()) {
+        (Activation::Tanh, Some(z)) => fastmath::tanh_in_place(z),
+        (Activation::Logistic, Some(z)) => fastmath::logistic_in_place(z),
+        (Activation::Tanh | Activation::Logistic, None) => {
+            z.mapv_inplace(|v| activation.apply(v));
+        }
+        _ => {}
+    }
+}
+
 /// `d *= f'(a)` elementwise, the activation derivative taken from the layer's outputs `a`.
 #[inline(always)]
 fn times_derivative<F: Float>(mut d: ArrayViewMut2<F>, a: ArrayView2<F>, activation: Activation) {
@@ -668,7 +889,8 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 pub(crate) const PREDICT_BLOCK: usize = 256;
 
 /// Prediction chooses each layer's kernel as for a block of this many rows, whatever the
-/// block's actual size (a training batch's usual size, so small layers use the small kernel).
+/// block's actual size (a training batch's usual size, so that the layers training runs on
+/// the own kernel are predicted on it too).
 pub(crate) const PREDICT_KERNEL_ROWS: usize = 32;
 
 fn predict_blocks<F: Float>(

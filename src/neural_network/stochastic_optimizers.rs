@@ -29,24 +29,77 @@ impl LearningRate {
     }
 }
 
-#[inline(always)]
-fn adam_step_portable<F: Float>(
-    params: &mut [F],
-    ms: &mut [F],
-    vs: &mut [F],
-    grads: &[F],
-    [b1, b2, lr, eps]: [F; 4],
-) {
-    let n = params.len();
-    let (ms, vs, grads) = (&mut ms[..n], &mut vs[..n], &grads[..n]);
-    let one = F::one();
-    for i in 0..n {
-        let g = grads[i];
-        let m = b1 * ms[i] + (one - b1) * g;
-        let v = b2 * vs[i] + (one - b2) * (g * g);
-        ms[i] = m;
-        vs[i] = v;
-        params[i] += -lr * m / (v.sqrt() + eps);
+/// One update step of the scikit-learn solvers with its per-step scalars resolved
+/// ([`Optimizer::begin_step`]): the rule applied to every parameter `p` with gradient `g` and
+/// its state (`s1`, `s2`: the velocity, or Adam's first and second moments). The training loop
+/// applies it either here ([`Step::apply`]) or fused into the matrix kernel's store of the
+/// coefficient gradient (`gemm`), with the same operations in the same order, so the same
+/// bits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<F> {
+    /// `v = momentum·v - lr·g; p += v`, or with Nesterov `v = momentum·v - lr·g;
+    /// p += momentum·v - lr·g` (`lr·g` rounded once and used twice).
+    Sgd { lr: F, momentum: F, nesterov: bool },
+    /// `m = b1·m + (1 - b1)·g; v = b2·v + (1 - b2)·g²; p += (-lr)·m / (√v + eps)`.
+    Adam {
+        b1: F,
+        one_minus_b1: F,
+        b2: F,
+        one_minus_b2: F,
+        neg_lr: F,
+        eps: F,
+    },
+}
+
+impl<F: Float> Step<F> {
+    /// Whether the rule has a second state buffer.
+    pub(crate) fn uses_second_state(&self) -> bool {
+        matches!(self, Step::Adam { .. })
+    }
+
+    /// The rule over slices of equal length (`s2` unused by SGD).
+    #[inline(always)]
+    pub(crate) fn apply(&self, params: &mut [F], s1: &mut [F], s2: &mut [F], grads: &[F]) {
+        let n = params.len();
+        let (s1, grads) = (&mut s1[..n], &grads[..n]);
+        match *self {
+            Step::Sgd {
+                lr,
+                momentum,
+                nesterov,
+            } => {
+                if nesterov {
+                    for ((p, v), &g) in params.iter_mut().zip(s1.iter_mut()).zip(grads) {
+                        let step = lr * g;
+                        *v = momentum * *v - step;
+                        *p += momentum * *v - step;
+                    }
+                } else {
+                    for ((p, v), &g) in params.iter_mut().zip(s1.iter_mut()).zip(grads) {
+                        *v = momentum * *v - lr * g;
+                        *p += *v;
+                    }
+                }
+            }
+            Step::Adam {
+                b1,
+                one_minus_b1,
+                b2,
+                one_minus_b2,
+                neg_lr,
+                eps,
+            } => {
+                let s2 = &mut s2[..n];
+                for i in 0..n {
+                    let g = grads[i];
+                    let m = b1 * s1[i] + one_minus_b1 * g;
+                    let v = b2 * s2[i] + one_minus_b2 * (g * g);
+                    s1[i] = m;
+                    s2[i] = v;
+                    params[i] += neg_lr * m / (v.sqrt() + eps);
+                }
+            }
+        }
     }
 }
 
@@ -114,43 +167,20 @@ impl<F: Float> Optimizer<F> {
         }
     }
 
-    /// Applies one step to `params` given `grads` (scikit-learn's `update_params`).
-    ///
-    /// On x86-64 the same loops are compiled again for AVX2 and AVX-512 and picked at run
-    /// time: each operation is still one IEEE-rounded add/mul/div/sqrt per element (Rust never
-    /// fuses them), so every version gives the same bits and only the vector width changes.
-    /// Left to SSE2, Adam's loop was a fifth of the wide network's epoch.
+    /// Applies one step to `params` given `grads` (scikit-learn's `update_params`). Training
+    /// applies the same step through [`begin_step`](Self::begin_step), fused into the kernel
+    /// (`network::train_step`).
+    #[cfg(test)]
     pub(crate) fn update(&mut self, params: &mut [F], grads: &[F]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports the features the function is compiled for.
-                unsafe { self.update_avx512(params, grads) };
-                return;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: as above.
-                unsafe { self.update_avx2(params, grads) };
-                return;
-            }
-        }
-        self.update_portable(params, grads);
+        let (step, s1, s2) = self.begin_step();
+        step.apply(params, s1, s2, grads);
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn update_avx512(&mut self, params: &mut [F], grads: &[F]) {
-        self.update_portable(params, grads);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn update_avx2(&mut self, params: &mut [F], grads: &[F]) {
-        self.update_portable(params, grads);
-    }
-
-    #[inline(always)]
-    fn update_portable(&mut self, params: &mut [F], grads: &[F]) {
+    /// Starts one update (scikit-learn's `update_params` before its loop): advances Adam's
+    /// step count and bias-corrected learning rate, and returns the step's rule with the
+    /// state buffers it updates (the velocities, or Adam's moments; the second is empty for
+    /// SGD), laid out like the parameters.
+    pub(crate) fn begin_step(&mut self) -> (Step<F>, &mut [F], &mut [F]) {
         match self {
             Optimizer::Sgd {
                 learning_rate,
@@ -158,22 +188,15 @@ impl<F: Float> Optimizer<F> {
                 nesterov,
                 velocities,
                 ..
-            } => {
-                let lr = F::from(*learning_rate).unwrap_or_else(F::zero);
-                let mom = F::from(*momentum).unwrap_or_else(F::zero);
-                if *nesterov {
-                    for ((p, v), &g) in params.iter_mut().zip(velocities.iter_mut()).zip(grads) {
-                        let step = lr * g;
-                        *v = mom * *v - step;
-                        *p += mom * *v - step;
-                    }
-                } else {
-                    for ((p, v), &g) in params.iter_mut().zip(velocities.iter_mut()).zip(grads) {
-                        *v = mom * *v - lr * g;
-                        *p += *v;
-                    }
-                }
-            }
+            } => (
+                Step::Sgd {
+                    lr: F::from(*learning_rate).unwrap_or_else(F::zero),
+                    momentum: F::from(*momentum).unwrap_or_else(F::zero),
+                    nesterov: *nesterov,
+                },
+                velocities,
+                &mut [],
+            ),
             Optimizer::Adam {
                 learning_rate_init,
                 learning_rate,
@@ -192,7 +215,18 @@ impl<F: Float> Optimizer<F> {
                 let b2 = F::from(*beta_2).unwrap_or_else(F::zero);
                 let lr = F::from(*learning_rate).unwrap_or_else(F::zero);
                 let eps = F::from(*epsilon).unwrap_or_else(F::zero);
-                adam_step_portable(params, ms, vs, grads, [b1, b2, lr, eps]);
+                (
+                    Step::Adam {
+                        b1,
+                        one_minus_b1: F::one() - b1,
+                        b2,
+                        one_minus_b2: F::one() - b2,
+                        neg_lr: -lr,
+                        eps,
+                    },
+                    ms,
+                    vs,
+                )
             }
         }
     }

@@ -14,8 +14,8 @@ use super::gemm::with_kernel_threads;
 use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
 use super::lbfgs;
 use super::network::{
-    forward_backward, full_batch_loss_grad, init_params_sklearn, predict_outputs,
-    predict_outputs_rows, prefetch_rows, Layout, Workspace,
+    full_batch_loss_grad, init_params_sklearn, predict_outputs, predict_outputs_rows,
+    prefetch_rows, train_step, Layout, Workspace,
 };
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
@@ -630,17 +630,17 @@ fn fit_stochastic<F: Float>(
                     .iter()
                     .map(|&o| rows.x_row(state.train_rows[o])),
             );
-            let batch_loss = forward_backward(
+            let batch_loss = train_step(
                 &layout,
-                &state.params,
+                &mut state.params,
                 state.activation,
                 state.out,
                 &mut ws,
                 m,
                 config.alpha,
+                &mut optimizer,
             );
             accumulated += batch_loss * F::from(m).unwrap_or_else(F::one);
-            optimizer.update(&mut state.params, &ws.grads);
             start += m;
         }
         state.n_iter += 1;

@@ -2052,6 +2052,106 @@ mod tests {
         }
     }
 
+    /// The own kernel against faer on the products of MLP training (batch 32, 128, 256 ×
+    /// widths 30, 60, 100, 256, in the three orientations), f64 and f32, one thread: 7
+    /// alternating samples each, medians, and the largest difference of the results. Prints a
+    /// markdown table (`docs/performance.md` quotes one):
+    /// `cargo test --release --lib own_kernel_against_faer -- --ignored --nocapture`.
+    #[cfg(feature = "faer")]
+    #[test]
+    #[ignore = "a benchmark: run it on purpose, on a quiet machine"]
+    fn own_kernel_against_faer() {
+        use std::time::Instant;
+        fn median(mut v: Vec<f64>) -> f64 {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        }
+        fn measure<F: Float + faer::traits::ComplexField>(
+            kind: &str,
+            m: usize,
+            k: usize,
+            n: usize,
+        ) {
+            let mut rng = NumpyRng::new(1);
+            let mut random = |shape: (usize, usize)| {
+                Array2::from_shape_fn(shape, |_| F::from(rng.uniform(-0.5, 0.5)).unwrap())
+            };
+            let a_store = if kind == "gradient Aᵀ·δ" {
+                random((k, m))
+            } else {
+                random((m, k))
+            };
+            let b_store = if kind == "backward δ·Wᵀ" {
+                random((n, k))
+            } else {
+                random((k, n))
+            };
+            let a = if kind == "gradient Aᵀ·δ" {
+                a_store.t()
+            } else {
+                a_store.view()
+            };
+            let b = if kind == "backward δ·Wᵀ" {
+                b_store.t()
+            } else {
+                b_store.view()
+            };
+            let (mut own, mut other) = (Array2::<F>::zeros((m, n)), Array2::<F>::zeros((m, n)));
+            let reps = (4_000_000 / (m * k * n)).clamp(2, 100_000);
+            let mut run_own = || gemm(F::one(), &a, &b, F::zero(), &mut own.view_mut());
+            let mut run_faer =
+                || faer_gemm::<F, F>(F::one(), &a, &b, F::zero(), &mut other.view_mut());
+            for _ in 0..reps / 4 + 1 {
+                run_own();
+                run_faer();
+            }
+            let (mut t_own, mut t_faer) = (Vec::new(), Vec::new());
+            for _ in 0..7 {
+                let started = Instant::now();
+                for _ in 0..reps {
+                    run_own();
+                }
+                t_own.push(started.elapsed().as_secs_f64() / reps as f64);
+                let started = Instant::now();
+                for _ in 0..reps {
+                    run_faer();
+                }
+                t_faer.push(started.elapsed().as_secs_f64() / reps as f64);
+            }
+            let diff = own
+                .iter()
+                .zip(other.iter())
+                .map(|(x, y)| (*x - *y).abs().to_f64().unwrap_or(f64::NAN))
+                .fold(0.0, f64::max);
+            let (o, f) = (median(t_own) * 1e6, median(t_faer) * 1e6);
+            println!(
+                "| {} | {kind} | {m}×{k}×{n} | {o:.2} | {f:.2} | {:.2} | {:.1} | {diff:.0e} |",
+                std::any::type_name::<F>(),
+                f / o,
+                2.0 * (m * k * n) as f64 / o / 1e3
+            );
+        }
+        println!("| dtype | product | m×k×n | own µs | faer µs | faer / own | own GFLOP/s | max abs diff |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for f32 in [false, true] {
+            for batch in [32, 128, 256] {
+                for w in [30, 60, 100, 256] {
+                    for (kind, m, k, n) in [
+                        ("forward A·W", batch, w, w),
+                        ("gradient Aᵀ·δ", w, batch, w),
+                        ("backward δ·Wᵀ", batch, w, w),
+                    ] {
+                        if f32 {
+                            measure::<f32>(kind, m, k, n);
+                        } else {
+                            measure::<f64>(kind, m, k, n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Products the own kernel does not take go to faer with the same results up to
     /// rounding, and an epilogue not fused is left to the caller.
     #[test]

@@ -53,8 +53,8 @@ pub(crate) fn with_single_threaded_kernels<R>(f: impl FnOnce() -> R) -> R {
 
 /// Products with fewer multiply-adds than this stay on one thread even when more are
 /// allowed: below it, waking a second thread costs more than it saves (measured on the
-/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses).
-#[cfg(feature = "faer")]
+/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses). The own kernel
+/// splits its rows over the threads from the same size on.
 const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 
 /// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
@@ -592,6 +592,78 @@ struct Tile<F> {
     sums_scale: F,
 }
 
+impl<F: Float> Tile<F> {
+    /// Rows `start..start + len` of the tile (the column sums only with the first rows).
+    ///
+    /// # Safety
+    /// `start + len <= self.m`.
+    unsafe fn rows(&self, start: usize, len: usize) -> Tile<F> {
+        let finish = match self.finish {
+            Finish::Derivative { out, out_row, kind } => Finish::Derivative {
+                out: out.add(start * out_row),
+                out_row,
+                kind,
+            },
+            Finish::AddScaled {
+                alpha,
+                w,
+                w_row,
+                scale,
+            } => Finish::AddScaled {
+                alpha,
+                w: w.add(start * w_row),
+                w_row,
+                scale,
+            },
+            Finish::Update {
+                alpha,
+                l2,
+                w,
+                w_row,
+                s1,
+                s1_row,
+                s2,
+                s2_row,
+                step,
+            } => Finish::Update {
+                alpha,
+                l2,
+                w: w.add(start * w_row),
+                w_row,
+                s1: s1.add(start * s1_row),
+                s1_row,
+                s2: if s2.is_null() {
+                    s2
+                } else {
+                    s2.add(start * s2_row)
+                },
+                s2_row,
+                step,
+            },
+            other @ (Finish::Store { .. } | Finish::Bias { .. }) => other,
+        };
+        Tile {
+            m: len,
+            k: self.k,
+            n: self.n,
+            a: self.a.add(start * self.a_row),
+            a_row: self.a_row,
+            a_col: self.a_col,
+            b: self.b,
+            b_row: self.b_row,
+            c: self.c.add(start * self.c_row),
+            c_row: self.c_row,
+            finish,
+            sums: if start == 0 {
+                self.sums
+            } else {
+                std::ptr::null_mut()
+            },
+            sums_scale: self.sums_scale,
+        }
+    }
+}
+
 /// [`Epilogue`] in the kernel's terms: operands as pointers with their row strides (columns
 /// contiguous), in the kernel's orientation.
 #[derive(Clone, Copy)]
@@ -704,9 +776,51 @@ pub(crate) fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Runs the tile on the widest instruction set the CPU has.
+/// Runs the tile, its rows split over the kernel's threads when it is large enough (each
+/// row is computed the same way whatever block or thread it falls in, so the results do
+/// not depend on the thread count).
 #[inline(always)]
 unsafe fn run<F: Float>(t: &Tile<F>) {
+    let threads = KERNEL_THREADS.with(Cell::get);
+    let chunk = t.m.div_ceil(threads.max(1)).next_multiple_of(8);
+    if threads > 1
+        && t.m.saturating_mul(t.k).saturating_mul(t.n) >= PARALLEL_MIN_MULADDS
+        && chunk < t.m
+    {
+        split_rows(Part(t.rows(0, t.m)), chunk);
+        return;
+    }
+    run_on_isa(t)
+}
+
+/// A tile handed to another thread: its pointers address its own output rows (disjoint from
+/// every other part's) and read-only operands, valid while the caller of [`run`] waits.
+struct Part<F>(Tile<F>);
+
+// SAFETY: see `Part`; the elements are `Send`.
+unsafe impl<F: Send> Send for Part<F> {}
+
+/// Halves the rows (at a multiple of 8) with `rayon::join` until a part has at most `chunk`
+/// rows, and runs the parts (no allocation: `join` keeps its jobs on the stack).
+fn split_rows<F: Float>(part: Part<F>, chunk: usize) {
+    let m = part.0.m;
+    if m <= chunk {
+        // SAFETY: `part` is rows of a tile `run` was given (see `Tile::rows`).
+        unsafe { run_on_isa(&part.0) };
+        return;
+    }
+    let mid = (m / 2).next_multiple_of(8).min(m - 1);
+    // SAFETY: `mid < m`.
+    let (top, bottom) = unsafe { (Part(part.0.rows(0, mid)), Part(part.0.rows(mid, m - mid))) };
+    rayon::join(
+        move || split_rows(top, chunk),
+        move || split_rows(bottom, chunk),
+    );
+}
+
+/// Runs the tile on the widest instruction set the CPU has.
+#[inline(always)]
+unsafe fn run_on_isa<F: Float>(t: &Tile<F>) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::any::TypeId;
@@ -1817,6 +1931,54 @@ mod tests {
         assert_eq!(seen, 1);
         assert_eq!(with_kernel_threads(3, || KERNEL_THREADS.with(Cell::get)), 3);
         assert_eq!(KERNEL_THREADS.with(Cell::get), 1);
+    }
+
+    /// The own kernel splits a large product's rows over the threads: the same bits on one
+    /// thread and two, with every epilogue that writes by rows (the optimizer step) and the
+    /// column sums (computed by the first rows only).
+    #[test]
+    fn own_kernel_threads_do_not_change_results() {
+        let mut rng = NumpyRng::new(7);
+        let (m, k, n) = (256, 256, 100);
+        let at = Array2::from_shape_fn((k, m), |_| rng.uniform(-1.0, 1.0));
+        let b = Array2::from_shape_fn((k, n), |_| rng.uniform(-1.0, 1.0));
+        let w0 = Array2::from_shape_fn((m, n), |_| rng.uniform(-1.0, 1.0));
+        let run = |threads: usize| {
+            let (mut w, mut s1) = (w0.clone(), Array2::<f64>::zeros((m, n)));
+            let mut c = Array2::<f64>::zeros((m, n));
+            let mut sums = vec![0.0; n];
+            let plain = with_kernel_threads(threads, || {
+                let step = Step::Sgd {
+                    lr: 0.01,
+                    momentum: 0.9,
+                    nesterov: true,
+                };
+                let ep = Epilogue::Update {
+                    w: w.view_mut(),
+                    l2: Some(1e-3),
+                    s1: s1.view_mut(),
+                    s2: None,
+                    step,
+                };
+                let fused = gemm_fused(
+                    m,
+                    0.5,
+                    &at.t(),
+                    &b.view(),
+                    &mut c.view_mut(),
+                    ep,
+                    Some((&mut sums, 0.5)),
+                );
+                assert!(fused.epilogue && fused.sums);
+                let mut plain = Array2::<f64>::zeros((m, n));
+                gemm(0.5, &at.t(), &b.view(), 0.0, &mut plain.view_mut());
+                plain
+            });
+            (w, s1, sums, plain)
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
     }
 
     /// `beta` other than 0 and 1, a transposed operand and f32 go through the same kernel.

@@ -53,8 +53,8 @@ pub(crate) fn with_single_threaded_kernels<R>(f: impl FnOnce() -> R) -> R {
 
 /// Products with fewer multiply-adds than this stay on one thread even when more are
 /// allowed: below it, waking a second thread costs more than it saves (measured on the
-/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses).
-#[cfg(feature = "faer")]
+/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses). The own kernel
+/// splits its rows over the threads from the same size on.
 const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 
 /// `C = alpha * A · B + beta * C`, the one matrix kernel of the engine.
@@ -592,6 +592,78 @@ struct Tile<F> {
     sums_scale: F,
 }
 
+impl<F: Float> Tile<F> {
+    /// Rows `start..start + len` of the tile (the column sums only with the first rows).
+    ///
+    /// # Safety
+    /// `start + len <= self.m`.
+    unsafe fn rows(&self, start: usize, len: usize) -> Tile<F> {
+        let finish = match self.finish {
+            Finish::Derivative { out, out_row, kind } => Finish::Derivative {
+                out: out.add(start * out_row),
+                out_row,
+                kind,
+            },
+            Finish::AddScaled {
+                alpha,
+                w,
+                w_row,
+                scale,
+            } => Finish::AddScaled {
+                alpha,
+                w: w.add(start * w_row),
+                w_row,
+                scale,
+            },
+            Finish::Update {
+                alpha,
+                l2,
+                w,
+                w_row,
+                s1,
+                s1_row,
+                s2,
+                s2_row,
+                step,
+            } => Finish::Update {
+                alpha,
+                l2,
+                w: w.add(start * w_row),
+                w_row,
+                s1: s1.add(start * s1_row),
+                s1_row,
+                s2: if s2.is_null() {
+                    s2
+                } else {
+                    s2.add(start * s2_row)
+                },
+                s2_row,
+                step,
+            },
+            other @ (Finish::Store { .. } | Finish::Bias { .. }) => other,
+        };
+        Tile {
+            m: len,
+            k: self.k,
+            n: self.n,
+            a: self.a.add(start * self.a_row),
+            a_row: self.a_row,
+            a_col: self.a_col,
+            b: self.b,
+            b_row: self.b_row,
+            c: self.c.add(start * self.c_row),
+            c_row: self.c_row,
+            finish,
+            sums: if start == 0 {
+                self.sums
+            } else {
+                std::ptr::null_mut()
+            },
+            sums_scale: self.sums_scale,
+        }
+    }
+}
+
 /// [`Epilogue`] in the kernel's terms: operands as pointers with their row strides (columns
 /// contiguous), in the kernel's orientation.
 #[derive(Clone, Copy)]
@@ -704,9 +776,51 @@ pub(crate) fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Runs the tile on the widest instruction set the CPU has.
+/// Runs the tile, its rows split over the kernel's threads when it is large enough (each
+/// row is computed the same way whatever block or thread it falls in, so the results do
+/// not depend on the thread count).
 #[inline(always)]
 unsafe fn run<F: Float>(t: &Tile<F>) {
+    let threads = KERNEL_THREADS.with(Cell::get);
+    let chunk = t.m.div_ceil(threads.max(1)).next_multiple_of(8);
+    if threads > 1
+        && t.m.saturating_mul(t.k).saturating_mul(t.n) >= PARALLEL_MIN_MULADDS
+        && chunk < t.m
+    {
+        split_rows(Part(t.rows(0, t.m)), chunk);
+        return;
+    }
+    run_on_isa(t)
+}
+
+/// A tile handed to another thread: its pointers address its own output rows (disjoint from
+/// every other part's) and read-only operands, valid while the caller of [`run`] waits.
+struct Part<F>(Tile<F>);
+
+// SAFETY: see `Part`; the elements are `Send`.
+unsafe impl<F: Send> Send for Part<F> {}
+
+/// Halves the rows (at a multiple of 8) with `rayon::join` until a part has at most `chunk`
+/// rows, and runs the parts (no allocation: `join` keeps its jobs on the stack).
+fn split_rows<F: Float>(part: Part<F>, chunk: usize) {
+    let m = part.0.m;
+    if m <= chunk {
+        // SAFETY: `part` is rows of a tile `run` was given (see `Tile::rows`).
+        unsafe { run_on_isa(&part.0) };
+        return;
+    }
+    let mid = (m / 2).next_multiple_of(8).min(m - 1);
+    // SAFETY: `mid < m`.
+    let (top, bottom) = unsafe { (Part(part.0.rows(0, mid)), Part(part.0.rows(mid, m - mid))) };
+    rayon::join(
+        move || split_rows(top, chunk),
+        move || split_rows(bottom, chunk),
+    );
+}
+
+/// Runs the tile on the widest instruction set the CPU has.
+#[inline(always)]
+unsafe fn run_on_isa<F: Float>(t: &Tile<F>) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::any::TypeId;
@@ -1819,6 +1933,54 @@ mod tests {
         assert_eq!(KERNEL_THREADS.with(Cell::get), 1);
     }
 
+    /// The own kernel splits a large product's rows over the threads: the same bits on one
+    /// thread and two, with every epilogue that writes by rows (the optimizer step) and the
+    /// column sums (computed by the first rows only).
+    #[test]
+    fn own_kernel_threads_do_not_change_results() {
+        let mut rng = NumpyRng::new(7);
+        let (m, k, n) = (256, 256, 100);
+        let at = Array2::from_shape_fn((k, m), |_| rng.uniform(-1.0, 1.0));
+        let b = Array2::from_shape_fn((k, n), |_| rng.uniform(-1.0, 1.0));
+        let w0 = Array2::from_shape_fn((m, n), |_| rng.uniform(-1.0, 1.0));
+        let run = |threads: usize| {
+            let (mut w, mut s1) = (w0.clone(), Array2::<f64>::zeros((m, n)));
+            let mut c = Array2::<f64>::zeros((m, n));
+            let mut sums = vec![0.0; n];
+            let plain = with_kernel_threads(threads, || {
+                let step = Step::Sgd {
+                    lr: 0.01,
+                    momentum: 0.9,
+                    nesterov: true,
+                };
+                let ep = Epilogue::Update {
+                    w: w.view_mut(),
+                    l2: Some(1e-3),
+                    s1: s1.view_mut(),
+                    s2: None,
+                    step,
+                };
+                let fused = gemm_fused(
+                    m,
+                    0.5,
+                    &at.t(),
+                    &b.view(),
+                    &mut c.view_mut(),
+                    ep,
+                    Some((&mut sums, 0.5)),
+                );
+                assert!(fused.epilogue && fused.sums);
+                let mut plain = Array2::<f64>::zeros((m, n));
+                gemm(0.5, &at.t(), &b.view(), 0.0, &mut plain.view_mut());
+                plain
+            });
+            (w, s1, sums, plain)
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
+    }
+
     /// `beta` other than 0 and 1, a transposed operand and f32 go through the same kernel.
     #[test]
     fn gemm_accumulates_with_beta() {
@@ -2049,6 +2211,106 @@ mod tests {
                 check::<f64>(&mut rng);
                 check::<f32>(&mut rng);
             });
+        }
+    }
+
+    /// The own kernel against faer on the products of MLP training (batch 32, 128, 256 ×
+    /// widths 30, 60, 100, 256, in the three orientations), f64 and f32, one thread: 7
+    /// alternating samples each, medians, and the largest difference of the results. Prints a
+    /// markdown table (`docs/performance.md` quotes one):
+    /// `cargo test --release --lib own_kernel_against_faer -- --ignored --nocapture`.
+    #[cfg(feature = "faer")]
+    #[test]
+    #[ignore = "a benchmark: run it on purpose, on a quiet machine"]
+    fn own_kernel_against_faer() {
+        use std::time::Instant;
+        fn median(mut v: Vec<f64>) -> f64 {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        }
+        fn measure<F: Float + faer::traits::ComplexField>(
+            kind: &str,
+            m: usize,
+            k: usize,
+            n: usize,
+        ) {
+            let mut rng = NumpyRng::new(1);
+            let mut random = |shape: (usize, usize)| {
+                Array2::from_shape_fn(shape, |_| F::from(rng.uniform(-0.5, 0.5)).unwrap())
+            };
+            let a_store = if kind == "gradient Aᵀ·δ" {
+                random((k, m))
+            } else {
+                random((m, k))
+            };
+            let b_store = if kind == "backward δ·Wᵀ" {
+                random((n, k))
+            } else {
+                random((k, n))
+            };
+            let a = if kind == "gradient Aᵀ·δ" {
+                a_store.t()
+            } else {
+                a_store.view()
+            };
+            let b = if kind == "backward δ·Wᵀ" {
+                b_store.t()
+            } else {
+                b_store.view()
+            };
+            let (mut own, mut other) = (Array2::<F>::zeros((m, n)), Array2::<F>::zeros((m, n)));
+            let reps = (4_000_000 / (m * k * n)).clamp(2, 100_000);
+            let mut run_own = || gemm(F::one(), &a, &b, F::zero(), &mut own.view_mut());
+            let mut run_faer =
+                || faer_gemm::<F, F>(F::one(), &a, &b, F::zero(), &mut other.view_mut());
+            for _ in 0..reps / 4 + 1 {
+                run_own();
+                run_faer();
+            }
+            let (mut t_own, mut t_faer) = (Vec::new(), Vec::new());
+            for _ in 0..7 {
+                let started = Instant::now();
+                for _ in 0..reps {
+                    run_own();
+                }
+                t_own.push(started.elapsed().as_secs_f64() / reps as f64);
+                let started = Instant::now();
+                for _ in 0..reps {
+                    run_faer();
+                }
+                t_faer.push(started.elapsed().as_secs_f64() / reps as f64);
+            }
+            let diff = own
+                .iter()
+                .zip(other.iter())
+                .map(|(x, y)| (*x - *y).abs().to_f64().unwrap_or(f64::NAN))
+                .fold(0.0, f64::max);
+            let (o, f) = (median(t_own) * 1e6, median(t_faer) * 1e6);
+            println!(
+                "| {} | {kind} | {m}×{k}×{n} | {o:.2} | {f:.2} | {:.2} | {:.1} | {diff:.0e} |",
+                std::any::type_name::<F>(),
+                f / o,
+                2.0 * (m * k * n) as f64 / o / 1e3
+            );
+        }
+        println!("| dtype | product | m×k×n | own µs | faer µs | faer / own | own GFLOP/s | max abs diff |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for f32 in [false, true] {
+            for batch in [32, 128, 256] {
+                for w in [30, 60, 100, 256] {
+                    for (kind, m, k, n) in [
+                        ("forward A·W", batch, w, w),
+                        ("gradient Aᵀ·δ", w, batch, w),
+                        ("backward δ·Wᵀ", batch, w, w),
+                    ] {
+                        if f32 {
+                            measure::<f32>(kind, m, k, n);
+                        } else {
+                            measure::<f64>(kind, m, k, n);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -83,6 +83,12 @@ impl Layout {
         unsafe { ArrayView2::from_shape_ptr((rows, cols), slice.as_ptr()) }
     }
 
+    /// Where layer `i`'s intercepts sit in a buffer laid out like the parameters.
+    pub(crate) fn intercept_range(&self, i: usize) -> std::ops::Range<usize> {
+        let off = self.intercept_offsets[i];
+        off..off + self.layer_units[i + 1]
+    }
+
     pub(crate) fn intercept<'a, F>(&self, buf: &'a [F], i: usize) -> ArrayView1<'a, F> {
         let off = self.intercept_offsets[i];
         ArrayView1::from(&buf[off..off + self.layer_units[i + 1]])
@@ -378,19 +384,15 @@ fn train_step_portable<F: Float>(
         if !fused.sums {
             column_means(delta, intercept_grad.view_mut(), inv_m);
         }
-        let (_, mut b) = layout.layer_mut(params, i);
-        let (_, mut s1_b) = layout.layer_mut(s1, i);
-        let mut s2_b = step.uses_second_state().then(|| layout.layer_mut(s2, i).1);
-        if let (Some(b), Some(s1), Some(g)) = (
-            b.as_slice_mut(),
-            s1_b.as_slice_mut(),
-            intercept_grad.as_slice(),
-        ) {
-            let s2 = match &mut s2_b {
-                Some(s2) => s2.as_slice_mut().unwrap_or(&mut []),
-                None => &mut [],
-            };
-            step.apply(b, s1, s2, g);
+        // The intercepts' step, on slices of the flat buffers.
+        let range = layout.intercept_range(i);
+        let s2_b = if step.uses_second_state() {
+            &mut s2[range.clone()]
+        } else {
+            &mut []
+        };
+        if let Some(g) = intercept_grad.as_slice() {
+            step.apply(&mut params[range.clone()], &mut s1[range], s2_b, g);
         }
     }
     loss

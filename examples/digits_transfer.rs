@@ -111,12 +111,13 @@ fn run(args: &Args) -> mlp_tune::Result<()> {
             LayerSpec::dense(32, Activation::Relu),
         ]
     };
-    let pretrained = classifier(hidden(), args.seed).fit(&subset(&task_a))?;
+    let source = subset(&task_a);
+    let pretrained = classifier(hidden(), args.seed).fit(&source)?;
     println!(
         "pretrained on digits 0-4: {} rows, {} epochs, training accuracy {:.4}",
         task_a.len(),
         pretrained.n_iter(),
-        pretrained.score(&x.select(Axis(0), &task_a), subset(&task_a).targets())?
+        pretrained.score(source.records(), source.targets())?
     );
     println!(
         "digits 5-9: {} labelled images per class, the rest ({} rows) tests",

@@ -58,15 +58,11 @@ pub(crate) fn hidden_layers<F: Float>(
             };
             dense += 1;
             out.push(spec.trainable(true).weights(weights));
-        } else if spec.activation == Activation::Prelu {
-            return Err(invalid_param(
-                "hidden_layers",
-                "PReLU slopes are learned parameters that are not transferred",
-            ));
         } else {
             out.push(spec);
         }
     }
+    // Dense or activation-only, a PReLU layer has learned slopes beyond the dense weights.
     if out.iter().any(|s| s.activation == Activation::Prelu) {
         return Err(invalid_param(
             "hidden_layers",

@@ -21,6 +21,7 @@
 pub mod base;
 pub mod callbacks;
 mod classifier;
+mod epochs;
 mod estimator;
 mod fastmath;
 mod gemm;

@@ -643,7 +643,7 @@ pub(crate) fn prefetch_rows<F>(x: &ArrayView2<F>, index: impl Iterator<Item = us
 
 /// Copies rows `index` of `src` into the first rows of `dst`, as slices when both are
 /// row-contiguous (always so for the engine's buffers and usually for the data).
-fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usize]) {
+pub(crate) fn gather_rows<F: Float>(src: &ArrayView2<F>, dst: &mut Array2<F>, index: &[usize]) {
     let cols = src.ncols();
     match (src.as_slice(), dst.as_slice_mut()) {
         (Some(from), Some(to)) if cols == 1 => {

@@ -167,6 +167,39 @@ impl<F: Float> Optimizer<F> {
         }
     }
 
+    /// scikit-learn's optimizer for `config.solver` (`sgd`, else `adam`) over `n_params`
+    /// parameters.
+    pub(crate) fn from_config(config: &crate::neural_network::MlpConfig, n_params: usize) -> Self {
+        match config.solver {
+            crate::neural_network::Solver::Sgd => Optimizer::sgd(
+                n_params,
+                config.learning_rate_init,
+                config.learning_rate,
+                config.momentum,
+                config.nesterovs_momentum,
+                config.power_t,
+            ),
+            _ => Optimizer::adam(
+                n_params,
+                config.learning_rate_init,
+                config.beta_1,
+                config.beta_2,
+                config.epsilon,
+            ),
+        }
+    }
+
+    /// Multiplies the base step size by `factor`, not below `min_lr` (reduce-on-plateau).
+    pub(crate) fn scale_learning_rate(&mut self, factor: f64, min_lr: f64) {
+        let base = match self {
+            Optimizer::Sgd { learning_rate, .. } => learning_rate,
+            Optimizer::Adam {
+                learning_rate_init, ..
+            } => learning_rate_init,
+        };
+        *base = (*base * factor).max(min_lr);
+    }
+
     /// Applies one step to `params` given `grads` (scikit-learn's `update_params`). Training
     /// applies the same step through [`begin_step`](Self::begin_step), fused into the kernel
     /// (`network::train_step`).

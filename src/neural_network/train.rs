@@ -2,25 +2,23 @@
 //! estimators. Estimators turn their targets into a float matrix (one-hot or 0/1 for
 //! classifiers) and call [`train`].
 
-use std::cmp::Ordering;
-use std::time::Instant;
-
 use linfa::Float;
-use ndarray::{s, Array2, ArrayView2, CowArray, Ix2, Zip};
+use ndarray::{s, Array2, ArrayView2, Zip};
 
 use super::base::{Activation, OutActivation};
-use super::callbacks::{EpochLog, TrainingControl};
+use super::epochs::{run_epochs, CallKind, CallbackState, Engine};
+pub(crate) use super::epochs::{Rows, Validation};
 use super::gemm::with_kernel_threads;
-use super::general::{build_net, fit_general, init_state, needs_layer_engine, GeneralState};
+use super::general::{build_net, init_state, needs_layer_engine, GeneralState, LayerEngine};
+use super::layers::predict as predict_layers;
 use super::lbfgs;
 use super::network::{
-    full_batch_loss_grad, init_params_sklearn, predict_outputs, predict_outputs_rows,
-    prefetch_rows, train_step, Layout, Workspace,
+    full_batch_loss_grad, init_params_sklearn, predict_outputs, predict_outputs_rows, train_step,
+    Layout, Workspace,
 };
-use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig, Solver};
+use super::params::{MlpConfig, Solver};
 use super::stochastic_optimizers::Optimizer;
 use crate::error::{invalid_param, MlpTuneError, Result};
-use crate::model_selection::split::stratified_shuffle_split_with;
 use crate::random::NumpyRng;
 
 /// Everything a fit learns, plus what is needed to continue training exactly where it
@@ -49,7 +47,8 @@ pub(crate) struct Trained<F> {
     pub(crate) best_validation_score: Option<f64>,
     pub(crate) best_validation_loss: Option<f64>,
     pub(crate) no_improvement_count: usize,
-    optimizer: Option<Optimizer<F>>,
+    /// scikit-learn's SGD or Adam state (`None` with a Keras optimizer or L-BFGS).
+    pub(crate) optimizer: Option<Optimizer<F>>,
     pub(crate) best_params: Option<Vec<F>>,
     /// With early stopping, the weights the last call ended on before the best ones were
     /// restored: a continued run trains on from them, so continuing equals training in one
@@ -70,6 +69,9 @@ pub(crate) struct Trained<F> {
     /// State of the layer engine; `None` on the scikit-learn engine.
     #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) general: Option<GeneralState<F>>,
+    /// Stopping rules' and callbacks' state.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) callbacks: CallbackState<F>,
 }
 
 /// How a call relates to earlier training.
@@ -93,91 +95,6 @@ pub(crate) struct Task {
     pub(crate) out: OutActivation,
     pub(crate) classifier: bool,
 }
-
-/// scikit-learn's early-stopping split of `n_total` rows into (training, validation) rows,
-/// drawn from `rng` right after initialization: `ceil(validation_fraction · n)` held out,
-/// stratified for single-output (binary) classifiers, a permutation otherwise.
-pub(crate) fn validation_split(
-    config: &MlpConfig,
-    task: Task,
-    n_outputs: usize,
-    strata: Option<&[usize]>,
-    n_total: usize,
-    rng: &mut NumpyRng,
-) -> Result<(Vec<usize>, Vec<usize>)> {
-    let n_val = (config.validation_fraction * n_total as f64).ceil() as usize;
-    if n_val < 2 || n_val >= n_total {
-        return Err(MlpTuneError::InvalidInput(format!(
-            "early stopping needs at least 2 validation rows and 1 training row; validation_fraction {} of {} rows gives {}",
-            config.validation_fraction, n_total, n_val
-        )));
-    }
-    match (task.classifier && n_outputs == 1, strata) {
-        (true, Some(classes)) => {
-            stratified_shuffle_split_with(classes, n_total - n_val, n_val, rng)
-        }
-        _ => {
-            let perm = rng.permutation(n_total);
-            Ok((perm[n_val..].to_vec(), perm[..n_val].to_vec()))
-        }
-    }
-}
-
-/// scikit-learn's per-epoch `shuffle(X, y)`: permutes `order` with one `shuffle` of
-/// `0..n` drawn from `rng`, through the reused buffers `perm` and `next_order` (no
-/// allocation per epoch).
-pub(crate) fn reshuffle(
-    rng: &mut NumpyRng,
-    perm: &mut [usize],
-    order: &mut Vec<usize>,
-    next_order: &mut Vec<usize>,
-) {
-    for (i, p) in perm.iter_mut().enumerate() {
-        *p = i;
-    }
-    rng.shuffle(perm);
-    for (dst, &p) in next_order.iter_mut().zip(perm.iter()) {
-        *dst = order[p];
-    }
-    std::mem::swap(order, next_order);
-}
-
-/// The rows of shared arrays a fit trains on: position `i` of the fit is row `x[i]` of the
-/// records and row `y[i]` of the targets (the position itself when `None`). A search fits
-/// every fold through its row list instead of copying the fold out of the data.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Rows<'a> {
-    pub(crate) x: Option<&'a [usize]>,
-    pub(crate) y: Option<&'a [usize]>,
-}
-
-impl Rows<'_> {
-    fn is_identity(&self) -> bool {
-        self.x.is_none() && self.y.is_none()
-    }
-
-    fn x_row(&self, position: usize) -> usize {
-        self.x.map_or(position, |r| r[position])
-    }
-
-    fn y_row(&self, position: usize) -> usize {
-        self.y.map_or(position, |r| r[position])
-    }
-
-    fn select<'v, F: Clone>(a: ArrayView2<'v, F>, rows: Option<&[usize]>) -> CowArray<'v, F, Ix2> {
-        match rows {
-            Some(r) => a.select(ndarray::Axis(0), r).into(),
-            None => a.into(),
-        }
-    }
-}
-
-/// Held-out rows of a fit: an explicit validation set's records, or (when `None`) the fit's
-/// records at the listed rows; and their targets.
-type HeldOut<'a, F> = (Option<ArrayView2<'a, F>>, Vec<usize>, CowArray<'a, F, Ix2>);
-
-/// Explicit held-out rows instead of the `validation_fraction` split.
-pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
 
 fn seed_of(config: &MlpConfig) -> u32 {
     config.random_state.unwrap_or_else(rand::random)
@@ -209,8 +126,8 @@ pub(crate) fn train<F: Float>(
 
 /// [`train`] on the rows `rows` of `x` and `y` (`strata` are per position, like the fit's
 /// own rows). The stochastic solvers gather their batches and held-out rows through the row
-/// list, with bitwise the same result as training on the selected copy; the layer engine
-/// and L-BFGS train on a copy of the rows.
+/// list, with bitwise the same result as training on the selected copy; L-BFGS trains on a
+/// copy of the rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn train_rows<F: Float>(
     config: &MlpConfig,
@@ -223,7 +140,7 @@ pub(crate) fn train_rows<F: Float>(
     start: Start<F>,
 ) -> Result<Trained<F>> {
     with_kernel_threads(config.n_threads, || {
-        if !rows.is_identity() && (needs_layer_engine(config) || config.solver == Solver::Lbfgs) {
+        if !rows.is_identity() && config.solver == Solver::Lbfgs && !needs_layer_engine(config) {
             let xs = Rows::select(x, rows.x);
             let ys = Rows::select(y, rows.y);
             return train_on_this_thread(
@@ -374,6 +291,7 @@ fn train_on_this_thread<F: Float>(
                 stopped: false,
                 diverged_epoch: None,
                 general,
+                callbacks: CallbackState::default(),
             };
             let epochs = if partial { 1 } else { config.max_iter };
             (state, rng, epochs, partial, false)
@@ -385,6 +303,7 @@ fn train_on_this_thread<F: Float>(
             prev.stopped = false;
             // scikit-learn's warm start goes on from the restored best weights.
             prev.live_params = None;
+            prev.callbacks.live_running = None;
             (
                 prev,
                 NumpyRng::new(seed_of(config)),
@@ -397,6 +316,7 @@ fn train_on_this_thread<F: Float>(
             check_compatible(&prev, &layout, task, net.as_ref())?;
             let mut prev = prev;
             prev.live_params = None;
+            prev.callbacks.live_running = None;
             (prev, NumpyRng::new(seed_of(config)), 1, true, false)
         }
         Start::Continue(prev, extra) => {
@@ -410,28 +330,14 @@ fn train_on_this_thread<F: Float>(
             if let Some(live) = prev.live_params.take() {
                 prev.params = live;
             }
+            if let (Some(live), Some(g)) = (prev.callbacks.live_running.take(), &mut prev.general) {
+                g.running = live;
+            }
             (prev, rng, extra, false, true)
         }
     };
 
-    if layered {
-        fit_general(
-            config,
-            task,
-            &mut state,
-            &mut rng,
-            x,
-            y,
-            strata,
-            validation,
-            epochs,
-            incremental,
-            continuing,
-        )?;
-        state.rng = Some(rng);
-        return Ok(state);
-    }
-    if config.solver == Solver::Lbfgs {
+    if config.solver == Solver::Lbfgs && !layered {
         if incremental {
             return Err(MlpTuneError::InvalidParameter {
                 name: "solver".into(),
@@ -441,28 +347,135 @@ fn train_on_this_thread<F: Float>(
         fit_lbfgs(config, &mut state, x, y, epochs)?;
         return Ok(state);
     }
-    if incremental && config.early_stopping {
-        return Err(MlpTuneError::InvalidParameter {
-            name: "early_stopping".into(),
-            reason: "partial_fit does not support early stopping".into(),
-        });
-    }
-    fit_stochastic(
-        config,
-        task,
-        &mut state,
-        &mut rng,
-        x,
-        y,
-        rows,
-        strata,
-        validation,
-        epochs,
+    let call = CallKind {
         incremental,
         continuing,
-    )?;
+    };
+    let fresh_optimizer = !(incremental || continuing);
+    let result = if layered {
+        let mut engine = LayerEngine::new(config, &mut state, fresh_optimizer)?;
+        let result = run_epochs(
+            config,
+            task,
+            &mut state,
+            &mut engine,
+            &mut rng,
+            x,
+            y,
+            rows,
+            strata,
+            validation,
+            epochs,
+            call,
+        );
+        engine.finish(&mut state);
+        result
+    } else {
+        let mut engine = DenseEngine::new(config, &mut state, fresh_optimizer);
+        let result = run_epochs(
+            config,
+            task,
+            &mut state,
+            &mut engine,
+            &mut rng,
+            x,
+            y,
+            rows,
+            strata,
+            validation,
+            epochs,
+            call,
+        );
+        state.optimizer = Some(engine.optimizer);
+        result
+    };
+    result?;
     state.rng = Some(rng);
     Ok(state)
+}
+
+/// The scikit-learn engine: dense layers with scikit-learn's activations, whose products
+/// fuse bias, activation, L2 and the SGD/Adam step into their stores (`network::train_step`).
+struct DenseEngine<F> {
+    layout: Layout,
+    activation: Activation,
+    out: OutActivation,
+    alpha: f64,
+    ws: Workspace<F>,
+    optimizer: Optimizer<F>,
+    no_running: Vec<F>,
+}
+
+impl<F: Float> DenseEngine<F> {
+    /// Takes the optimizer kept in `state`, or a new one for a fresh call.
+    fn new(config: &MlpConfig, state: &mut Trained<F>, fresh_optimizer: bool) -> Self {
+        let layout = state.layout.clone();
+        let optimizer = match state.optimizer.take() {
+            Some(o) if !fresh_optimizer => o,
+            _ => Optimizer::from_config(config, layout.len()),
+        };
+        DenseEngine {
+            ws: Workspace::new(&layout, 1),
+            layout,
+            activation: state.activation,
+            out: state.out,
+            alpha: config.alpha,
+            optimizer,
+            no_running: Vec::new(),
+        }
+    }
+}
+
+impl<F: Float> Engine<F> for DenseEngine<F> {
+    fn begin(&mut self, batch_size: usize, _n_train: usize) {
+        self.ws = Workspace::new(&self.layout, batch_size);
+    }
+
+    fn gather(&mut self, x: &ArrayView2<F>, x_rows: &[usize], y: &ArrayView2<F>, y_rows: &[usize]) {
+        if y_rows.is_empty() {
+            self.ws.gather(x, y, x_rows);
+        } else {
+            self.ws.gather_split(x, x_rows, y, y_rows);
+        }
+    }
+
+    fn train_batch(&mut self, params: &mut [F], m: usize, _rng: &mut NumpyRng) -> F {
+        train_step(
+            &self.layout,
+            params,
+            self.activation,
+            self.out,
+            &mut self.ws,
+            m,
+            self.alpha,
+            &mut self.optimizer,
+        )
+    }
+
+    fn predict(&self, params: &[F], x: ArrayView2<F>, rows: Option<&[usize]>) -> Array2<F> {
+        predict_outputs_rows(&self.layout, params, self.activation, self.out, x, rows)
+    }
+
+    fn running(&mut self) -> &mut Vec<F> {
+        // Dense layers have no running statistics.
+        &mut self.no_running
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+
+    fn epoch_ends(&mut self, samples_seen: u64) {
+        self.optimizer.iteration_ends(samples_seen);
+    }
+
+    fn trigger_stopping(&mut self) -> bool {
+        self.optimizer.trigger_stopping()
+    }
+
+    fn reduce_learning_rate(&mut self, factor: f64, min_lr: f64) {
+        self.optimizer.scale_learning_rate(factor, min_lr);
+    }
 }
 
 fn check_compatible<F>(
@@ -483,326 +496,6 @@ fn check_compatible<F>(
             "cannot continue training: the model has layers {:?}, the data and parameters ask for {:?}",
             prev.layout.layer_units, layout.layer_units
         )));
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fit_stochastic<F: Float>(
-    config: &MlpConfig,
-    task: Task,
-    state: &mut Trained<F>,
-    rng: &mut NumpyRng,
-    x: ArrayView2<F>,
-    y: ArrayView2<F>,
-    rows: Rows<'_>,
-    strata: Option<&[usize]>,
-    validation: Validation<'_, F>,
-    epochs: usize,
-    incremental: bool,
-    continuing: bool,
-) -> Result<()> {
-    let n_total = rows.x.map_or(x.nrows(), <[usize]>::len);
-    let layout = state.layout.clone();
-    if state.optimizer.is_none() || !(incremental || continuing) {
-        state.optimizer = Some(match config.solver {
-            Solver::Sgd => Optimizer::sgd(
-                layout.len(),
-                config.learning_rate_init,
-                config.learning_rate,
-                config.momentum,
-                config.nesterovs_momentum,
-                config.power_t,
-            ),
-            _ => Optimizer::adam(
-                layout.len(),
-                config.learning_rate_init,
-                config.beta_1,
-                config.beta_2,
-                config.epsilon,
-            ),
-        });
-    }
-
-    // Training and held-out rows. A continued run keeps its split; otherwise the split is
-    // drawn from the generator right after initialization, as scikit-learn does.
-    let use_split = config.early_stopping && validation.is_none();
-    if !continuing || state.train_rows.is_empty() {
-        let (train_rows, validation_rows) = if use_split {
-            validation_split(config, task, y.ncols(), strata, n_total, rng)?
-        } else {
-            ((0..n_total).collect(), Vec::new())
-        };
-        state.train_rows = train_rows;
-        state.validation_rows = validation_rows;
-        state.order = (0..state.train_rows.len()).collect();
-        if !continuing && !incremental {
-            if use_split || validation.is_some() {
-                state.best_validation_score.get_or_insert(f64::NEG_INFINITY);
-            } else {
-                state.best_loss.get_or_insert(f64::INFINITY);
-            }
-        }
-    }
-    if incremental {
-        // partial_fit: every call starts from the natural order, as scikit-learn does.
-        state.order = (0..state.train_rows.len()).collect();
-        state.best_loss.get_or_insert(f64::INFINITY);
-    }
-    let n_train = state.train_rows.len();
-    if n_train == 0 {
-        return Err(MlpTuneError::InvalidInput("no training rows".into()));
-    }
-    let batch_size = match config.batch_size {
-        BatchSize::Auto => n_train.min(200),
-        BatchSize::Fixed(b) => b.clamp(1, n_train),
-    };
-
-    // Held-out data. An explicit validation set is borrowed. A split's records stay in the
-    // shared data and are predicted through their row list (in the same blocks as a copy
-    // would be, so with the same bits); only their targets are gathered, once per fit.
-    let held_out: Option<HeldOut<F>> = match validation {
-        Some((xv, yv)) => Some((Some(xv), Vec::new(), yv.into())),
-        None if use_split => {
-            let x_rows = state.validation_rows.iter().map(|&p| rows.x_row(p));
-            let y_rows: Vec<usize> = state
-                .validation_rows
-                .iter()
-                .map(|&p| rows.y_row(p))
-                .collect();
-            Some((
-                None,
-                x_rows.collect(),
-                y.select(ndarray::Axis(0), &y_rows).into(),
-            ))
-        }
-        None => None,
-    };
-    let monitor_validation = held_out.is_some();
-
-    let mut ws = Workspace::new(&layout, batch_size);
-    let mut perm: Vec<usize> = vec![0; n_train];
-    let mut next_order: Vec<usize> = vec![0; n_train];
-    let mut batch_rows: Vec<usize> = vec![0; batch_size];
-    // Rows of `y` of the batch, when they differ from those of `x`.
-    let mut batch_y_rows: Vec<usize> = vec![0; if rows.y == rows.x { 0 } else { batch_size }];
-    let mut optimizer = state
-        .optimizer
-        .take()
-        .ok_or_else(|| MlpTuneError::InvalidInput("optimizer state missing".into()))?;
-
-    if let Some(observer) = &config.observer {
-        observer.0.on_train_begin();
-    }
-    let mut last_log: Option<EpochLog> = None;
-    for _ in 0..epochs {
-        let started = Instant::now();
-        if config.shuffle {
-            reshuffle(rng, &mut perm, &mut state.order, &mut next_order);
-        }
-        let mut accumulated = F::zero();
-        let mut start = 0;
-        while start < n_train {
-            let m = batch_size.min(n_train - start);
-            for (dst, &o) in batch_rows[..m]
-                .iter_mut()
-                .zip(&state.order[start..start + m])
-            {
-                *dst = state.train_rows[o];
-            }
-            if batch_y_rows.is_empty() {
-                for dst in &mut batch_rows[..m] {
-                    *dst = rows.x_row(*dst);
-                }
-                ws.gather(&x, &y, &batch_rows[..m]);
-            } else {
-                for (dy, dx) in batch_y_rows[..m].iter_mut().zip(&mut batch_rows[..m]) {
-                    *dy = rows.y_row(*dx);
-                    *dx = rows.x_row(*dx);
-                }
-                ws.gather_split(&x, &batch_rows[..m], &y, &batch_y_rows[..m]);
-            }
-            let next = start + m;
-            let next_m = batch_size.min(n_train - next);
-            prefetch_rows(
-                &x,
-                state.order[next..next + next_m]
-                    .iter()
-                    .map(|&o| rows.x_row(state.train_rows[o])),
-            );
-            let batch_loss = train_step(
-                &layout,
-                &mut state.params,
-                state.activation,
-                state.out,
-                &mut ws,
-                m,
-                config.alpha,
-                &mut optimizer,
-            );
-            accumulated += batch_loss * F::from(m).unwrap_or_else(F::one);
-            start += m;
-        }
-        state.n_iter += 1;
-        let loss = (accumulated / F::from(n_train).unwrap_or_else(F::one))
-            .to_f64()
-            .unwrap_or(f64::NAN);
-        state.t += n_train as u64;
-        state.loss = loss;
-        state.loss_curve.push(loss);
-        if !loss.is_finite() {
-            // With early stopping on held-out rows, scikit-learn trains on through the NaNs
-            // and then restores the best weights; a non-finite loss never recovers, so stop
-            // here and restore them (below) with the same result. Without a snapshot to
-            // fall back on, divergence is an error.
-            if config.early_stopping && monitor_validation && state.best_params.is_some() {
-                state.diverged_epoch = Some(state.n_iter);
-                state.stopped = true;
-                break;
-            }
-            state.optimizer = Some(optimizer);
-            return Err(MlpTuneError::Diverged {
-                epoch: state.n_iter,
-            });
-        }
-
-        // Stopping counter: on the held-out score (or loss), else on the training loss.
-        let mut validation_score = None;
-        let mut validation_loss = None;
-        if let Some((xv, xv_rows, yv)) = &held_out {
-            let p = match xv {
-                Some(xv) => {
-                    predict_outputs(&layout, &state.params, state.activation, state.out, *xv)
-                }
-                None => predict_outputs_rows(
-                    &layout,
-                    &state.params,
-                    state.activation,
-                    state.out,
-                    x,
-                    Some(xv_rows),
-                ),
-            };
-            let score = if task.classifier {
-                accuracy_from_outputs(yv.view(), p.view(), state.out)
-            } else {
-                r2_uniform(yv.view(), p.view())
-            };
-            let vloss = state
-                .out
-                .loss(yv.view(), p.view())
-                .to_f64()
-                .unwrap_or(f64::NAN);
-            state.validation_scores.push(score);
-            state.validation_loss_curve.push(vloss);
-            validation_score = Some(score);
-            validation_loss = Some(vloss);
-        }
-        if config.early_stopping && monitor_validation {
-            let improved_by_tol;
-            let is_best;
-            match config.early_stopping_monitor {
-                EarlyStoppingMonitor::ValidationScore => {
-                    let best = state.best_validation_score.unwrap_or(f64::NEG_INFINITY);
-                    let score = validation_score.unwrap_or(f64::NAN);
-                    // NaN counts as no worse, as in scikit-learn's `score < best + tol` test.
-                    improved_by_tol =
-                        score.partial_cmp(&(best + config.tol)) != Some(Ordering::Less);
-                    is_best = score > best;
-                    if is_best {
-                        state.best_validation_score = Some(score);
-                    }
-                }
-                EarlyStoppingMonitor::ValidationLoss => {
-                    let best = state.best_validation_loss.unwrap_or(f64::INFINITY);
-                    let vloss = validation_loss.unwrap_or(f64::NAN);
-                    improved_by_tol =
-                        vloss.partial_cmp(&(best - config.tol)) != Some(Ordering::Greater);
-                    is_best = vloss < best;
-                    if is_best {
-                        state.best_validation_loss = Some(vloss);
-                    }
-                    if let Some(score) = validation_score {
-                        let b = state.best_validation_score.unwrap_or(f64::NEG_INFINITY);
-                        if score > b {
-                            state.best_validation_score = Some(score);
-                        }
-                    }
-                }
-            }
-            if improved_by_tol {
-                state.no_improvement_count = 0;
-            } else {
-                state.no_improvement_count += 1;
-            }
-            if is_best {
-                match &mut state.best_params {
-                    Some(best) => best.copy_from_slice(&state.params),
-                    None => state.best_params = Some(state.params.clone()),
-                }
-            }
-        } else {
-            if let Some(score) = validation_score {
-                if score > state.best_validation_score.unwrap_or(f64::NEG_INFINITY) {
-                    state.best_validation_score = Some(score);
-                }
-            }
-            let best = state.best_loss.unwrap_or(f64::INFINITY);
-            if loss > best - config.tol {
-                state.no_improvement_count += 1;
-            } else {
-                state.no_improvement_count = 0;
-            }
-            if loss < best {
-                state.best_loss = Some(loss);
-            }
-        }
-        optimizer.iteration_ends(state.t);
-
-        let mut stop = false;
-        if state.no_improvement_count > config.n_iter_no_change {
-            if optimizer.trigger_stopping() {
-                stop = true;
-            } else {
-                state.no_improvement_count = 0;
-            }
-        }
-        if let Some(observer) = &config.observer {
-            let log = EpochLog {
-                epoch: state.n_iter,
-                loss,
-                validation_score,
-                validation_loss,
-                learning_rate: optimizer.learning_rate(),
-                seconds: started.elapsed().as_secs_f64(),
-            };
-            if observer.0.on_epoch_end(&log) == TrainingControl::Stop {
-                stop = true;
-            }
-            last_log = Some(log);
-        }
-        if stop {
-            state.stopped = true;
-            break;
-        }
-        if incremental {
-            break;
-        }
-    }
-    if let Some(observer) = &config.observer {
-        observer.0.on_train_end(last_log.as_ref());
-    }
-    state.optimizer = Some(optimizer);
-    if config.early_stopping && monitor_validation {
-        if let Some(best) = &state.best_params {
-            state.live_params = (!state.stopped).then(|| state.params.clone());
-            state.params.copy_from_slice(best);
-        }
-    }
-    if state.params.iter().any(|v| !v.is_finite()) {
-        return Err(MlpTuneError::Diverged {
-            epoch: state.n_iter,
-        });
     }
     Ok(())
 }
@@ -945,7 +638,7 @@ impl<F: Float> Trained<F> {
     /// Output activations for every row of `x`.
     pub(crate) fn predict(&self, x: ArrayView2<F>) -> Array2<F> {
         if let Some(g) = &self.general {
-            return self.predict_general(g, x);
+            return predict_layers(&g.net, &self.params, &g.running, x, None);
         }
         predict_outputs(&self.layout, &self.params, self.activation, self.out, x)
     }
@@ -954,7 +647,7 @@ impl<F: Float> Trained<F> {
     /// on their copy.
     pub(crate) fn predict_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Array2<F> {
         if let Some(g) = &self.general {
-            return self.predict_general(g, x.select(ndarray::Axis(0), rows).view());
+            return predict_layers(&g.net, &self.params, &g.running, x, Some(rows));
         }
         predict_outputs_rows(
             &self.layout,

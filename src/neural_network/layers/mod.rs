@@ -19,7 +19,7 @@ use ndarray::{s, Array2, ArrayView2, Zip};
 use super::base::{Activation, OutActivation, SELU_ALPHA, SELU_SCALE};
 use super::fastmath;
 use super::gemm::{gemm, gemm_chosen_for};
-use super::network::{Layout, PREDICT_BLOCK, PREDICT_KERNEL_ROWS};
+use super::network::{gather_rows, Layout, PREDICT_BLOCK, PREDICT_KERNEL_ROWS};
 use crate::error::{invalid_param, Result};
 use crate::random::NumpyRng;
 
@@ -346,12 +346,16 @@ impl<F: Float> NetWorkspace<F> {
         }
     }
 
-    /// Copies rows `index` of `x` and `y` into the batch buffers.
-    pub(crate) fn gather(&mut self, x: &ArrayView2<F>, y: &ArrayView2<F>, index: &[usize]) {
-        for (k, &row) in index.iter().enumerate() {
-            self.bufs[0].row_mut(k).assign(&x.row(row));
-            self.targets.row_mut(k).assign(&y.row(row));
-        }
+    /// Copies rows `x_index` of `x` and `y_index` of `y` into the batch buffers.
+    pub(crate) fn gather_split(
+        &mut self,
+        x: &ArrayView2<F>,
+        x_index: &[usize],
+        y: &ArrayView2<F>,
+        y_index: &[usize],
+    ) {
+        gather_rows(x, &mut self.bufs[0], x_index);
+        gather_rows(y, &mut self.targets, y_index);
     }
 }
 
@@ -711,14 +715,17 @@ fn sign<F: Float>(v: F) -> F {
     }
 }
 
-/// Output activations for every row of `x` (prediction mode: deterministic).
+/// Output activations for the rows `rows` of `x` (every row when `None`), in prediction
+/// mode (deterministic). Rows are gathered block by block into the same buffers a copy would
+/// fill, so the outputs are bitwise those of predicting the copy.
 pub(crate) fn predict<F: Float>(
     net: &Net,
     params: &[F],
     running: &[F],
     x: ArrayView2<F>,
+    rows: Option<&[usize]>,
 ) -> Array2<F> {
-    let n = x.nrows();
+    let n = rows.map_or(x.nrows(), <[usize]>::len);
     let n_out = *net.widths.last().unwrap_or(&1);
     let mut result = Array2::zeros((n, n_out));
     let block = PREDICT_BLOCK.min(n.max(1));
@@ -729,9 +736,12 @@ pub(crate) fn predict<F: Float>(
     let mut start = 0;
     while start < n {
         let m = block.min(n - start);
-        ws.bufs[0]
-            .slice_mut(s![..m, ..])
-            .assign(&x.slice(s![start..start + m, ..]));
+        match rows {
+            Some(r) => gather_rows(&x, &mut ws.bufs[0], &r[start..start + m]),
+            None => ws.bufs[0]
+                .slice_mut(s![..m, ..])
+                .assign(&x.slice(s![start..start + m, ..])),
+        }
         forward(
             net,
             params,

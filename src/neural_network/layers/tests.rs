@@ -37,7 +37,7 @@ fn check(specs: &[LayerSpec], alpha: f64, init: Initializer) {
     }
     let mut ws = NetWorkspace::new(&net, m);
     let idx: Vec<usize> = (0..m).collect();
-    ws.gather(&x.view(), &y.view(), &idx);
+    ws.gather_split(&x.view(), &idx, &y.view(), &idx);
     forward(
         &net,
         &params,
@@ -158,8 +158,8 @@ fn prediction_is_deterministic_and_ignores_dropout() {
     );
     let mut rng = NumpyRng::new(1);
     let (params, running) = net.init::<f64>(&mut rng);
-    let a = predict(&net, &params, &running, x.view());
-    let b = predict(&net, &params, &running, x.view());
+    let a = predict(&net, &params, &running, x.view(), None);
+    let b = predict(&net, &params, &running, x.view(), None);
     assert_eq!(a, b);
     // Without dropout/noise the same weights give the same outputs.
     let plain = Net::new(
@@ -172,7 +172,7 @@ fn prediction_is_deterministic_and_ignores_dropout() {
         0.99,
         1e-3,
     );
-    assert_eq!(predict(&plain, &params, &[], x.view()), a);
+    assert_eq!(predict(&plain, &params, &[], x.view(), None), a);
 }
 
 /// A row's prediction is the same whether it is predicted alone, in a short block or
@@ -197,9 +197,15 @@ fn prediction_does_not_depend_on_the_rows_predicted_with_it() {
         1e-3,
     );
     let (params, running) = net.init::<f64>(&mut rng);
-    let all = predict(&net, &params, &running, x.view());
+    let all = predict(&net, &params, &running, x.view(), None);
     for (start, len) in [(0, 1), (17, 1), (3, 5), (250, 40), (599, 1), (100, 300)] {
-        let part = predict(&net, &params, &running, x.slice(s![start..start + len, ..]));
+        let part = predict(
+            &net,
+            &params,
+            &running,
+            x.slice(s![start..start + len, ..]),
+            None,
+        );
         assert_eq!(
             part,
             all.slice(s![start..start + len, ..]),
@@ -227,7 +233,7 @@ fn batch_norm_running_statistics_follow_keras_momentum() {
     let mut rng = NumpyRng::new(1);
     let (params, mut running) = net.init::<f64>(&mut rng);
     let mut ws = NetWorkspace::new(&net, 5);
-    ws.gather(&x.view(), &y.view(), &[0, 1, 2, 3, 4]);
+    ws.gather_split(&x.view(), &[0, 1, 2, 3, 4], &y.view(), &[0, 1, 2, 3, 4]);
     forward(
         &net,
         &params,

@@ -44,23 +44,110 @@ fn base() -> MlpConfig {
     }
 }
 
-/// A no-op knob routes to the layer engine, whose SGD matches scikit-learn's engine to
-/// rounding (same draws, same update rule).
+/// A no-op knob routes to the layer engine, whose scikit-learn SGD and Adam match the
+/// scikit-learn engine to rounding (same draws, same update formulas, same step-size
+/// schedules, same stopping rule), with and without early stopping.
 #[test]
 fn layer_engine_reproduces_the_sklearn_engine_when_knobs_are_neutral() {
+    use mlp_tune::neural_network::{LearningRate, Solver};
     let data = regression(300);
-    let mut plain = base();
-    plain.solver = mlp_tune::neural_network::Solver::Sgd;
-    plain.learning_rate_init = 0.01;
-    let mut neutral = plain.clone();
-    // Changes nothing without batch normalization, but leaves the scikit-learn engine.
-    neutral.arch.batch_norm_epsilon = 0.5;
-    let a = fit(plain, &data);
-    let b = fit(neutral, &data);
-    assert_eq!(a.n_iter(), b.n_iter());
-    let (pa, pb) = (a.predict(&data), b.predict(&data));
-    let diff = (&pa - &pb).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
-    assert!(diff < 1e-9, "max difference {diff}");
+    for solver in [Solver::Sgd, Solver::Adam] {
+        for schedule in [
+            LearningRate::Constant,
+            LearningRate::Adaptive,
+            LearningRate::InvScaling,
+        ] {
+            for early_stopping in [false, true] {
+                let mut plain = base();
+                plain.solver = solver;
+                plain.learning_rate = schedule;
+                plain.learning_rate_init = 0.01;
+                plain.early_stopping = early_stopping;
+                plain.max_iter = 300;
+                plain.n_iter_no_change = 3;
+                plain.tol = 1e-3;
+                let mut neutral = plain.clone();
+                // Changes nothing without batch normalization, but leaves the scikit-learn
+                // engine.
+                neutral.arch.batch_norm_epsilon = 0.5;
+                let case = format!("{solver:?} {schedule:?} early_stopping={early_stopping}");
+                let a = fit(plain, &data);
+                let b = fit(neutral, &data);
+                assert_eq!(a.n_iter(), b.n_iter(), "{case}");
+                assert!(a.n_iter() < 300, "{case}: the stopping rule never fired");
+                let (pa, pb) = (a.predict(&data), b.predict(&data));
+                let diff = (&pa - &pb).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+                assert!(diff < 1e-9, "{case}: max difference {diff}");
+            }
+        }
+    }
+}
+
+/// Continuing a layer-engine fit under early stopping goes on from the weights (and
+/// batch-norm statistics) it ended on, not the restored best ones: 8 + 10 epochs equal 18.
+#[test]
+fn continuing_under_early_stopping_equals_one_longer_fit_on_the_layer_engine() {
+    let data = regression(300);
+    let mut c = base();
+    c.early_stopping = true;
+    c.tol = 0.0;
+    c.n_iter_no_change = 100;
+    c.learning_rate_init = 0.05;
+    c.arch.batch_norm = Some(BatchNormPosition::BeforeActivation);
+    c.arch.dropout = 0.1;
+    c.max_iter = 18;
+    let long = fit(c.clone(), &data);
+    c.max_iter = 8;
+    let short = fit(c, &data);
+    // The best epoch of the short run is not its last, so the restored weights differ from
+    // the ones training goes on from.
+    let scores = short.validation_scores();
+    let best = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert!(scores[scores.len() - 1] < best, "{scores:?}");
+    let resumed = short.continue_training(&data, 10).unwrap();
+    assert_eq!(long.n_iter(), resumed.n_iter());
+    assert_eq!(long.validation_scores(), resumed.validation_scores());
+    assert_eq!(long.predict(&data), resumed.predict(&data));
+}
+
+/// A layer-engine fit that diverges under early stopping falls back on its best weights, as
+/// the scikit-learn engine does (`tests/bad_input.rs`), instead of failing.
+#[test]
+fn divergence_under_early_stopping_restores_the_best_weights_on_the_layer_engine() {
+    let d = mlp_tune::datasets::diabetes();
+    let x = d.records();
+    let mean = x.mean_axis(ndarray::Axis(0)).unwrap();
+    let std = x.std_axis(ndarray::Axis(0), 0.0);
+    let data = Dataset::new((x - &mean) / &std, d.targets().mapv(|v| v / 100.0));
+    // Momentum 0.95 with this step blows up in the second epoch.
+    let config = |early_stopping: bool, max_iter: usize| {
+        let mut c = MlpConfig {
+            solver: mlp_tune::neural_network::Solver::Sgd,
+            learning_rate_init: 0.24,
+            momentum: 0.95,
+            batch_size: mlp_tune::neural_network::BatchSize::Fixed(16),
+            hidden_layer_sizes: vec![50, 50],
+            early_stopping,
+            max_iter,
+            random_state: Some(0),
+            ..MlpConfig::default()
+        };
+        // Changes nothing without batch normalization, but runs the layer engine.
+        c.arch.batch_norm_epsilon = 0.5;
+        c
+    };
+    let err = MLPRegressor::params()
+        .config(config(false, 100))
+        .fit(&data)
+        .unwrap_err();
+    assert!(matches!(err, MlpTuneError::Diverged { epoch: 1 }), "{err}");
+    let kept = fit(config(true, 100), &data);
+    assert_eq!(kept.diverged_epoch(), Some(2));
+    assert!(kept.stopped_early());
+    let after_one_epoch = fit(config(true, 1), &data);
+    let p = kept.predict(&data);
+    assert!(p.iter().all(|v| v.is_finite()));
+    assert_eq!(p, after_one_epoch.predict(&data));
 }
 
 #[test]

@@ -14,7 +14,9 @@ use mlp_tune::model_selection::{
     NCandidates, ParamDistributions, ParamGrid, ParamValue, Resource, RoundEvent, Scorer,
     SearchObserver,
 };
-use mlp_tune::neural_network::{Activation, MLPRegressor, MLPRegressorParams, Solver};
+use mlp_tune::neural_network::{
+    Activation, BatchNormPosition, MLPRegressor, MLPRegressorParams, Solver,
+};
 use mlp_tune::MlpTuneError;
 use ndarray::{Array1, Array2};
 
@@ -122,12 +124,26 @@ fn warm_continuation_equals_training_in_one_go() {
 #[test]
 fn continued_mlp_weights_equal_one_go() {
     let data = data();
-    for (early_stopping, patience) in [(false, 1000), (true, 1000), (true, 3)] {
-        let p = base()
+    for (early_stopping, patience, layered) in [
+        (false, 1000, false),
+        (true, 1000, false),
+        (true, 3, false),
+        (true, 1000, true),
+        (true, 3, true),
+    ] {
+        let mut p = base()
             .tol(0.0)
             .n_iter_no_change(patience)
             .early_stopping(early_stopping)
             .hidden_layer_sizes(&[8]);
+        if layered {
+            // The layer engine, with running statistics restored alongside the weights.
+            p = p
+                .activation(Activation::Gelu { approximate: false })
+                .batch_norm(BatchNormPosition::BeforeActivation)
+                .dropout(0.3)
+                .learning_rate_init(0.05);
+        }
         let one_go = p.clone().max_iter(40).fit(&data).unwrap();
         let est = p.max_iter(10).check().unwrap();
         let cont = est.continuation().expect("adam continues");
@@ -147,7 +163,7 @@ fn continued_mlp_weights_equal_one_go() {
         assert_eq!(
             m.n_iter(),
             one_go.n_iter(),
-            "early stopping {early_stopping}"
+            "early stopping {early_stopping}, layer engine {layered}"
         );
         if patience == 1000 {
             assert_eq!(m.n_iter(), 40);
@@ -157,19 +173,19 @@ fn continued_mlp_weights_equal_one_go() {
         for (a, b) in m.coefs().iter().zip(one_go.coefs()) {
             assert_eq!(
                 a, &b,
-                "early stopping {early_stopping}, patience {patience}"
+                "early stopping {early_stopping}, patience {patience}, layer engine {layered}"
             );
         }
         for (a, b) in m.intercepts().iter().zip(one_go.intercepts()) {
             assert_eq!(a, &b);
         }
+        assert_eq!(m.validation_scores(), one_go.validation_scores());
     }
 }
 
 #[test]
 fn estimators_that_cannot_continue_exactly_are_retrained() {
-    // Early stopping continues on the scikit-learn engine; the layer engine's callbacks
-    // keep no state across calls, so there it retrains.
+    // Early stopping continues on both engines; scikit-learn's L-BFGS retrains.
     let with_es = base().early_stopping(true).check().unwrap();
     assert!(with_es.continuation().is_some());
     let layered_es = base()
@@ -177,7 +193,7 @@ fn estimators_that_cannot_continue_exactly_are_retrained() {
         .activation(Activation::Gelu { approximate: false })
         .check()
         .unwrap();
-    assert!(layered_es.continuation().is_none());
+    assert!(layered_es.continuation().is_some());
     let lbfgs = base().solver(Solver::Lbfgs).check().unwrap();
     assert!(lbfgs.continuation().is_none());
     // Retraining from scratch costs the full resource every round.

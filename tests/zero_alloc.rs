@@ -182,3 +182,93 @@ fn early_stopping_allocates_per_epoch_not_per_batch() {
     // plus the output), and the curves grow; 90 batches per epoch add nothing.
     check("early stopping", &marks, 90, 8);
 }
+
+/// Every knob family of the layer engine runs the same epoch loop with batch buffers sized
+/// once: dropout and noise draws, batch norm, kernel and activity regularizers, a Keras
+/// optimizer with clipping and a decay schedule, a Keras activation, a frozen layer, and
+/// scikit-learn's early stopping on held-out rows.
+#[test]
+fn layer_engine_batches_allocate_nothing() {
+    use mlp_tune::model_selection::param_space::ParamValue;
+    use mlp_tune::neural_network::{LayerSpec, MlpConfig};
+    let families: Vec<(&str, Vec<(&str, ParamValue)>)> = vec![
+        (
+            "dropout and noise",
+            vec![("dropout", 0.2.into()), ("gaussian_noise", 0.1.into())],
+        ),
+        ("batch norm", vec![("batch_norm", "before".into())]),
+        (
+            "regularizers",
+            vec![
+                ("kernel_l1", 1e-4.into()),
+                ("kernel_l2", 1e-3.into()),
+                ("activity_l2", 1e-4.into()),
+            ],
+        ),
+        (
+            "keras optimizer, clipping, schedule",
+            vec![
+                ("optimizer", "nadam".into()),
+                ("clipnorm", 1.0.into()),
+                ("learning_rate", "cosine_decay".into()),
+            ],
+        ),
+        ("keras activation", vec![("activation", "gelu".into())]),
+        (
+            "early stopping",
+            vec![
+                ("batch_norm", "after".into()),
+                ("early_stopping", true.into()),
+            ],
+        ),
+    ];
+    for (name, knobs) in families {
+        let (x, y, _) = data::<f64>(1600, 7, 3);
+        let mut config = MlpConfig {
+            hidden_layer_sizes: vec![20, 11],
+            max_iter: EPOCHS,
+            tol: 0.0,
+            n_iter_no_change: EPOCHS + 1,
+            random_state: Some(7),
+            ..MlpConfig::default()
+        };
+        for (k, v) in &knobs {
+            config.set_param(k, v).expect("knob");
+        }
+        config.batch_size = mlp_tune::neural_network::BatchSize::Fixed(16);
+        let (observer, marks) = recorder();
+        MLPRegressor::params()
+            .config(config)
+            .observer(observer)
+            .fit(&Dataset::new(x, y))
+            .expect("fit");
+        let marks = marks.lock().expect("lock").clone();
+        // With early stopping the validation pass allocates its buffers once per epoch
+        // (one per op input of this 2-layer network with batch norm, plus the output and
+        // the running statistics) and three curves grow; 90 batches add nothing.
+        let allowed = if name == "early stopping" { 16 } else { 1 };
+        check(name, &marks, 90, allowed);
+    }
+    // A frozen first layer.
+    let (x, y, _) = data::<f64>(1600, 7, 3);
+    let mut config = MlpConfig {
+        max_iter: EPOCHS,
+        tol: 0.0,
+        n_iter_no_change: EPOCHS + 1,
+        random_state: Some(7),
+        ..MlpConfig::default()
+    };
+    config.arch.layers = Some(vec![
+        LayerSpec::dense(20, Activation::Relu).trainable(false),
+        LayerSpec::dense(11, Activation::Relu),
+    ]);
+    config.batch_size = mlp_tune::neural_network::BatchSize::Fixed(16);
+    let (observer, marks) = recorder();
+    MLPRegressor::params()
+        .config(config)
+        .observer(observer)
+        .fit(&Dataset::new(x, y))
+        .expect("fit");
+    let marks = marks.lock().expect("lock").clone();
+    check("frozen layer", &marks, 100, 1);
+}

@@ -114,9 +114,10 @@ pub trait Estimator<F: Float, T>: Send + Sync {
 /// more equals `e + k` epochs in one go (same generator stream, optimizer state, row order
 /// and stopping state), on the same rows.
 ///
-/// Implemented by the MLP params (see [`Estimator::continuation`]: only for the stochastic
-/// solvers without early stopping, since early stopping restores the best weights at the
-/// end of every call and L-BFGS restarts its memory, so neither continues exactly).
+/// Implemented by the MLP params for every stochastic fit, on both engines and with early
+/// stopping too: a call that restores the best weights keeps the weights (and batch-norm
+/// statistics) it ended on, and the next call trains on from those. Not for scikit-learn's
+/// L-BFGS, which restarts its memory every call (see [`Estimator::continuation`]).
 pub trait ContinueTraining<F, T, M>: Send + Sync {
     /// Trains `model` (fitted on exactly these rows) `epochs` more epochs; a
     /// [`finished`](Self::finished) model comes back unchanged.

@@ -26,10 +26,11 @@ fn mlp_cost(config: &MlpConfig, n_features: usize) -> f64 {
 }
 
 /// Whether a fitted MLP can be trained further with the same result as one longer fit:
-/// not lbfgs (its line-search state is not kept); early stopping only on the scikit-learn
-/// engine, which keeps the weights it restored from alongside the best ones.
+/// every stochastic fit (both engines keep the weights, running statistics, optimizer,
+/// generator and stopping state a restore of the best weights replaced), not scikit-learn's
+/// lbfgs (its line-search state is not kept).
 fn mlp_continues(config: &MlpConfig) -> bool {
-    config.solver != Solver::Lbfgs && (!config.early_stopping || !needs_layer_engine(config))
+    config.solver != Solver::Lbfgs || needs_layer_engine(config)
 }
 
 impl<F: Float> Estimator<F, F> for MLPRegressorValidParams<F> {

@@ -9,7 +9,9 @@ use ndarray::{Array2, ArrayView2};
 use super::epochs::Engine;
 use super::layers::{backward, forward, predict, Mode, Net, NetWorkspace};
 use super::params::{MlpConfig, Solver};
-use super::stochastic_optimizers::{clip_gradients, GeneralOptimizer, LearningRate, OptimizerKind};
+use super::stochastic_optimizers::{
+    clip_gradients, GeneralOptimizer, LearningRate, Optimizer, OptimizerKind,
+};
 use super::train::{Task, Trained};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::random::NumpyRng;
@@ -31,6 +33,9 @@ pub(crate) struct GeneralState<F> {
     optimizer: Option<GeneralOptimizer<F>>,
     /// The base step size in force (scikit-learn's adaptive and plateau reduction lower it).
     lr: f64,
+    /// Optimizer steps so far (the position in a decay schedule).
+    #[cfg_attr(feature = "serde", serde(default))]
+    steps: u64,
 }
 
 /// Whether a configuration needs the layer engine.
@@ -85,33 +90,33 @@ pub(crate) fn init_state<F: Float>(
             running,
             optimizer: None,
             lr: config.learning_rate_init,
+            steps: 0,
         },
     )
 }
 
-/// The optimizer a configuration asks for: `optimizer` if set, else scikit-learn's solver
-/// with its own settings.
-fn optimizer_kind(config: &MlpConfig) -> Result<OptimizerKind> {
+/// The step a configuration asks for: a Keras optimizer when `optimizer` is set, else
+/// scikit-learn's `solver` with its own arithmetic and settings (`None`).
+fn keras_optimizer(config: &MlpConfig) -> Result<Option<OptimizerKind>> {
     if let Some(k) = config.arch.effective_optimizer() {
-        return Ok(k);
+        return Ok(Some(k));
     }
     match config.solver {
-        Solver::Sgd => Ok(OptimizerKind::Sgd {
-            momentum: config.momentum,
-            nesterov: config.nesterovs_momentum && config.momentum > 0.0,
-        }),
-        Solver::Adam => Ok(OptimizerKind::Adam {
-            beta_1: config.beta_1,
-            beta_2: config.beta_2,
-            epsilon: config.epsilon,
-            amsgrad: false,
-        }),
+        Solver::Sgd | Solver::Adam => Ok(None),
         Solver::Lbfgs => Err(invalid_param(
             "solver",
             "lbfgs does not combine with the layer knobs (dropout, batch norm, regularizers, \
              non-scikit-learn activations, ...); choose sgd/adam or an `optimizer`",
         )),
     }
+}
+
+/// The optimizer of a layer-engine fit.
+enum LayerStep<F> {
+    /// scikit-learn's SGD or Adam, the very formulas of the scikit-learn engine.
+    Sklearn(Optimizer<F>),
+    /// A Keras optimizer (`optimizer`).
+    Keras(GeneralOptimizer<F>),
 }
 
 /// The layer engine: the compiled op list (dropout, noise, batch norm, regularizers, any
@@ -121,7 +126,7 @@ pub(crate) struct LayerEngine<'c, F> {
     config: &'c MlpConfig,
     net: Net,
     g: GeneralState<F>,
-    optimizer: GeneralOptimizer<F>,
+    step: LayerStep<F>,
     ws: NetWorkspace<F>,
     /// Steps of the whole fit a decay schedule spans (`max_iter` epochs of batches).
     total_steps: u64,
@@ -135,16 +140,26 @@ impl<'c, F: Float> LayerEngine<'c, F> {
         state: &mut Trained<F>,
         fresh_optimizer: bool,
     ) -> Result<Self> {
-        let kind = optimizer_kind(config)?;
+        let kind = keras_optimizer(config)?;
         let mut g = state
             .general
             .take()
             .ok_or_else(|| MlpTuneError::InvalidInput("layer engine state missing".into()))?;
-        let optimizer = match g.optimizer.take() {
-            Some(o) if !fresh_optimizer => o,
-            _ => {
+        let kept = match (kind, g.optimizer.take(), state.optimizer.take()) {
+            _ if fresh_optimizer => None,
+            (Some(_), Some(o), _) => Some(LayerStep::Keras(o)),
+            (None, _, Some(o)) => Some(LayerStep::Sklearn(o)),
+            _ => None,
+        };
+        let step = match kept {
+            Some(step) => step,
+            None => {
                 g.lr = config.learning_rate_init;
-                GeneralOptimizer::new(kind, g.net.n_params)
+                g.steps = 0;
+                match kind {
+                    Some(k) => LayerStep::Keras(GeneralOptimizer::new(k, g.net.n_params)),
+                    None => LayerStep::Sklearn(Optimizer::from_config(config, g.net.n_params)),
+                }
             }
         };
         Ok(LayerEngine {
@@ -152,7 +167,7 @@ impl<'c, F: Float> LayerEngine<'c, F> {
             net: g.net.clone(),
             ws: NetWorkspace::new(&g.net, 1),
             g,
-            optimizer,
+            step,
             total_steps: 0,
         })
     }
@@ -160,15 +175,24 @@ impl<'c, F: Float> LayerEngine<'c, F> {
     /// Puts the engine state back into `state`.
     pub(crate) fn finish(self, state: &mut Trained<F>) {
         let mut g = self.g;
-        g.optimizer = Some(self.optimizer);
+        match self.step {
+            LayerStep::Sklearn(o) => state.optimizer = Some(o),
+            LayerStep::Keras(o) => g.optimizer = Some(o),
+        }
         state.general = Some(g);
     }
 
     fn scheduled_learning_rate(&self) -> f64 {
         match &self.config.arch.lr_schedule {
-            Some(s) => s.at_step(self.g.lr, self.optimizer.t, self.total_steps),
+            Some(s) => s.at_step(self.g.lr, self.g.steps, self.total_steps),
             None => self.g.lr,
         }
+    }
+
+    /// Whether scikit-learn's `learning_rate` schedule (invscaling, adaptive) applies: to
+    /// its SGD and to the Keras optimizers, not to its Adam, as in scikit-learn.
+    fn sklearn_schedule_applies(&self) -> bool {
+        !matches!(self.step, LayerStep::Sklearn(Optimizer::Adam { .. }))
     }
 }
 
@@ -203,8 +227,15 @@ impl<F: Float> Engine<F> for LayerEngine<'_, F> {
         zero_outside(&mut self.ws.grads, &self.net.trainable);
         clip_gradients(&mut self.ws.grads, arch.clipnorm, arch.clipvalue);
         let lr = self.scheduled_learning_rate();
-        self.optimizer
-            .step_ranges(params, &self.ws.grads, lr, &self.net.trainable);
+        let grads = &self.ws.grads;
+        match &mut self.step {
+            LayerStep::Sklearn(o) => {
+                o.set_base_learning_rate(lr);
+                o.step_ranges(params, grads, &self.net.trainable);
+            }
+            LayerStep::Keras(o) => o.step_ranges(params, grads, lr, &self.net.trainable),
+        }
+        self.g.steps += 1;
         loss
     }
 
@@ -222,13 +253,16 @@ impl<F: Float> Engine<F> for LayerEngine<'_, F> {
 
     fn epoch_ends(&mut self, samples_seen: u64) {
         let c = self.config;
-        if c.learning_rate == LearningRate::InvScaling {
+        if c.learning_rate == LearningRate::InvScaling && self.sklearn_schedule_applies() {
             self.g.lr = c.learning_rate_init / ((samples_seen + 1) as f64).powf(c.power_t);
         }
     }
 
     fn trigger_stopping(&mut self) -> bool {
-        if self.config.learning_rate == LearningRate::Adaptive && self.g.lr > 1e-6 {
+        if self.config.learning_rate == LearningRate::Adaptive
+            && self.sklearn_schedule_applies()
+            && self.g.lr > 1e-6
+        {
             self.g.lr /= 5.0;
             false
         } else {

@@ -189,6 +189,42 @@ impl<F: Float> Optimizer<F> {
         }
     }
 
+    /// Sets the base step size (SGD's step, Adam's before bias correction): the layer
+    /// engine's schedules set it before every step.
+    pub(crate) fn set_base_learning_rate(&mut self, lr: f64) {
+        match self {
+            Optimizer::Sgd { learning_rate, .. } => *learning_rate = lr,
+            Optimizer::Adam {
+                learning_rate_init, ..
+            } => *learning_rate_init = lr,
+        }
+    }
+
+    /// One step of the parameters in `ranges` only (ascending, disjoint ranges of the flat
+    /// buffer); the others, frozen layers' weights, are not touched.
+    pub(crate) fn step_ranges(
+        &mut self,
+        params: &mut [F],
+        grads: &[F],
+        ranges: &[std::ops::Range<usize>],
+    ) {
+        let (step, s1, s2) = self.begin_step();
+        let second = step.uses_second_state();
+        for r in ranges {
+            let s2 = if second {
+                &mut s2[r.clone()]
+            } else {
+                &mut [][..]
+            };
+            step.apply(
+                &mut params[r.clone()],
+                &mut s1[r.clone()],
+                s2,
+                &grads[r.clone()],
+            );
+        }
+    }
+
     /// Multiplies the base step size by `factor`, not below `min_lr` (reduce-on-plateau).
     pub(crate) fn scale_learning_rate(&mut self, factor: f64, min_lr: f64) {
         let base = match self {

@@ -5,7 +5,10 @@ use super::*;
 
 /// The knobs beyond scikit-learn, all off by default. Any one set (or a non-scikit-learn
 /// activation) routes a fit through the layer engine; with none set, the scikit-learn engine
-/// runs unchanged and gives scikit-learn's numbers.
+/// runs unchanged and gives scikit-learn's numbers. Both engines share one epoch loop
+/// (split, shuffles, stopping rule, callbacks, continuation); without an `optimizer`, the
+/// layer engine steps with scikit-learn's own SGD and Adam (formulas and `learning_rate`
+/// schedules), so a knob changes the network, not the arithmetic of the solver.
 ///
 /// Layer-level knobs given here apply to every hidden layer built from `hidden_layer_sizes`
 /// and `activation`; [`layers`](Self::layers) gives each layer its own spec instead (and then

@@ -346,6 +346,24 @@ impl<F: Float> NetWorkspace<F> {
         }
     }
 
+    /// The buffers a prediction-mode forward pass uses: the op inputs only (no gradient,
+    /// delta or scratch buffers, which are as large as the parameters or the batch).
+    fn for_prediction(net: &Net, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        NetWorkspace {
+            bufs: net
+                .widths
+                .iter()
+                .map(|&w| Array2::zeros((capacity, w)))
+                .collect(),
+            deltas: Vec::new(),
+            slots: Vec::new(),
+            inv_std: Vec::new(),
+            targets: Array2::zeros((0, 0)),
+            grads: Vec::new(),
+        }
+    }
+
     /// Copies rows `x_index` of `x` and `y_index` of `y` into the batch buffers.
     pub(crate) fn gather_split(
         &mut self,
@@ -729,7 +747,7 @@ pub(crate) fn predict<F: Float>(
     let n_out = *net.widths.last().unwrap_or(&1);
     let mut result = Array2::zeros((n, n_out));
     let block = PREDICT_BLOCK.min(n.max(1));
-    let mut ws = NetWorkspace::new(net, block);
+    let mut ws = NetWorkspace::for_prediction(net, block);
     // Prediction mode reads the running statistics and never draws.
     let mut running = running.to_vec();
     let mut rng = NumpyRng::new(0);

@@ -83,5 +83,6 @@ for s in reach:
           + " / ".join(f"{regret[s][b]:.4f}" for b in budgets))
 EOF
 }
-main "$@"
-exit
+# On one line: bash parses it whole before running main, so the exit still runs if the file
+# is edited (and shifted) while main runs.
+main "$@"; exit

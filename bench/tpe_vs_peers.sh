@@ -136,5 +136,6 @@ if "mlp-tune GP" in med and "skopt GP" in med:
         print(f"{fname:<17}" + "".join(f" {x:>8.2f}" for x in r) + f"  {ci:>16}  {verdict}")
 EOF
 }
-main "$@"
-exit
+# On one line: bash parses it whole before running main, so the exit still runs if the file
+# is edited (and shifted) while main runs.
+main "$@"; exit

@@ -1,6 +1,7 @@
 """Peers of examples/tpe_synthetic.rs: the same four functions, seeds, budgets and regret,
 minimised by Optuna, hyperopt and scikit-optimize; prints a table and, as its last line,
-the same JSON shape as the Rust example (plus "n_seeds_by_sampler", "seconds", "versions").
+the same JSON shape as the Rust example (plus "n_seeds_by_sampler", "seconds", "versions";
+"regrets_by_budget" is {sampler: {function: {budget: [regret, per seed]}}}, as the example's).
 
 Install (a venv outside the repository; these exact versions were used and work together,
 scikit-optimize 0.10.2 runs with numpy 2.4.6, scipy 1.17.1 and scikit-learn 1.9.1):
@@ -278,9 +279,9 @@ def main():
             seeds_for[name.strip()] = int(n)
     budgets = [b for b in BUDGETS if b <= args.evals]
 
-    medians, finals, seconds = {}, {}, {}
+    medians, finals, seconds, by_budget = {}, {}, {}, {}
     for sampler in samplers:
-        medians[sampler], finals[sampler] = {}, {}
+        medians[sampler], finals[sampler], by_budget[sampler] = {}, {}, {}
         start = time.perf_counter()
         for fname, problem in PROBLEMS.items():
             per_budget = {b: [] for b in sorted(set(budgets) | {args.evals})}
@@ -292,6 +293,7 @@ def main():
                     per_budget[b].append(r)
             medians[sampler][fname] = {str(b): statistics.median(per_budget[b]) for b in budgets}
             finals[sampler][fname] = per_budget[args.evals]
+            by_budget[sampler][fname] = {str(b): per_budget[b] for b in budgets}
         seconds[sampler] = round(time.perf_counter() - start, 1)
         print(f"# {sampler}: {seeds_for[sampler]} seeds, {seconds[sampler]} s", file=sys.stderr, flush=True)
 
@@ -312,6 +314,7 @@ def main():
         "budgets": budgets,
         "median_regret": medians,
         "final_regrets": finals,
+        "regrets_by_budget": by_budget,
         "check_values": {name: p["f"](p["probe"]) for name, p in PROBLEMS.items()},
         "seconds": seconds,
         "versions": {

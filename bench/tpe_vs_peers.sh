@@ -10,11 +10,13 @@
 #   bench/tpe_vs_peers.sh /work/venv-peers/bin/python
 #   SEEDS=30 EVALS=100 SLOW_SEEDS=10 bench/tpe_vs_peers.sh /work/venv-peers/bin/python
 #
-# SEEDS (default 30) seeds 0..SEEDS-1 for mlp-tune (TPE and random) and the fast peers
-# (Optuna TPE and random, hyperopt TPE); SLOW_SEEDS (default SEEDS) for scikit-optimize's
-# GP and forest, which take 160 to 195 s and 55 to 76 s per seed here (all four functions): the
-# table says how many seeds each sampler had. SAMPLERS (default all) is passed to
-# bench/tpe_peers.py. Everything runs under `nice -n 10`.
+# SEEDS (default 30) seeds 0..SEEDS-1 for mlp-tune (TPE, random, GP and evolutionary) and the
+# fast peers (Optuna TPE and random, hyperopt TPE); SLOW_SEEDS (default SEEDS) for
+# scikit-optimize's GP and forest, which take 160 to 195 s and 55 to 76 s per seed here (all
+# four functions): the table says how many seeds each sampler had. SAMPLERS (default all) is
+# passed to bench/tpe_peers.py. OURS (default "--gp --evolutionary") adds flags to
+# examples/tpe_synthetic (`OURS=` leaves out the GP and evolutionary rows). SAVE_DIR=dir keeps
+# both programs' outputs as dir/ours.txt and dir/peers.txt. Everything runs under `nice -n 10`.
 #
 # Prints the machine and load, both tables, a check that both languages evaluate the same
 # functions (f at a probe point), then median regret per function and budget for every
@@ -22,6 +24,10 @@
 # budget (target at 100 evaluations: <= 1.1) with a 90% bootstrap interval over seeds at the
 # last budget; the same for the diagnostic row "mlp-tune TPE, Optuna's streams" (the same
 # proposals with Optuna's arrangement of random generators, see examples/tpe_synthetic.rs).
+# Issue 16: the rows "mlp-tune GP" (BayesSearchCV, defaults) and "mlp-tune evolutionary"
+# (EvolutionarySearchCV on a fine grid of each space), and the ratio mlp-tune GP / skopt GP
+# median regret at each budget (target at 50 evaluations: <= 1.2 on Branin and Hartmann-6)
+# with a 90% bootstrap interval at 50 (seeds resampled apart when the seed counts differ).
 set -euo pipefail
 # The whole script is one function, read before it runs: editing the file during a long run
 # cannot change what the run does.
@@ -32,6 +38,7 @@ seeds=${SEEDS:-30}
 evals=${EVALS:-100}
 slow_seeds=${SLOW_SEEDS:-$seeds}
 samplers=${SAMPLERS:-optuna TPE,optuna random,hyperopt TPE,skopt GP,skopt forest}
+ours_flags=${OURS---gp --evolutionary}
 target=${CARGO_TARGET_DIR:-$(pwd)/target}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -42,7 +49,8 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) core
 echo "start: $(date -u +%Y-%m-%dT%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "seeds $seeds (scikit-optimize GP/forest: $slow_seeds), evaluations $evals"
 echo
-nice -n 10 "$target/release/examples/tpe_synthetic" --seeds "$seeds" --evals "$evals" --optuna-streams \
+# shellcheck disable=SC2086 # OURS is a list of flags
+nice -n 10 "$target/release/examples/tpe_synthetic" --seeds "$seeds" --evals "$evals" --optuna-streams $ours_flags \
   | tee "$out/ours.txt"
 echo
 nice -n 10 "$python" bench/tpe_peers.py --seeds "$seeds" --evals "$evals" \
@@ -51,6 +59,7 @@ nice -n 10 "$python" bench/tpe_peers.py --seeds "$seeds" --evals "$evals" \
 echo
 echo "end: $(date -u +%Y-%m-%dT%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
+if [ -n "${SAVE_DIR:-}" ]; then mkdir -p "$SAVE_DIR" && cp "$out/ours.txt" "$out/peers.txt" "$SAVE_DIR/"; fi
 
 "$python" - "$out/ours.txt" "$out/peers.txt" <<'EOF'
 import json, random, statistics, sys
@@ -107,7 +116,26 @@ if "optuna TPE" in med:
             at_last = med[s][fname][last] / med["optuna TPE"][fname][last]
             verdict = "ok" if at_last <= 1.1 else "above 1.1x"
             print(f"{fname:<17}" + "".join(f" {x:>8.2f}" for x in r) + f"  {f'[{lo:.2f}, {hi:.2f}]':>16}  {verdict}")
+
+if "mlp-tune GP" in med and "skopt GP" in med:
+    # Issue 16's target is at 50 evaluations (gp_vs_skopt.sh's budget), on Branin and Hartmann-6.
+    at = "50" if "50" in budgets else budgets[-1]
+    per_seed = {**ours.get("regrets_by_budget", {}), **peers.get("regrets_by_budget", {})}
+    print()
+    print(f"ratio mlp-tune GP / skopt GP median regret ({n_seeds['mlp-tune GP']} vs {n_seeds['skopt GP']} seeds;"
+          f" target at {at} evaluations: <= 1.2 on branin and hartmann6)")
+    print(f"{'function':<17}" + "".join(f" {'@' + b:>8}" for b in budgets) + f"  {'90% CI @' + at:>16}  verdict")
+    for fname in functions:
+        r = [med["mlp-tune GP"][fname][b] / med["skopt GP"][fname][b] if med["skopt GP"][fname][b] > 0 else float("nan") for b in budgets]
+        ci = ""
+        if "mlp-tune GP" in per_seed and "skopt GP" in per_seed:
+            lo, hi = ratio_ci(per_seed["mlp-tune GP"][fname][at], per_seed["skopt GP"][fname][at])
+            ci = f"[{lo:.2f}, {hi:.2f}]"
+        at_b = med["mlp-tune GP"][fname][at] / med["skopt GP"][fname][at]
+        verdict = ("ok" if at_b <= 1.2 else "above 1.2x") if fname in ("branin", "hartmann6") else "(no target)"
+        print(f"{fname:<17}" + "".join(f" {x:>8.2f}" for x in r) + f"  {ci:>16}  {verdict}")
 EOF
 }
-main "$@"
-exit
+# On one line: bash parses it whole before running main, so the exit still runs if the file
+# is edited (and shifted) while main runs.
+main "$@"; exit

@@ -14,7 +14,10 @@
 //! `cargo run --release --example california_table [-- --seeds 8 --trials 30]`
 //!
 //! Last line: `{"table_rows": .., "optimum": .., "trials": .., "seeds": .., "random_best_median": ..,
-//! "trials_to_random_best": {"tpe": .., "gp": .., "evolutionary": ..}, "regret": {name: {"10": .., "20": .., "30": ..}}}`.
+//! "trials_to_random_best": {"tpe": .., "gp": .., "evolutionary": ..}, "regret": {name: {"10": .., "20": .., "30": ..}},
+//! "random_best_per_seed": [..], "trials_to_random_best_per_seed": {name: [..]}}` (the last two
+//! keys added for `bench/table_peers.py`, which runs the Python peers against the same
+//! per-seed random-search bests).
 
 mod common;
 
@@ -173,6 +176,7 @@ fn main() {
     }
     let random_best: Vec<f64> = curves["random"].iter().map(|c| c[trials - 1]).collect();
     let mut to_random = serde_json::Map::new();
+    let mut reach_per_seed = serde_json::Map::new();
     let mut regret = serde_json::Map::new();
     println!("\nsearch         trials to the 30-trial random best (median)   regret at 10 / 20 / {trials} (median)");
     for name in ["random", "tpe", "gp", "evolutionary"] {
@@ -200,6 +204,7 @@ fn main() {
             median(reach.clone()),
             reach.iter().map(|&r| r as usize).collect::<Vec<_>>()
         );
+        reach_per_seed.insert(name.into(), json!(reach));
         if name != "random" {
             to_random.insert(name.into(), json!(median(reach)));
         }
@@ -215,7 +220,9 @@ fn main() {
             "optimum": optimum,
             "trials": trials,
             "seeds": seeds,
-            "random_best_median": median(random_best),
+            "random_best_median": median(random_best.clone()),
+            "random_best_per_seed": random_best,
+            "trials_to_random_best_per_seed": reach_per_seed,
             "trials_to_random_best": to_random,
             "regret": regret,
         })

@@ -25,31 +25,15 @@
 use std::time::Instant;
 
 use linfa::Dataset;
-use mlp_tune::model_selection::{BayesSearchCV, Candidate, Estimator, RandomizedSearchCV};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use mlp_tune::model_selection::{BayesSearchCV, Candidate, RandomizedSearchCV};
+use ndarray::{Array1, Array2};
 use serde_json::json;
 
 mod common;
 use common::flag;
-use common::synthetic::{median, problems, regret_curve};
+use common::synthetic::{median, problems, regret_curve, Level};
 
 const BUDGETS: [usize; 3] = [10, 25, 50];
-
-/// Predicts `level` everywhere.
-struct Level(f64);
-
-impl Estimator<f64, f64> for Level {
-    type Model = f64;
-    fn fit_xy(&self, _x: ArrayView2<f64>, _y: ArrayView1<f64>) -> mlp_tune::Result<f64> {
-        Ok(self.0)
-    }
-    fn predict_xy(&self, level: &f64, x: ArrayView2<f64>) -> mlp_tune::Result<Array1<f64>> {
-        Ok(Array1::from_elem(x.nrows(), *level))
-    }
-    fn is_classifier(&self) -> bool {
-        false
-    }
-}
 
 fn main() -> mlp_tune::Result<()> {
     let n_seeds: u32 = flag("--seeds", 10);

@@ -1,11 +1,81 @@
 //! The synthetic functions of `tpe_synthetic` and `gp_synthetic` (minimised, with known
-//! minima), whose definitions `bench/tpe_peers.py` and `bench/gp_vs_skopt.py` repeat, and
-//! the regret helpers.
+//! minima), whose definitions `bench/tpe_peers.py` and `bench/gp_vs_skopt.py` repeat, the
+//! regret helpers, the toy estimator that lets a CV search minimise them, and the fine grids
+//! the evolutionary search runs on.
 
 use std::f64::consts::PI;
 
 use mlp_tune::model_selection::param_space::Candidate;
-use mlp_tune::model_selection::{Distribution, ParamDistributions, ParamValue};
+use mlp_tune::model_selection::{
+    Distribution, Estimator, ParamDistributions, ParamGrid, ParamValue,
+};
+use ndarray::{Array1, ArrayView1, ArrayView2};
+
+/// Predicts `level` everywhere. A search's "estimator" for the point `x` is
+/// `Level(sqrt(f(x) - f*))`: against zero targets its negated MSE is exactly `f* - f(x)`,
+/// so maximising the CV score minimises `f`.
+pub struct Level(pub f64);
+
+impl Estimator<f64, f64> for Level {
+    type Model = f64;
+    fn fit_xy(&self, _x: ArrayView2<f64>, _y: ArrayView1<f64>) -> mlp_tune::Result<f64> {
+        Ok(self.0)
+    }
+    fn predict_xy(&self, level: &f64, x: ArrayView2<f64>) -> mlp_tune::Result<Array1<f64>> {
+        Ok(Array1::from_elem(x.nrows(), *level))
+    }
+    fn is_classifier(&self) -> bool {
+        false
+    }
+}
+
+/// `levels` evenly spaced values from `low` to `high`, both included.
+fn linspace(low: f64, high: f64, levels: usize) -> Vec<f64> {
+    let step = (high - low) / (levels - 1) as f64;
+    (0..levels)
+        .map(|k| {
+            if k + 1 == levels {
+                high
+            } else {
+                low + k as f64 * step
+            }
+        })
+        .collect()
+}
+
+/// The grid the evolutionary search (a genetic algorithm over lists) runs on for `problem`:
+/// each real parameter as `levels` evenly spaced values over its range, both ends included
+/// (log-spaced for `mixed`'s `lr`), each integer as all its values, each category as is.
+/// `None` for an unknown problem.
+pub fn fine_grid(problem: &str, levels: usize) -> Option<ParamGrid> {
+    let axes = |dim: usize, low: f64, high: f64| {
+        (0..dim).fold(ParamGrid::new(), |g, j| {
+            g.add(&format!("x{j}"), linspace(low, high, levels))
+        })
+    };
+    match problem {
+        "branin" => Some(
+            ParamGrid::new()
+                .add("x1", linspace(-5.0, 10.0, levels))
+                .add("x2", linspace(0.0, 15.0, levels)),
+        ),
+        "hartmann6" => Some(axes(6, 0.0, 1.0)),
+        "styblinski_tang8" => Some(axes(8, -5.0, 5.0)),
+        "mixed" => Some(
+            ParamGrid::new()
+                .add("kind", ["a", "b", "c"])
+                .add(
+                    "lr",
+                    linspace(-4.0, 0.0, levels)
+                        .into_iter()
+                        .map(|e| 10f64.powf(e))
+                        .collect::<Vec<_>>(),
+                )
+                .add("n", (1..=64).collect::<Vec<i64>>()),
+        ),
+        _ => None,
+    }
+}
 
 pub struct Problem {
     pub name: &'static str,

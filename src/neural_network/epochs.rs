@@ -293,6 +293,7 @@ pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
         observer.0.on_train_begin();
     }
     let mut last_log: Option<EpochLog> = None;
+    let terminate_on_nan = arch.terminate_on_nan;
     'epochs: for _ in 0..epochs {
         let started = Instant::now();
         if config.shuffle {
@@ -329,7 +330,7 @@ pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
                     .map(|&o| rows.x_row(state.train_rows[o])),
             );
             let batch_loss = engine.train_batch(&mut state.params, m, rng);
-            if arch.terminate_on_nan && !batch_loss.is_finite() {
+            if terminate_on_nan && !batch_loss.is_finite() {
                 // Keras's TerminateOnNaN: stop at once, on the best weights when
                 // EarlyStopping keeps them.
                 state.n_iter += 1;

@@ -427,10 +427,12 @@ impl<F: Float> DenseEngine<F> {
 }
 
 impl<F: Float> Engine<F> for DenseEngine<F> {
+    #[inline]
     fn begin(&mut self, batch_size: usize, _n_train: usize) {
         self.ws = Workspace::new(&self.layout, batch_size);
     }
 
+    #[inline]
     fn gather(&mut self, x: &ArrayView2<F>, x_rows: &[usize], y: &ArrayView2<F>, y_rows: &[usize]) {
         if y_rows.is_empty() {
             self.ws.gather(x, y, x_rows);
@@ -439,6 +441,7 @@ impl<F: Float> Engine<F> for DenseEngine<F> {
         }
     }
 
+    #[inline]
     fn train_batch(&mut self, params: &mut [F], m: usize, _rng: &mut NumpyRng) -> F {
         train_step(
             &self.layout,
@@ -452,27 +455,33 @@ impl<F: Float> Engine<F> for DenseEngine<F> {
         )
     }
 
+    #[inline]
     fn predict(&self, params: &[F], x: ArrayView2<F>, rows: Option<&[usize]>) -> Array2<F> {
         predict_outputs_rows(&self.layout, params, self.activation, self.out, x, rows)
     }
 
+    #[inline]
     fn running(&mut self) -> &mut Vec<F> {
         // Dense layers have no running statistics.
         &mut self.no_running
     }
 
+    #[inline]
     fn learning_rate(&self) -> f64 {
         self.optimizer.learning_rate()
     }
 
+    #[inline]
     fn epoch_ends(&mut self, samples_seen: u64) {
         self.optimizer.iteration_ends(samples_seen);
     }
 
+    #[inline]
     fn trigger_stopping(&mut self) -> bool {
         self.optimizer.trigger_stopping()
     }
 
+    #[inline]
     fn reduce_learning_rate(&mut self, factor: f64, min_lr: f64) {
         self.optimizer.scale_learning_rate(factor, min_lr);
     }

@@ -45,7 +45,7 @@ pub struct MLPClassifierValidParams<F> {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct MLPClassifierParams<F>(MLPClassifierValidParams<F>);
+pub struct MLPClassifierParams<F>(pub(super) MLPClassifierValidParams<F>);
 
 impl<F> Default for MLPClassifierParams<F> {
     fn default() -> Self {

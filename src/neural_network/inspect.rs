@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use super::base::Activation;
 use super::callbacks::Monitor;
+use super::hyperparameters::SKLEARN_HYPERPARAMETERS;
 use super::layers::{BatchNormPosition, DropoutKind, LayerSpec, LayerWeights};
-use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig};
+use super::params::MlpConfig;
 use super::stochastic_optimizers::{OptimizerKind, Schedule};
 use crate::model_selection::param_space::{Candidate, ParamValue};
 
@@ -205,58 +206,17 @@ impl MlpConfig {
     /// assert!(!params.contains_key("n_threads"));
     /// ```
     pub fn get_params(&self) -> Candidate {
-        use ParamValue::{Bool, Float, Ints, Str};
+        use ParamValue::{Bool, Float, Str};
         let mut p: BTreeMap<String, ParamValue> = BTreeMap::new();
         let mut put = |name: &str, value: ParamValue| {
             p.insert(name.to_string(), value);
         };
-        put("activation", activation_value(self.activation));
-        put("alpha", Float(self.alpha));
-        put(
-            "batch_size",
-            match self.batch_size {
-                BatchSize::Auto => Str("auto".into()),
-                BatchSize::Fixed(n) => int(n),
-            },
-        );
-        put("beta_1", Float(self.beta_1));
-        put("beta_2", Float(self.beta_2));
-        put("early_stopping", Bool(self.early_stopping));
-        put(
-            "early_stopping_monitor",
-            Str(match self.early_stopping_monitor {
-                EarlyStoppingMonitor::ValidationScore => "validation_score".into(),
-                EarlyStoppingMonitor::ValidationLoss => "validation_loss".into(),
-            }),
-        );
-        put("epsilon", Float(self.epsilon));
-        put(
-            "hidden_layer_sizes",
-            Ints(
-                self.hidden_layer_sizes
-                    .iter()
-                    .map(|&u| i64::try_from(u).unwrap_or(i64::MAX))
-                    .collect(),
-            ),
-        );
-        put("learning_rate", Str(self.learning_rate.name().into()));
-        put("learning_rate_init", Float(self.learning_rate_init));
-        put("max_fun", int(self.max_fun));
-        put("max_iter", int(self.max_iter));
-        put("momentum", Float(self.momentum));
-        put("n_iter_no_change", int(self.n_iter_no_change));
-        put("nesterovs_momentum", Bool(self.nesterovs_momentum));
-        put("power_t", Float(self.power_t));
-        put(
-            "random_state",
-            self.random_state
-                .map_or(ParamValue::None, |s| ParamValue::Int(i64::from(s))),
-        );
-        put("shuffle", Bool(self.shuffle));
-        put("solver", Str(self.solver.name().into()));
-        put("tol", Float(self.tol));
-        put("validation_fraction", Float(self.validation_fraction));
-        put("warm_start", Bool(self.warm_start));
+        for h in SKLEARN_HYPERPARAMETERS {
+            // The thread count never changes a result.
+            if h.name != "n_threads" {
+                put(h.name, (h.get)(self));
+            }
+        }
 
         let arch = &self.arch;
         put("dropout", Float(arch.dropout));

@@ -26,6 +26,7 @@ mod estimator;
 mod fastmath;
 mod gemm;
 mod general;
+mod hyperparameters;
 mod inspect;
 mod layers;
 mod lbfgs;
@@ -44,6 +45,7 @@ pub use callbacks::{
     EarlyStoppingConfig, EpochLog, Monitor, ObserverHandle, TrainingControl, TrainingObserver,
 };
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
+pub use hyperparameters::{Hyperparameter, SKLEARN_HYPERPARAMETERS};
 pub use layers::{
     ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, LayerWeights,
     ARCH_PARAM_NAMES,
@@ -139,141 +141,17 @@ pub(crate) fn check_records<F: Float>(
     Ok(())
 }
 
-/// Builder setters for every [`MlpConfig`] field, shared by both estimators' params.
+/// Builder setters beyond the declared scikit-learn hyperparameters (whose builders come
+/// from [`SKLEARN_HYPERPARAMETERS`]'s declaration), shared by both estimators' params.
 macro_rules! impl_config_setters {
     ($params:ident) => {
         impl<F> $params<F> {
-            /// Neurons per hidden layer (default `[100]`; empty = no hidden layer).
-            pub fn hidden_layer_sizes(mut self, sizes: &[usize]) -> Self {
-                self.0.config.hidden_layer_sizes = sizes.to_vec();
-                self
-            }
             /// Géron's `n_hidden` × `n_neurons`: `n_neurons` repeated `n_hidden` times.
             pub fn n_hidden_n_neurons(mut self, n_hidden: usize, n_neurons: usize) -> Self {
                 // Capped one past the limit, so `check` refuses an absurd depth with a typed
                 // error instead of the allocation exhausting memory here.
                 let depth = n_hidden.min($crate::neural_network::MAX_HIDDEN_LAYERS + 1);
                 self.0.config.hidden_layer_sizes = vec![n_neurons; depth];
-                self
-            }
-            /// Hidden activation (default relu).
-            pub fn activation(mut self, v: $crate::neural_network::Activation) -> Self {
-                self.0.config.activation = v;
-                self
-            }
-            /// Weight optimizer (default adam).
-            pub fn solver(mut self, v: $crate::neural_network::Solver) -> Self {
-                self.0.config.solver = v;
-                self
-            }
-            /// L2 strength, ≥ 0 (default 1e-4).
-            pub fn alpha(mut self, v: f64) -> Self {
-                self.0.config.alpha = v;
-                self
-            }
-            /// Mini-batch size, ≥ 1 (default auto = min(200, n)).
-            pub fn batch_size(mut self, v: usize) -> Self {
-                self.0.config.batch_size = $crate::neural_network::BatchSize::Fixed(v);
-                self
-            }
-            /// SGD step schedule (default constant).
-            pub fn learning_rate(mut self, v: $crate::neural_network::LearningRate) -> Self {
-                self.0.config.learning_rate = v;
-                self
-            }
-            /// Initial step size, > 0 (default 1e-3).
-            pub fn learning_rate_init(mut self, v: f64) -> Self {
-                self.0.config.learning_rate_init = v;
-                self
-            }
-            /// Exponent of invscaling, ≥ 0 (default 0.5).
-            pub fn power_t(mut self, v: f64) -> Self {
-                self.0.config.power_t = v;
-                self
-            }
-            /// Maximum epochs or lbfgs iterations, ≥ 1 (default 200).
-            pub fn max_iter(mut self, v: usize) -> Self {
-                self.0.config.max_iter = v;
-                self
-            }
-            /// Reshuffle rows each epoch (default true).
-            pub fn shuffle(mut self, v: bool) -> Self {
-                self.0.config.shuffle = v;
-                self
-            }
-            /// Seed of every random draw (default none: a fresh seed per fit).
-            pub fn random_state(mut self, v: u32) -> Self {
-                self.0.config.random_state = Some(v);
-                self
-            }
-            /// Improvement threshold of the stopping rule, ≥ 0 (default 1e-4).
-            pub fn tol(mut self, v: f64) -> Self {
-                self.0.config.tol = v;
-                self
-            }
-            /// Reuse weights in `fit_from` (default false).
-            pub fn warm_start(mut self, v: bool) -> Self {
-                self.0.config.warm_start = v;
-                self
-            }
-            /// SGD momentum in [0, 1] (default 0.9).
-            pub fn momentum(mut self, v: f64) -> Self {
-                self.0.config.momentum = v;
-                self
-            }
-            /// Nesterov's momentum (default true).
-            pub fn nesterovs_momentum(mut self, v: bool) -> Self {
-                self.0.config.nesterovs_momentum = v;
-                self
-            }
-            /// Hold out `validation_fraction` and stop on its score (default false).
-            pub fn early_stopping(mut self, v: bool) -> Self {
-                self.0.config.early_stopping = v;
-                self
-            }
-            /// Held-out share in (0, 1) (default 0.1).
-            pub fn validation_fraction(mut self, v: f64) -> Self {
-                self.0.config.validation_fraction = v;
-                self
-            }
-            /// Adam's first-moment decay in [0, 1) (default 0.9).
-            pub fn beta_1(mut self, v: f64) -> Self {
-                self.0.config.beta_1 = v;
-                self
-            }
-            /// Adam's second-moment decay in [0, 1) (default 0.999).
-            pub fn beta_2(mut self, v: f64) -> Self {
-                self.0.config.beta_2 = v;
-                self
-            }
-            /// Adam's stabilizer, > 0 (default 1e-8).
-            pub fn epsilon(mut self, v: f64) -> Self {
-                self.0.config.epsilon = v;
-                self
-            }
-            /// Patience in epochs, ≥ 1 (default 10).
-            pub fn n_iter_no_change(mut self, v: usize) -> Self {
-                self.0.config.n_iter_no_change = v;
-                self
-            }
-            /// Threads the matrix products of one fit may use, ≥ 1 (default 1). Inside a
-            /// search or cross-validation kernels always run on one thread and the tasks are
-            /// parallel instead (see [`MlpConfig`](crate::neural_network::MlpConfig)).
-            pub fn n_threads(mut self, v: usize) -> Self {
-                self.0.config.n_threads = v;
-                self
-            }
-            /// lbfgs: maximum loss evaluations, ≥ 1 (default 15000).
-            pub fn max_fun(mut self, v: usize) -> Self {
-                self.0.config.max_fun = v;
-                self
-            }
-            /// What early stopping watches (default the validation score).
-            pub fn early_stopping_monitor(
-                mut self,
-                v: $crate::neural_network::EarlyStoppingMonitor,
-            ) -> Self {
-                self.0.config.early_stopping_monitor = v;
                 self
             }
             /// Every knob beyond scikit-learn at once (layer engine).

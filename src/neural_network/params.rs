@@ -3,6 +3,7 @@
 
 use super::base::Activation;
 use super::callbacks::ObserverHandle;
+use super::hyperparameters::{sklearn_hyperparameter, SklearnDefaults, SKLEARN_HYPERPARAMETERS};
 use super::layers::{ArchConfig, ARCH_PARAM_NAMES};
 use super::stochastic_optimizers::LearningRate;
 use crate::error::{invalid_param, MlpTuneError, Result};
@@ -54,7 +55,8 @@ pub enum EarlyStoppingMonitor {
     ValidationLoss,
 }
 
-/// Every hyperparameter of the MLP estimators.
+/// Every hyperparameter of the MLP estimators. scikit-learn's are declared once, with their
+/// checks, in [`SKLEARN_HYPERPARAMETERS`] (the table below is its summary).
 ///
 /// | parameter | default | range | meaning |
 /// |---|---|---|---|
@@ -163,34 +165,37 @@ fn one_thread() -> usize {
 }
 
 impl Default for MlpConfig {
+    /// scikit-learn's defaults, as declared in [`SKLEARN_HYPERPARAMETERS`], and no knob
+    /// beyond scikit-learn.
     fn default() -> Self {
+        let d = SklearnDefaults::new();
         MlpConfig {
-            hidden_layer_sizes: vec![100],
-            activation: Activation::Relu,
-            solver: Solver::Adam,
-            alpha: 1e-4,
-            batch_size: BatchSize::Auto,
-            learning_rate: LearningRate::Constant,
-            learning_rate_init: 1e-3,
-            power_t: 0.5,
-            max_iter: 200,
-            shuffle: true,
-            random_state: None,
-            tol: 1e-4,
-            warm_start: false,
-            momentum: 0.9,
-            nesterovs_momentum: true,
-            early_stopping: false,
-            validation_fraction: 0.1,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
-            n_iter_no_change: 10,
-            max_fun: 15000,
-            early_stopping_monitor: EarlyStoppingMonitor::ValidationScore,
+            hidden_layer_sizes: d.hidden_layer_sizes,
+            activation: d.activation,
+            solver: d.solver,
+            alpha: d.alpha,
+            batch_size: d.batch_size,
+            learning_rate: d.learning_rate,
+            learning_rate_init: d.learning_rate_init,
+            power_t: d.power_t,
+            max_iter: d.max_iter,
+            shuffle: d.shuffle,
+            random_state: d.random_state,
+            tol: d.tol,
+            warm_start: d.warm_start,
+            momentum: d.momentum,
+            nesterovs_momentum: d.nesterovs_momentum,
+            early_stopping: d.early_stopping,
+            validation_fraction: d.validation_fraction,
+            beta_1: d.beta_1,
+            beta_2: d.beta_2,
+            epsilon: d.epsilon,
+            n_iter_no_change: d.n_iter_no_change,
+            max_fun: d.max_fun,
+            early_stopping_monitor: d.early_stopping_monitor,
             observer: None,
             arch: ArchConfig::default(),
-            n_threads: 1,
+            n_threads: d.n_threads,
         }
     }
 }
@@ -268,88 +273,16 @@ pub const MAX_HIDDEN_LAYERS: usize = 10_000;
 /// the limit can still need more memory than the machine has.)
 pub const MAX_COEFFICIENTS: usize = 1 << 32;
 
-fn check_finite(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid_param(name, format!("must be finite, got {v}")))
-    }
-}
-
 impl MlpConfig {
-    /// Validates every value against its range.
+    /// Validates every value against its range (as declared in
+    /// [`SKLEARN_HYPERPARAMETERS`], and [`ArchConfig::validate`] for the knobs beyond
+    /// scikit-learn).
     pub fn validate(&self) -> Result<()> {
         self.arch
             .validate(&self.hidden_layer_sizes, self.activation)?;
-        self.activation.validate()?;
-        if self.hidden_layer_sizes.len() > MAX_HIDDEN_LAYERS {
-            return Err(invalid_param(
-                "hidden_layer_sizes",
-                format!("at most {MAX_HIDDEN_LAYERS} hidden layers"),
-            ));
-        }
-        if let Some(pos) = self.hidden_layer_sizes.iter().position(|&u| u == 0) {
-            return Err(invalid_param(
-                "hidden_layer_sizes",
-                format!("layer {pos} has zero neurons; every layer needs at least one"),
-            ));
-        }
-        for (name, v) in [
-            ("alpha", self.alpha),
-            ("learning_rate_init", self.learning_rate_init),
-            ("power_t", self.power_t),
-            ("tol", self.tol),
-            ("momentum", self.momentum),
-            ("validation_fraction", self.validation_fraction),
-            ("beta_1", self.beta_1),
-            ("beta_2", self.beta_2),
-            ("epsilon", self.epsilon),
-        ] {
-            check_finite(name, v)?;
-        }
-        if self.alpha < 0.0 {
-            return Err(invalid_param("alpha", "must be >= 0"));
-        }
-        if self.learning_rate_init <= 0.0 {
-            return Err(invalid_param("learning_rate_init", "must be > 0"));
-        }
-        if self.power_t < 0.0 {
-            return Err(invalid_param("power_t", "must be >= 0"));
-        }
-        if self.max_iter == 0 {
-            return Err(invalid_param("max_iter", "must be >= 1"));
-        }
-        if self.tol < 0.0 {
-            return Err(invalid_param("tol", "must be >= 0"));
-        }
-        if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(invalid_param("momentum", "must be in [0, 1]"));
-        }
-        if self.validation_fraction <= 0.0 || self.validation_fraction >= 1.0 {
-            return Err(invalid_param("validation_fraction", "must be in (0, 1)"));
-        }
-        if !(0.0..1.0).contains(&self.beta_1) {
-            return Err(invalid_param("beta_1", "must be in [0, 1)"));
-        }
-        if !(0.0..1.0).contains(&self.beta_2) {
-            return Err(invalid_param("beta_2", "must be in [0, 1)"));
-        }
-        if self.epsilon <= 0.0 {
-            return Err(invalid_param("epsilon", "must be > 0"));
-        }
-        if self.n_iter_no_change == 0 {
-            return Err(invalid_param("n_iter_no_change", "must be >= 1"));
-        }
-        if self.n_threads == 0 {
-            return Err(invalid_param("n_threads", "must be >= 1"));
-        }
-        if self.max_fun == 0 {
-            return Err(invalid_param("max_fun", "must be >= 1"));
-        }
-        if let BatchSize::Fixed(0) = self.batch_size {
-            return Err(invalid_param("batch_size", "must be >= 1"));
-        }
-        Ok(())
+        SKLEARN_HYPERPARAMETERS
+            .iter()
+            .try_for_each(|h| (h.check)(self))
     }
 
     /// Sets one hyperparameter by its scikit-learn name (what searches call).
@@ -368,58 +301,13 @@ impl MlpConfig {
     /// ```
     pub fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()> {
         match name {
-            "activation" => self.activation = Activation::from_name(value.as_str(name)?)?,
-            "alpha" => self.alpha = value.as_f64(name)?,
-            "batch_size" => {
-                self.batch_size = match value {
-                    ParamValue::Str(s) if s == "auto" => BatchSize::Auto,
-                    other => BatchSize::Fixed(other.as_usize(name)?),
-                }
-            }
-            "beta_1" => self.beta_1 = value.as_f64(name)?,
-            "beta_2" => self.beta_2 = value.as_f64(name)?,
-            "early_stopping" => self.early_stopping = value.as_bool(name)?,
-            "early_stopping_monitor" => {
-                self.early_stopping_monitor = match value.as_str(name)? {
-                    "validation_score" => EarlyStoppingMonitor::ValidationScore,
-                    "validation_loss" => EarlyStoppingMonitor::ValidationLoss,
-                    other => {
-                        return Err(invalid_param(
-                            name,
-                            format!(
-                            "unknown monitor `{other}`; valid: validation_score, validation_loss"
-                        ),
-                        ))
-                    }
-                }
-            }
-            "epsilon" => self.epsilon = value.as_f64(name)?,
-            "hidden_layer_sizes" => self.hidden_layer_sizes = value.as_usizes(name)?,
+            // Keras's schedules are accepted under scikit-learn's name too.
             "learning_rate"
                 if super::stochastic_optimizers::Schedule::NAMES
                     .contains(&value.as_str(name).unwrap_or("")) =>
             {
                 return self.arch.set_param("lr_schedule", value).unwrap_or(Ok(()));
             }
-            "learning_rate" => {
-                self.learning_rate = match value.as_str(name)? {
-                    "constant" => LearningRate::Constant,
-                    "invscaling" => LearningRate::InvScaling,
-                    "adaptive" => LearningRate::Adaptive,
-                    other => {
-                        return Err(invalid_param(
-                            name,
-                            format!(
-                                "unknown schedule `{other}`; valid: constant, invscaling, adaptive"
-                            ),
-                        ))
-                    }
-                }
-            }
-            "learning_rate_init" => self.learning_rate_init = value.as_f64(name)?,
-            "max_fun" => self.max_fun = value.as_usize(name)?,
-            "max_iter" => self.max_iter = value.as_usize(name)?,
-            "momentum" => self.momentum = value.as_f64(name)?,
             "n_hidden" => {
                 let depth = value.as_usize(name)?;
                 if depth > MAX_HIDDEN_LAYERS {
@@ -437,7 +325,6 @@ impl MlpConfig {
                     }
                 }
             }
-            "n_iter_no_change" => self.n_iter_no_change = value.as_usize(name)?,
             "n_neurons" => {
                 let width = value.as_usize(name)?;
                 let depth = self.hidden_layer_sizes.len();
@@ -449,45 +336,20 @@ impl MlpConfig {
                         .for_each(|l| l.units = width);
                 }
             }
-            "n_threads" => self.n_threads = value.as_usize(name)?,
-            "nesterovs_momentum" => self.nesterovs_momentum = value.as_bool(name)?,
-            "power_t" => self.power_t = value.as_f64(name)?,
-            "random_state" => {
-                self.random_state = match value {
-                    ParamValue::None => None,
-                    other => Some(u32::try_from(other.as_usize(name)?).map_err(|_| {
-                        invalid_param(name, "must fit in 32 bits (numpy's seed range)")
-                    })?),
-                }
-            }
-            "shuffle" => self.shuffle = value.as_bool(name)?,
-            "solver" => {
-                self.solver = match value.as_str(name)? {
-                    "lbfgs" => Solver::Lbfgs,
-                    "sgd" => Solver::Sgd,
-                    "adam" => Solver::Adam,
-                    other => {
-                        return Err(invalid_param(
-                            name,
-                            format!("unknown solver `{other}`; valid: lbfgs, sgd, adam"),
-                        ))
-                    }
-                }
-            }
-            "tol" => self.tol = value.as_f64(name)?,
-            "validation_fraction" => self.validation_fraction = value.as_f64(name)?,
-            "warm_start" => self.warm_start = value.as_bool(name)?,
             other if ARCH_PARAM_NAMES.contains(&other) => {
                 if let Some(result) = self.arch.set_param(other, value) {
                     result?;
                 }
             }
-            other => {
-                return Err(MlpTuneError::SearchSpace(format!(
-                    "unknown parameter `{other}`; valid names: {}",
-                    MLP_PARAM_NAMES.join(", ")
-                )))
-            }
+            other => match sklearn_hyperparameter(other) {
+                Some(h) => (h.set)(self, value)?,
+                None => {
+                    return Err(MlpTuneError::SearchSpace(format!(
+                        "unknown parameter `{other}`; valid names: {}",
+                        MLP_PARAM_NAMES.join(", ")
+                    )))
+                }
+            },
         }
         Ok(())
     }

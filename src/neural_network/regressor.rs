@@ -39,7 +39,7 @@ impl RegressionLoss {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MLPRegressorValidParams<F> {
-    config: MlpConfig,
+    pub(super) config: MlpConfig,
     loss: RegressionLoss,
     #[cfg_attr(feature = "serde", serde(skip))]
     marker: PhantomData<F>,
@@ -65,7 +65,7 @@ pub struct MLPRegressorValidParams<F> {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct MLPRegressorParams<F>(MLPRegressorValidParams<F>);
+pub struct MLPRegressorParams<F>(pub(super) MLPRegressorValidParams<F>);
 
 impl<F> Default for MLPRegressorParams<F> {
     fn default() -> Self {

@@ -330,12 +330,10 @@ pub(crate) fn predict_outputs_rows<F: Float>(
 
 /// Rows per block of a prediction. Every thread that multiplies matrices keeps a packing
 /// buffer (faer's, reserved per thread), whose touched part, resident from then on, grows
-/// with the rows of the largest product the thread has run: with blocks of 4096 rows it
-/// held several MiB on every thread that predicted (the California search's peak RSS fell
-/// from 15.7 to 8.2 MiB on one thread and from 18.9 to 10.4 MiB on two with 256-row
-/// blocks). Throughput on 200000×8 and 20000×784 predictions
-/// stayed within the noise of a loaded machine (±10%). A row's outputs do not depend on the
-/// block it is in (checked by `prediction_does_not_depend_on_the_block_size`).
+/// with the rows of the largest product the thread has run: small blocks keep that memory
+/// small on every thread that predicts, at no cost in throughput (figures in
+/// `docs/performance.md`). A row's outputs do not depend on the block it is in (checked by
+/// `prediction_does_not_depend_on_the_block_size`).
 pub(crate) const PREDICT_BLOCK: usize = 256;
 
 /// Prediction chooses each layer's kernel as for a block of this many rows, whatever the

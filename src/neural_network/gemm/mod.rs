@@ -4,6 +4,13 @@
 //! register-blocked kernel; larger ones on faer (feature `faer`, default) or ndarray. Every
 //! path computes each output row independently of the others and in a documented summation
 //! order, so results never depend on the thread count or on how rows are blocked.
+//!
+//! This file holds the entry points (`gemm`, `gemm_chosen_for`, `gemm_fused`, [`Epilogue`]),
+//! the choice between the own kernel and faer/ndarray, the own kernel's operand forms and
+//! the instruction-set dispatch. The rest: `threads` (the thread settings and the split of
+//! rows over threads), `tile` (a product in the kernel's terms and its epilogue), `blocked`
+//! (the register-blocked kernel and its portable instance), `avx512` and `avx2` (its vector
+//! instances), `pack` (copying `B` with contiguous rows) and `tests`.
 
 use std::cell::{Cell, RefCell};
 
@@ -169,8 +176,8 @@ pub(crate) enum Epilogue<'a, F> {
 /// The shapes the engine's own kernel takes: `choice_rows · k · n` multiply-adds at most
 /// [`OWN_MAX_MULADDS`], `B` (`k × n`) at most [`OWN_MAX_B`] elements, so that it stays in the
 /// L2 cache while the kernel streams it once per block of output rows without packing, and
-/// the sum at most [`OWN_MAX_K`] terms. Measured against faer in one run (f64, one thread,
-/// see `docs/performance.md`).
+/// the sum at most [`OWN_MAX_K`] terms. Within these limits it keeps up with faer on the
+/// training shapes (the comparison is in `docs/performance.md`).
 pub(crate) struct OwnKernel;
 
 /// See [`OwnKernel`].

@@ -12,8 +12,8 @@ thread_local! {
 
 /// Elements per row of a packed `B` of `n` columns: whole 64-byte lines, an odd number of
 /// them, so that a column of the copy (written row after row by the transpose) spreads over
-/// the cache's sets instead of piling into two (a stride of 2 KiB, 256 `f64`, made packing
-/// a 256 × 256 `B` slower than the product itself).
+/// the cache's sets instead of piling into two (as it does with a stride of 2 KiB, 256
+/// `f64`; the cost is recorded in `docs/performance.md`).
 pub(super) fn packed_stride<F>(n: usize) -> usize {
     let size = std::mem::size_of::<F>();
     let lines = (n * size).div_ceil(64) | 1;
@@ -139,8 +139,8 @@ mod transpose {
     }
 
     /// 8 × 8 `f64` blocks: unpacks, then 128-bit lane shuffles; the edge blocks too, with
-    /// masked loads and stores (returns the whole `k × n`, leaving nothing to the portable
-    /// loop, which took half the time of a 60 × 60 copy).
+    /// masked loads and stores (returns the whole `k × n`, leaving nothing to the slower
+    /// portable loop).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn transpose_f64_8(
         src: *const f64,

@@ -41,9 +41,9 @@ pub(crate) fn with_single_threaded_kernels<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Products with fewer multiply-adds than this stay on one thread even when more are
-/// allowed: below it, waking a second thread costs more than it saves (measured on the
-/// wide-network shapes, where 200×512×512 gains and 200×512×10 loses). The own kernel
-/// splits its rows over the threads from the same size on.
+/// allowed: below it, waking a second thread costs more than it saves (how the threshold
+/// was chosen is in `docs/performance.md`). The own kernel splits its rows over the threads
+/// from the same size on.
 pub(super) const PARALLEL_MIN_MULADDS: usize = 1 << 22;
 
 /// Runs the tile, its rows split over the kernel's threads when it is large enough (each

@@ -179,33 +179,44 @@ type HeldOut<'a, F> = (Option<ArrayView2<'a, F>>, Vec<usize>, CowArray<'a, F, Ix
 /// Explicit held-out rows instead of the `validation_fraction` split.
 pub(crate) type Validation<'a, F> = Option<(ArrayView2<'a, F>, ArrayView2<'a, F>)>;
 
-/// How a call relates to earlier training, as the epoch loop sees it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CallKind {
+/// What one call trains on and how it relates to earlier training.
+#[derive(Clone, Copy)]
+pub(crate) struct EpochCall<'a, F> {
+    pub(crate) config: &'a MlpConfig,
+    pub(crate) task: Task,
+    pub(crate) x: ArrayView2<'a, F>,
+    pub(crate) y: ArrayView2<'a, F>,
+    /// The rows of `x` and `y` the fit trains on.
+    pub(crate) rows: Rows<'a>,
+    /// Class ids for the stratified early-stopping split of binary classifiers.
+    pub(crate) strata: Option<&'a [usize]>,
+    pub(crate) validation: Validation<'a, F>,
+    /// Epochs to train at most.
+    pub(crate) epochs: usize,
     /// `partial_fit`: one epoch from the natural row order.
     pub(crate) incremental: bool,
     /// A continued run: the split, row order and stopping state carry on.
     pub(crate) continuing: bool,
 }
 
-/// Trains `epochs` epochs (fewer when a stopping rule fires) on the rows `rows` of `x` and
-/// `y`, updating `state` (weights, curves, stopping state, row order) through `engine`.
-#[allow(clippy::too_many_arguments)]
+/// Trains `call.epochs` epochs (fewer when a stopping rule fires) on the rows `call.rows` of
+/// `call.x` and `call.y`, updating `state` (weights, curves, stopping state, row order)
+/// through `engine`.
 pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
-    config: &MlpConfig,
-    task: Task,
+    call: EpochCall<'_, F>,
     state: &mut Trained<F>,
     engine: &mut E,
     rng: &mut NumpyRng,
-    x: ArrayView2<F>,
-    y: ArrayView2<F>,
-    rows: Rows<'_>,
-    strata: Option<&[usize]>,
-    validation: Validation<'_, F>,
-    epochs: usize,
-    call: CallKind,
 ) -> Result<()> {
-    let CallKind {
+    let EpochCall {
+        config,
+        task,
+        x,
+        y,
+        rows,
+        strata,
+        validation,
+        epochs,
         incremental,
         continuing,
     } = call;

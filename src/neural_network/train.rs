@@ -6,7 +6,7 @@ use linfa::Float;
 use ndarray::{s, Array2, ArrayView2, Zip};
 
 use super::base::{Activation, OutActivation};
-use super::epochs::{run_epochs, CallKind, CallbackState, Engine};
+use super::epochs::{run_epochs, CallbackState, Engine, EpochCall};
 pub(crate) use super::epochs::{Rows, Validation};
 use super::gemm::with_kernel_threads;
 use super::general::{build_net, init_state, needs_layer_engine, GeneralState, LayerEngine};
@@ -347,45 +347,28 @@ fn train_on_this_thread<F: Float>(
         fit_lbfgs(config, &mut state, x, y, epochs)?;
         return Ok(state);
     }
-    let call = CallKind {
+    // Views are invariant in their lifetime: reborrow them to the call's common one.
+    let call = EpochCall {
+        config,
+        task,
+        x: x.reborrow(),
+        y: y.reborrow(),
+        rows,
+        strata,
+        validation: validation.map(|(xv, yv)| (xv.reborrow(), yv.reborrow())),
+        epochs,
         incremental,
         continuing,
     };
     let fresh_optimizer = !(incremental || continuing);
     let result = if layered {
         let mut engine = LayerEngine::new(config, &mut state, fresh_optimizer)?;
-        let result = run_epochs(
-            config,
-            task,
-            &mut state,
-            &mut engine,
-            &mut rng,
-            x,
-            y,
-            rows,
-            strata,
-            validation,
-            epochs,
-            call,
-        );
+        let result = run_epochs(call, &mut state, &mut engine, &mut rng);
         engine.finish(&mut state);
         result
     } else {
         let mut engine = DenseEngine::new(config, &mut state, fresh_optimizer);
-        let result = run_epochs(
-            config,
-            task,
-            &mut state,
-            &mut engine,
-            &mut rng,
-            x,
-            y,
-            rows,
-            strata,
-            validation,
-            epochs,
-            call,
-        );
+        let result = run_epochs(call, &mut state, &mut engine, &mut rng);
         state.optimizer = Some(engine.optimizer);
         result
     };

@@ -124,7 +124,6 @@ enum LayerStep<F> {
 /// optimizer.
 pub(crate) struct LayerEngine<'c, F> {
     config: &'c MlpConfig,
-    net: Net,
     g: GeneralState<F>,
     step: LayerStep<F>,
     ws: NetWorkspace<F>,
@@ -164,7 +163,6 @@ impl<'c, F: Float> LayerEngine<'c, F> {
         };
         Ok(LayerEngine {
             config,
-            net: g.net.clone(),
             ws: NetWorkspace::new(&g.net, 1),
             g,
             step,
@@ -198,7 +196,7 @@ impl<'c, F: Float> LayerEngine<'c, F> {
 
 impl<F: Float> Engine<F> for LayerEngine<'_, F> {
     fn begin(&mut self, batch_size: usize, n_train: usize) {
-        self.ws = NetWorkspace::new(&self.net, batch_size);
+        self.ws = NetWorkspace::new(&self.g.net, batch_size);
         self.total_steps = n_train.div_ceil(batch_size) as u64 * self.config.max_iter as u64;
     }
 
@@ -209,38 +207,39 @@ impl<F: Float> Engine<F> for LayerEngine<'_, F> {
 
     fn train_batch(&mut self, params: &mut [F], m: usize, rng: &mut NumpyRng) -> F {
         let arch = &self.config.arch;
+        let g = &mut self.g;
         forward(
-            &self.net,
+            &g.net,
             params,
-            &mut self.g.running,
+            &mut g.running,
             &mut self.ws,
             m,
             Mode::Train,
             rng,
         );
-        let loss = backward(&self.net, params, &mut self.ws, m, self.config.alpha);
+        let loss = backward(&g.net, params, &mut self.ws, m, self.config.alpha);
         if arch.terminate_on_nan && !loss.is_finite() {
             return loss;
         }
         // Frozen layers' gradients are left out of the clipping norm, as Keras clips over
         // trainable variables only.
-        zero_outside(&mut self.ws.grads, &self.net.trainable);
+        zero_outside(&mut self.ws.grads, &g.net.trainable);
         clip_gradients(&mut self.ws.grads, arch.clipnorm, arch.clipvalue);
         let lr = self.scheduled_learning_rate();
-        let grads = &self.ws.grads;
+        let (grads, trainable) = (&self.ws.grads, &self.g.net.trainable);
         match &mut self.step {
             LayerStep::Sklearn(o) => {
                 o.set_base_learning_rate(lr);
-                o.step_ranges(params, grads, &self.net.trainable);
+                o.step_ranges(params, grads, trainable);
             }
-            LayerStep::Keras(o) => o.step_ranges(params, grads, lr, &self.net.trainable),
+            LayerStep::Keras(o) => o.step_ranges(params, grads, lr, trainable),
         }
         self.g.steps += 1;
         loss
     }
 
     fn predict(&self, params: &[F], x: ArrayView2<F>, rows: Option<&[usize]>) -> Array2<F> {
-        predict(&self.net, params, &self.g.running, x, rows)
+        predict(&self.g.net, params, &self.g.running, x, rows)
     }
 
     fn running(&mut self) -> &mut Vec<F> {

@@ -254,7 +254,6 @@ macro_rules! sklearn_hyperparameters {
         )*];
 
         /// The declared defaults, field by field.
-        #[allow(clippy::too_many_arguments)]
         pub(crate) struct SklearnDefaults { $(pub(crate) $field: $ty,)* }
 
         impl SklearnDefaults {

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 
 use super::base::Activation;
 use super::callbacks::Monitor;
-use super::hyperparameters::SKLEARN_HYPERPARAMETERS;
+use super::hyperparameters::{ParamType, SKLEARN_HYPERPARAMETERS};
 use super::layers::{BatchNormPosition, DropoutKind, LayerSpec, LayerWeights};
 use super::params::MlpConfig;
 use super::stochastic_optimizers::{OptimizerKind, Schedule};
 use crate::model_selection::param_space::{Candidate, ParamValue};
 
 fn int(v: usize) -> ParamValue {
-    ParamValue::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    v.to_value()
 }
 
 fn float_or_none(v: Option<f64>) -> ParamValue {
@@ -48,7 +48,7 @@ fn monitor_name(monitor: Monitor) -> &'static str {
 }
 
 fn activation_value(activation: Activation) -> ParamValue {
-    ParamValue::Str(activation.name().to_string())
+    activation.to_value()
 }
 
 /// The fields of an optimizer variant, under `optimizer.<field>` (they are set together by

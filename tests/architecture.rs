@@ -44,7 +44,7 @@ fn base() -> MlpConfig {
     }
 }
 
-/// A no-op knob routes to the layer engine, whose scikit-learn SGD and Adam match the
+/// A knob too weak to change a bit routes to the layer engine, whose scikit-learn SGD and Adam match the
 /// scikit-learn engine to rounding (same draws, same update formulas, same step-size
 /// schedules, same stopping rule), with and without early stopping.
 #[test]
@@ -67,9 +67,10 @@ fn layer_engine_reproduces_the_sklearn_engine_when_knobs_are_neutral() {
                 plain.n_iter_no_change = 3;
                 plain.tol = 1e-3;
                 let mut neutral = plain.clone();
-                // Changes nothing without batch normalization, but leaves the scikit-learn
-                // engine.
-                neutral.arch.batch_norm_epsilon = 0.5;
+                // A kernel regularizer too weak to change any gradient or loss by an ulp:
+                // it compiles to a regularized dense op, so the layer engine runs. (Neutral
+                // knobs that compile to plain dense ops run fused; see below.)
+                neutral.arch.kernel_l2 = 1e-300;
                 let case = format!("{solver:?} {schedule:?} early_stopping={early_stopping}");
                 let a = fit(plain, &data);
                 let b = fit(neutral, &data);
@@ -80,6 +81,36 @@ fn layer_engine_reproduces_the_sklearn_engine_when_knobs_are_neutral() {
                 assert!(diff < 1e-9, "{case}: max difference {diff}");
             }
         }
+    }
+}
+
+/// A configuration whose knobs are neutral compiles to plain dense ops and runs on the fused
+/// scikit-learn engine: bitwise scikit-learn's numbers, for explicit plain layers, a zero
+/// dropout, unused batch-norm settings and scikit-learn's initializer named explicitly, and
+/// with L-BFGS too (which the layer engine does not run).
+#[test]
+fn neutral_knobs_compile_to_the_fused_dense_engine() {
+    use mlp_tune::neural_network::{Initializer, LayerSpec, Solver};
+    let data = regression(300);
+    for solver in [Solver::Sgd, Solver::Adam, Solver::Lbfgs] {
+        let mut plain = base();
+        plain.solver = solver;
+        plain.hidden_layer_sizes = vec![6, 5];
+        plain.max_iter = 30;
+        let mut neutral = plain.clone();
+        neutral.arch.layers = Some(vec![
+            LayerSpec::dense(6, plain.activation),
+            LayerSpec::dense(5, plain.activation),
+        ]);
+        neutral.hidden_layer_sizes = vec![99];
+        neutral.arch.dropout = 0.0;
+        neutral.arch.batch_norm_epsilon = 0.5;
+        neutral.arch.initializer = Initializer::Sklearn;
+        let a = fit(plain, &data);
+        let b = fit(neutral, &data);
+        assert_eq!(a.n_iter(), b.n_iter(), "{solver:?}");
+        assert_eq!(a.loss_curve(), b.loss_curve(), "{solver:?}");
+        assert_eq!(a.predict(&data), b.predict(&data), "{solver:?}");
     }
 }
 
@@ -132,8 +163,8 @@ fn divergence_under_early_stopping_restores_the_best_weights_on_the_layer_engine
             random_state: Some(0),
             ..MlpConfig::default()
         };
-        // Changes nothing without batch normalization, but runs the layer engine.
-        c.arch.batch_norm_epsilon = 0.5;
+        // Too weak to change a bit, but a regularized op: the layer engine runs.
+        c.arch.kernel_l2 = 1e-300;
         c
     };
     let err = MLPRegressor::params()

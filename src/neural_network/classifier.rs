@@ -100,7 +100,7 @@ impl<F> ParamGuard for MLPClassifierParams<F> {
 
 impl<F> SetParams for MLPClassifierParams<F> {
     fn param_names(&self) -> Vec<&'static str> {
-        super::params::MLP_PARAM_NAMES.to_vec()
+        super::MLP_PARAM_NAMES.to_vec()
     }
 
     fn get_params(&self) -> crate::model_selection::param_space::Candidate {

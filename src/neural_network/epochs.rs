@@ -476,7 +476,7 @@ pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
             patience,
             min_delta,
             min_lr,
-        }) = arch.lr_schedule
+        }) = arch.effective_schedule()
         {
             let cb = &mut state.callbacks;
             let current = validation_loss.unwrap_or(loss);

@@ -38,9 +38,35 @@ pub(crate) struct GeneralState<F> {
     steps: u64,
 }
 
-/// Whether a configuration needs the layer engine.
+/// Whether a configuration runs on the layer engine rather than the fused scikit-learn
+/// engine. Every configuration compiles to an op list ([`Net`]); one that compiles to plain
+/// dense layers with scikit-learn's activation and initialization (every configuration
+/// without a knob, and those whose knobs are neutral, such as a dropout of 0 or explicit
+/// plain [`LayerSpec`](super::LayerSpec)s) runs on the fused dense kernels, in
+/// scikit-learn's floating-point order. Keras's step (an `optimizer`, clipping, a schedule),
+/// its callbacks and pretrained weights need the layer engine.
 pub(crate) fn needs_layer_engine(config: &MlpConfig) -> bool {
-    !config.arch.is_sklearn() || !config.activation.is_sklearn()
+    let arch = &config.arch;
+    let keras_run = arch.optimizer.is_some()
+        || arch.clipnorm.is_some()
+        || arch.clipvalue.is_some()
+        || arch.lr_schedule.is_some()
+        || arch.callbacks_early_stopping.is_some()
+        || arch.terminate_on_nan
+        || arch.checkpoint.is_some();
+    if keras_run {
+        return true;
+    }
+    let specs = arch.hidden_specs(&config.hidden_layer_sizes, config.activation);
+    if specs.iter().any(|s| s.weights.is_some()) {
+        return true;
+    }
+    // The widths of the input and output do not change which ops a network compiles to.
+    let task = Task {
+        out: super::base::OutActivation::Identity,
+        classifier: false,
+    };
+    !build_net(config, task, 1, 1).is_plain_dense(config.activation)
 }
 
 /// Compiles the network a configuration asks for.
@@ -129,6 +155,8 @@ pub(crate) struct LayerEngine<'c, F> {
     ws: NetWorkspace<F>,
     /// Steps of the whole fit a decay schedule spans (`max_iter` epochs of batches).
     total_steps: u64,
+    /// The step-size schedule with its overrides.
+    schedule: Option<super::stochastic_optimizers::Schedule>,
 }
 
 impl<'c, F: Float> LayerEngine<'c, F> {
@@ -167,6 +195,7 @@ impl<'c, F: Float> LayerEngine<'c, F> {
             g,
             step,
             total_steps: 0,
+            schedule: config.arch.effective_schedule(),
         })
     }
 
@@ -181,7 +210,7 @@ impl<'c, F: Float> LayerEngine<'c, F> {
     }
 
     fn scheduled_learning_rate(&self) -> f64 {
-        match &self.config.arch.lr_schedule {
+        match &self.schedule {
             Some(s) => s.at_step(self.g.lr, self.g.steps, self.total_steps),
             None => self.g.lr,
         }

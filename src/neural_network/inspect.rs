@@ -9,42 +9,14 @@
 use std::collections::BTreeMap;
 
 use super::base::Activation;
-use super::callbacks::Monitor;
-use super::hyperparameters::{ParamType, SKLEARN_HYPERPARAMETERS};
-use super::layers::{BatchNormPosition, DropoutKind, LayerSpec, LayerWeights};
+use super::hyperparameters::{ParamType, KNOB_HYPERPARAMETERS, SKLEARN_HYPERPARAMETERS};
+use super::layers::{LayerSpec, LayerWeights};
 use super::params::MlpConfig;
 use super::stochastic_optimizers::{OptimizerKind, Schedule};
 use crate::model_selection::param_space::{Candidate, ParamValue};
 
 fn int(v: usize) -> ParamValue {
     v.to_value()
-}
-
-fn float_or_none(v: Option<f64>) -> ParamValue {
-    v.map_or(ParamValue::None, ParamValue::Float)
-}
-
-fn batch_norm_name(position: Option<BatchNormPosition>) -> &'static str {
-    match position {
-        None => "none",
-        Some(BatchNormPosition::BeforeActivation) => "before",
-        Some(BatchNormPosition::AfterActivation) => "after",
-    }
-}
-
-fn dropout_kind_name(kind: DropoutKind) -> &'static str {
-    match kind {
-        DropoutKind::Standard => "standard",
-        DropoutKind::Alpha => "alpha",
-    }
-}
-
-fn monitor_name(monitor: Monitor) -> &'static str {
-    match monitor {
-        Monitor::ValidationLoss => "validation_loss",
-        Monitor::ValidationScore => "validation_score",
-        Monitor::TrainingLoss => "training_loss",
-    }
 }
 
 fn activation_value(activation: Activation) -> ParamValue {
@@ -151,12 +123,9 @@ fn layer_fields(layer: &LayerSpec) -> Vec<(&'static str, ParamValue)> {
         ("units", int(layer.units)),
         ("activation", activation_value(layer.activation)),
         ("dropout", Float(layer.dropout)),
-        (
-            "dropout_kind",
-            Str(dropout_kind_name(layer.dropout_kind).into()),
-        ),
+        ("dropout_kind", layer.dropout_kind.to_value()),
         ("gaussian_noise", Float(layer.gaussian_noise)),
-        ("batch_norm", Str(batch_norm_name(layer.batch_norm).into())),
+        ("batch_norm", layer.batch_norm.to_value()),
         ("kernel_l1", Float(layer.kernel_l1)),
         ("kernel_l2", Float(layer.kernel_l2)),
         ("activity_l1", Float(layer.activity_l1)),
@@ -206,7 +175,6 @@ impl MlpConfig {
     /// assert!(!params.contains_key("n_threads"));
     /// ```
     pub fn get_params(&self) -> Candidate {
-        use ParamValue::{Bool, Float, Str};
         let mut p: BTreeMap<String, ParamValue> = BTreeMap::new();
         let mut put = |name: &str, value: ParamValue| {
             p.insert(name.to_string(), value);
@@ -214,63 +182,27 @@ impl MlpConfig {
         for h in SKLEARN_HYPERPARAMETERS {
             // The thread count never changes a result.
             if h.name != "n_threads" {
-                put(h.name, (h.get)(self));
+                if let Some(value) = (h.get)(self) {
+                    put(h.name, value);
+                }
             }
         }
 
         let arch = &self.arch;
-        put("dropout", Float(arch.dropout));
-        put(
-            "dropout_kind",
-            Str(dropout_kind_name(arch.dropout_kind).into()),
-        );
-        put("gaussian_noise", Float(arch.gaussian_noise));
-        put("batch_norm", Str(batch_norm_name(arch.batch_norm).into()));
-        put("batch_norm_momentum", Float(arch.batch_norm_momentum));
-        put("batch_norm_epsilon", Float(arch.batch_norm_epsilon));
-        put("kernel_l1", Float(arch.kernel_l1));
-        put("kernel_l2", Float(arch.kernel_l2));
-        put("activity_l1", Float(arch.activity_l1));
-        put("activity_l2", Float(arch.activity_l2));
-        put("initializer", Str(arch.initializer.name().into()));
-        put("use_bias", Bool(arch.use_bias));
-        put("optimizer_epsilon", float_or_none(arch.optimizer_epsilon));
-        put("optimizer_momentum", float_or_none(arch.optimizer_momentum));
-        put("rho", float_or_none(arch.rho));
-        put("weight_decay", float_or_none(arch.weight_decay));
-        put("clipnorm", float_or_none(arch.clipnorm));
-        put("clipvalue", float_or_none(arch.clipvalue));
-        // `set_param` takes these as booleans only: unset stays unlisted.
-        if let Some(centered) = arch.centered {
-            put("centered", Bool(centered));
-        }
-        if let Some(amsgrad) = arch.amsgrad {
-            put("amsgrad", Bool(amsgrad));
-        }
-        put("terminate_on_nan", Bool(arch.terminate_on_nan));
-        if let Some(es) = &arch.callbacks_early_stopping {
-            put("monitor", Str(monitor_name(es.monitor).into()));
-            put("patience", int(es.patience));
-            put("min_delta", Float(es.min_delta));
-            put("restore_best_weights", Bool(es.restore_best_weights));
-            put("start_from_epoch", int(es.start_from_epoch));
-        }
-        match &arch.optimizer {
-            None => put("optimizer", ParamValue::None),
-            Some(kind) => {
-                put("optimizer", Str(kind.name().into()));
-                for (field, value) in optimizer_fields(kind) {
-                    put(&format!("optimizer.{field}"), value);
-                }
+        for knob in KNOB_HYPERPARAMETERS {
+            if let Some(value) = (knob.get)(arch) {
+                put(knob.name, value);
             }
         }
-        match &arch.lr_schedule {
-            None => put("lr_schedule", ParamValue::None),
-            Some(schedule) => {
-                put("lr_schedule", Str(schedule.name().into()));
-                for (field, value) in schedule_fields(schedule) {
-                    put(&format!("lr_schedule.{field}"), value);
-                }
+        // The chosen optimizer's and schedule's settings, which are set together with them.
+        if let Some(kind) = &arch.optimizer {
+            for (field, value) in optimizer_fields(kind) {
+                put(&format!("optimizer.{field}"), value);
+            }
+        }
+        if let Some(schedule) = &arch.lr_schedule {
+            for (field, value) in schedule_fields(schedule) {
+                put(&format!("lr_schedule.{field}"), value);
             }
         }
         if let Some(layers) = &arch.layers {

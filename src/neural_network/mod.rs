@@ -45,15 +45,16 @@ pub use callbacks::{
     EarlyStoppingConfig, EpochLog, Monitor, ObserverHandle, TrainingControl, TrainingObserver,
 };
 pub use classifier::{MLPClassifier, MLPClassifierParams, MLPClassifierValidParams};
-pub use hyperparameters::{Hyperparameter, SKLEARN_HYPERPARAMETERS};
+pub use hyperparameters::{
+    Hyperparameter, ARCH_PARAM_NAMES, KNOB_HYPERPARAMETERS, MLP_PARAM_NAMES,
+    SKLEARN_HYPERPARAMETERS, SKLEARN_PARAM_NAMES,
+};
 pub use layers::{
     ArchConfig, BatchNormPosition, DropoutKind, Initializer, LayerSpec, LayerWeights,
-    ARCH_PARAM_NAMES,
 };
 pub use multilabel::{MLPMultilabelClassifier, MLPMultilabelParams};
 pub use params::{
     BatchSize, EarlyStoppingMonitor, MlpConfig, Solver, MAX_COEFFICIENTS, MAX_HIDDEN_LAYERS,
-    MLP_PARAM_NAMES,
 };
 pub use regressor::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, RegressionLoss};
 pub use stochastic_optimizers::{LearningRate, OptimizerKind, Schedule};
@@ -141,8 +142,9 @@ pub(crate) fn check_records<F: Float>(
     Ok(())
 }
 
-/// Builder setters beyond the declared scikit-learn hyperparameters (whose builders come
-/// from [`SKLEARN_HYPERPARAMETERS`]'s declaration), shared by both estimators' params.
+/// Builder setters beyond the declared hyperparameters (whose builders come from the
+/// declarations, [`SKLEARN_HYPERPARAMETERS`] and [`KNOB_HYPERPARAMETERS`]), shared by both
+/// estimators' params: shorthands, whole structures and the observer.
 macro_rules! impl_config_setters {
     ($params:ident) => {
         impl<F> $params<F> {
@@ -164,41 +166,13 @@ macro_rules! impl_config_setters {
                 self.0.config.arch.layers = Some(layers);
                 self
             }
-            /// Dropout rate of every hidden layer, in [0, 1).
-            pub fn dropout(mut self, rate: f64) -> Self {
-                self.0.config.arch.dropout = rate;
-                self
+            /// Keras kernel L1/L2 strengths of every hidden layer: shorthand for
+            /// `.kernel_l1(l1).kernel_l2(l2)`.
+            pub fn kernel_regularizer(self, l1: f64, l2: f64) -> Self {
+                self.kernel_l1(l1).kernel_l2(l2)
             }
-            /// Batch normalization in every hidden layer.
-            pub fn batch_norm(
-                mut self,
-                position: $crate::neural_network::BatchNormPosition,
-            ) -> Self {
-                self.0.config.arch.batch_norm = Some(position);
-                self
-            }
-            /// Keras kernel L1/L2 strengths of every hidden layer.
-            pub fn kernel_regularizer(mut self, l1: f64, l2: f64) -> Self {
-                self.0.config.arch.kernel_l1 = l1;
-                self.0.config.arch.kernel_l2 = l2;
-                self
-            }
-            /// Weight initialization of every layer.
-            pub fn initializer(mut self, init: $crate::neural_network::Initializer) -> Self {
-                self.0.config.arch.initializer = init;
-                self
-            }
-            /// A Keras-style optimizer replacing `solver`.
-            pub fn optimizer(mut self, kind: $crate::neural_network::OptimizerKind) -> Self {
-                self.0.config.arch.optimizer = Some(kind);
-                self
-            }
-            /// A step-size schedule.
-            pub fn lr_schedule(mut self, schedule: $crate::neural_network::Schedule) -> Self {
-                self.0.config.arch.lr_schedule = Some(schedule);
-                self
-            }
-            /// Gradient clipping by global norm and/or by value.
+            /// Gradient clipping by global norm and/or by value: shorthand for setting
+            /// `clipnorm` and `clipvalue` together (`None` turns one off).
             pub fn clip(mut self, norm: Option<f64>, value: Option<f64>) -> Self {
                 self.0.config.arch.clipnorm = norm;
                 self.0.config.arch.clipvalue = value;

@@ -3,8 +3,11 @@
 
 use super::base::Activation;
 use super::callbacks::ObserverHandle;
-use super::hyperparameters::{sklearn_hyperparameter, SklearnDefaults, SKLEARN_HYPERPARAMETERS};
-use super::layers::{ArchConfig, ARCH_PARAM_NAMES};
+use super::hyperparameters::{
+    knob_hyperparameter, sklearn_hyperparameter, SklearnDefaults, MLP_PARAM_NAMES,
+    SKLEARN_HYPERPARAMETERS,
+};
+use super::layers::ArchConfig;
 use super::stochastic_optimizers::LearningRate;
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::param_space::ParamValue;
@@ -200,67 +203,6 @@ impl Default for MlpConfig {
     }
 }
 
-/// Parameter names accepted by [`MlpConfig::set_param`] (and so by searches).
-pub const MLP_PARAM_NAMES: &[&str] = &[
-    "activation",
-    "activity_l1",
-    "activity_l2",
-    "alpha",
-    "amsgrad",
-    "batch_norm",
-    "batch_norm_epsilon",
-    "batch_norm_momentum",
-    "batch_size",
-    "beta_1",
-    "beta_2",
-    "centered",
-    "checkpoint",
-    "clipnorm",
-    "clipvalue",
-    "decay_rate",
-    "decay_steps",
-    "dropout",
-    "dropout_kind",
-    "early_stopping",
-    "early_stopping_monitor",
-    "epsilon",
-    "gaussian_noise",
-    "hidden_layer_sizes",
-    "initializer",
-    "kernel_l1",
-    "kernel_l2",
-    "learning_rate",
-    "learning_rate_init",
-    "lr_schedule",
-    "max_fun",
-    "max_iter",
-    "min_delta",
-    "momentum",
-    "monitor",
-    "n_hidden",
-    "n_iter_no_change",
-    "n_neurons",
-    "n_threads",
-    "nesterovs_momentum",
-    "optimizer",
-    "optimizer_epsilon",
-    "optimizer_momentum",
-    "patience",
-    "power_t",
-    "random_state",
-    "restore_best_weights",
-    "rho",
-    "shuffle",
-    "solver",
-    "start_from_epoch",
-    "terminate_on_nan",
-    "tol",
-    "use_bias",
-    "validation_fraction",
-    "warm_start",
-    "weight_decay",
-];
-
 /// The most hidden layers a network may have. `n_hidden` builds its layer list from a
 /// single number, so an absurd one is refused with a typed error instead of exhausting
 /// memory.
@@ -336,14 +278,10 @@ impl MlpConfig {
                         .for_each(|l| l.units = width);
                 }
             }
-            other if ARCH_PARAM_NAMES.contains(&other) => {
-                if let Some(result) = self.arch.set_param(other, value) {
-                    result?;
-                }
-            }
-            other => match sklearn_hyperparameter(other) {
-                Some(h) => (h.set)(self, value)?,
-                None => {
+            other => match (sklearn_hyperparameter(other), knob_hyperparameter(other)) {
+                (Some(h), _) => (h.set)(self, value)?,
+                (None, Some(k)) => (k.set)(&mut self.arch, value)?,
+                (None, None) => {
                     return Err(MlpTuneError::SearchSpace(format!(
                         "unknown parameter `{other}`; valid names: {}",
                         MLP_PARAM_NAMES.join(", ")

@@ -132,7 +132,7 @@ impl<F> ParamGuard for MLPRegressorParams<F> {
 
 impl<F> SetParams for MLPRegressorParams<F> {
     fn param_names(&self) -> Vec<&'static str> {
-        let mut names = super::params::MLP_PARAM_NAMES.to_vec();
+        let mut names = super::MLP_PARAM_NAMES.to_vec();
         names.push("loss");
         names.sort_unstable();
         names

@@ -227,21 +227,18 @@ fn train_on_this_thread<F: Float>(
 ) -> Result<Trained<F>> {
     let n_features = x.ncols();
     let n_outputs = y.ncols();
-    let mut layer_units = vec![n_features];
-    layer_units.extend_from_slice(&config.hidden_layer_sizes);
-    layer_units.push(n_outputs);
     let layered = needs_layer_engine(config);
-    let hidden: Vec<usize> = if layered {
-        config
-            .arch
-            .hidden_specs(&config.hidden_layer_sizes, config.activation)
-            .iter()
-            .map(|l| l.units)
-            .filter(|&u| u > 0)
-            .collect()
-    } else {
-        config.hidden_layer_sizes.clone()
-    };
+    // Explicit layers give the widths on either engine (plain ones run fused).
+    let hidden: Vec<usize> = config
+        .arch
+        .hidden_specs(&config.hidden_layer_sizes, config.activation)
+        .iter()
+        .map(|l| l.units)
+        .filter(|&u| u > 0)
+        .collect();
+    let mut layer_units = vec![n_features];
+    layer_units.extend_from_slice(&hidden);
+    layer_units.push(n_outputs);
     check_network_size(n_features, &hidden, n_outputs)?;
     if layered {
         check_pretrained(config, n_features)?;

@@ -3,9 +3,11 @@
 
 use super::*;
 
-/// The knobs beyond scikit-learn, all off by default. Any one set (or a non-scikit-learn
-/// activation) routes a fit through the layer engine; with none set, the scikit-learn engine
-/// runs unchanged and gives scikit-learn's numbers. Both engines share one epoch loop
+/// The knobs beyond scikit-learn, all off by default, each declared once in
+/// [`KNOB_HYPERPARAMETERS`](crate::neural_network::KNOB_HYPERPARAMETERS). A configuration
+/// whose network compiles to plain dense layers (no knob, or only neutral ones) runs on the
+/// fused scikit-learn engine and gives scikit-learn's numbers; any other runs on the layer
+/// engine. Both engines share one epoch loop
 /// (split, shuffles, stopping rule, callbacks, continuation); without an `optimizer`, the
 /// layer engine steps with scikit-learn's own SGD and Adam (formulas and `learning_rate`
 /// schedules), so a knob changes the network, not the arithmetic of the solver.
@@ -34,7 +36,7 @@ use super::*;
 /// | `clipnorm` | none | > 0 | clip the global gradient norm |
 /// | `clipvalue` | none | > 0 | clip each gradient component |
 /// | `lr_schedule` | none | exponential_decay, cosine_decay, reduce_on_plateau | see [`Schedule`](crate::neural_network::stochastic_optimizers::Schedule) (also accepted by `learning_rate`) |
-/// | `decay_steps`, `decay_rate` | schedule's | | override the schedule's |
+/// | `decay_steps`, `decay_rate` | schedule's | | override the schedule's (in any order with `lr_schedule`) |
 /// | `patience`, `min_delta`, `restore_best_weights`, `start_from_epoch`, `monitor` | none | | Keras's [`EarlyStoppingConfig`](crate::neural_network::EarlyStoppingConfig) (field `callbacks_early_stopping`; setting any by name enables it) |
 /// | `terminate_on_nan` | false | | stop at the first non-finite batch loss (restoring the best weights when kept) |
 /// | `checkpoint` | none | a path | write the best weights to this JSON file (feature `serde`) |
@@ -92,6 +94,12 @@ pub struct ArchConfig {
     pub clipvalue: Option<f64>,
     /// Step-size schedule.
     pub lr_schedule: Option<crate::neural_network::stochastic_optimizers::Schedule>,
+    /// Override of the schedule's `decay_steps`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub decay_steps: Option<usize>,
+    /// Override of exponential decay's `decay_rate`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub decay_rate: Option<f64>,
     /// Keras-style early stopping.
     pub callbacks_early_stopping: Option<crate::neural_network::callbacks::EarlyStoppingConfig>,
     /// Stop at the first non-finite batch loss.
@@ -126,6 +134,8 @@ impl Default for ArchConfig {
             clipnorm: None,
             clipvalue: None,
             lr_schedule: None,
+            decay_steps: None,
+            decay_rate: None,
             callbacks_early_stopping: None,
             terminate_on_nan: false,
             checkpoint: None,
@@ -133,43 +143,9 @@ impl Default for ArchConfig {
     }
 }
 
-/// Names [`ArchConfig::set_param`] accepts.
-pub const ARCH_PARAM_NAMES: &[&str] = &[
-    "activity_l1",
-    "activity_l2",
-    "amsgrad",
-    "batch_norm",
-    "batch_norm_epsilon",
-    "batch_norm_momentum",
-    "centered",
-    "checkpoint",
-    "clipnorm",
-    "clipvalue",
-    "decay_rate",
-    "decay_steps",
-    "dropout",
-    "dropout_kind",
-    "gaussian_noise",
-    "initializer",
-    "kernel_l1",
-    "kernel_l2",
-    "lr_schedule",
-    "min_delta",
-    "monitor",
-    "optimizer",
-    "optimizer_epsilon",
-    "optimizer_momentum",
-    "patience",
-    "restore_best_weights",
-    "rho",
-    "start_from_epoch",
-    "terminate_on_nan",
-    "use_bias",
-    "weight_decay",
-];
-
 impl ArchConfig {
-    /// Whether nothing beyond scikit-learn is set (the scikit-learn engine then runs).
+    /// Whether nothing beyond scikit-learn is set (neutral settings can also run on the
+    /// scikit-learn engine: see the type's docs).
     pub fn is_sklearn(&self) -> bool {
         *self == ArchConfig::default()
     }
@@ -275,26 +251,21 @@ impl ArchConfig {
         k
     }
 
-    /// Checks every value (each layer's, the optimizer's, the schedule's, the callbacks').
+    /// Checks every value: each layer's (the globals too, even when explicit layers override
+    /// them, so a bad value in a search space is reported rather than silently unused), the
+    /// optimizer's with its overrides, the schedule's with its overrides, and the checks
+    /// declared in [`KNOB_HYPERPARAMETERS`](crate::neural_network::KNOB_HYPERPARAMETERS).
     pub fn validate(&self, sizes: &[usize], activation: Activation) -> Result<()> {
         for (i, l) in self.hidden_specs(sizes, activation).iter().enumerate() {
             l.validate(i)?;
         }
-        // The globals are checked even when explicit layers override them, so a bad value in
-        // a search space is reported rather than silently unused.
         LayerSpec {
             units: 1,
             ..self.apply_globals(LayerSpec::dense(1, activation))
         }
         .validate(0)?;
-        if !(0.0..1.0).contains(&self.batch_norm_momentum) {
-            return Err(invalid_param("batch_norm_momentum", "must be in [0, 1)"));
-        }
-        if !(self.batch_norm_epsilon.is_finite() && self.batch_norm_epsilon > 0.0) {
-            return Err(invalid_param(
-                "batch_norm_epsilon",
-                "must be finite and > 0",
-            ));
+        for knob in crate::neural_network::KNOB_HYPERPARAMETERS {
+            (knob.check)(self)?;
         }
         match self.optimizer {
             Some(k) => self.with_overrides(k).validate()?,
@@ -309,216 +280,83 @@ impl ArchConfig {
                 }
             }
         }
-        for (name, v) in [("clipnorm", self.clipnorm), ("clipvalue", self.clipvalue)] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(invalid_param(
-                        name,
-                        format!("must be finite and > 0, got {v}"),
-                    ));
-                }
-            }
-        }
-        if let Some(s) = &self.lr_schedule {
+        if let Some(s) = &self.effective_schedule() {
             s.validate()?;
-        }
-        if let Some(es) = &self.callbacks_early_stopping {
-            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
-                return Err(invalid_param("min_delta", "must be finite and >= 0"));
-            }
-        }
-        #[cfg(not(feature = "serde"))]
-        if self.checkpoint.is_some() {
-            return Err(invalid_param(
-                "checkpoint",
-                "writing checkpoints needs the `serde` feature",
-            ));
         }
         Ok(())
     }
 
-    /// Sets one knob by name; `None` when the name is not one of [`ARCH_PARAM_NAMES`].
+    /// Sets one knob by name (as declared in
+    /// [`KNOB_HYPERPARAMETERS`](crate::neural_network::KNOB_HYPERPARAMETERS)); `None` when
+    /// the name is not one of [`ARCH_PARAM_NAMES`](crate::neural_network::ARCH_PARAM_NAMES).
+    ///
+    /// ```
+    /// use mlp_tune::neural_network::ArchConfig;
+    /// use mlp_tune::model_selection::param_space::ParamValue;
+    /// let mut arch = ArchConfig::default();
+    /// arch.set_param("dropout", &ParamValue::Float(0.2)).unwrap().unwrap();
+    /// assert_eq!(arch.dropout, 0.2);
+    /// assert!(arch.set_param("alpha", &ParamValue::Float(0.1)).is_none());
+    /// ```
     pub fn set_param(
         &mut self,
         name: &str,
         value: &crate::model_selection::param_space::ParamValue,
     ) -> Option<Result<()>> {
-        match self.set_param_inner(name, value) {
-            Ok(true) => Some(Ok(())),
-            Ok(false) => None,
-            Err(e) => Some(Err(e)),
+        crate::neural_network::hyperparameters::knob_hyperparameter(name)
+            .map(|knob| (knob.set)(self, value))
+    }
+
+    /// Applies `f` to every explicit layer (a layer-level knob set by name or builder writes
+    /// into them too).
+    pub(crate) fn each_layer(&mut self, f: impl Fn(&mut LayerSpec)) {
+        if let Some(layers) = &mut self.layers {
+            layers.iter_mut().for_each(f);
         }
     }
 
-    fn set_param_inner(
-        &mut self,
-        name: &str,
-        value: &crate::model_selection::param_space::ParamValue,
-    ) -> Result<bool> {
-        use crate::model_selection::param_space::ParamValue;
-        use crate::neural_network::callbacks::{EarlyStoppingConfig, Monitor};
-        use crate::neural_network::stochastic_optimizers::{OptimizerKind, Schedule};
-        let layer_knob = |this: &mut Self, f: &dyn Fn(&mut LayerSpec)| {
-            if let Some(layers) = &mut this.layers {
-                layers.iter_mut().for_each(f);
+    /// The schedule with the `decay_steps` / `decay_rate` overrides applied, if one is chosen.
+    pub fn effective_schedule(
+        &self,
+    ) -> Option<crate::neural_network::stochastic_optimizers::Schedule> {
+        use crate::neural_network::stochastic_optimizers::Schedule;
+        let mut schedule = self.lr_schedule?;
+        match &mut schedule {
+            Schedule::ExponentialDecay {
+                decay_steps,
+                decay_rate,
+                ..
+            } => {
+                *decay_steps = self.decay_steps.unwrap_or(*decay_steps);
+                *decay_rate = self.decay_rate.unwrap_or(*decay_rate);
             }
-        };
-        fn es(this: &mut ArchConfig) -> &mut EarlyStoppingConfig {
-            this.callbacks_early_stopping
-                .get_or_insert_with(EarlyStoppingConfig::default)
+            Schedule::CosineDecay { decay_steps, .. } => {
+                *decay_steps = self.decay_steps.unwrap_or(*decay_steps);
+            }
+            Schedule::ReduceOnPlateau { .. } => {}
         }
-        let opt_f64 = |value: &ParamValue| -> Result<Option<f64>> {
-            match value {
-                ParamValue::None => Ok(None),
-                v => v.as_f64(name).map(Some),
-            }
+        Some(schedule)
+    }
+
+    /// Whether the override `name` (`decay_steps` or `decay_rate`), when set, has a schedule
+    /// that takes it.
+    pub(crate) fn schedule_override_applies(&self, name: &str) -> std::result::Result<(), String> {
+        use crate::neural_network::stochastic_optimizers::Schedule;
+        let set = match name {
+            "decay_steps" => self.decay_steps.is_some(),
+            _ => self.decay_rate.is_some(),
         };
-        match name {
-            "dropout" => {
-                let v = value.as_f64(name)?;
-                self.dropout = v;
-                layer_knob(self, &|l| l.dropout = v);
-            }
-            "dropout_kind" => {
-                let k = match value.as_str(name)? {
-                    "standard" => DropoutKind::Standard,
-                    "alpha" => DropoutKind::Alpha,
-                    other => {
-                        return Err(invalid_param(
-                            name,
-                            format!("unknown dropout kind `{other}`; valid: standard, alpha"),
-                        ))
-                    }
-                };
-                self.dropout_kind = k;
-                layer_knob(self, &|l| l.dropout_kind = k);
-            }
-            "gaussian_noise" => {
-                let v = value.as_f64(name)?;
-                self.gaussian_noise = v;
-                layer_knob(self, &|l| l.gaussian_noise = v);
-            }
-            "batch_norm" => {
-                let pos = match value {
-                    ParamValue::Bool(true) => Some(BatchNormPosition::BeforeActivation),
-                    ParamValue::Bool(false) | ParamValue::None => None,
-                    v => match v.as_str(name)? {
-                        "none" => None,
-                        "before" | "before_activation" => Some(BatchNormPosition::BeforeActivation),
-                        "after" | "after_activation" => Some(BatchNormPosition::AfterActivation),
-                        other => {
-                            return Err(invalid_param(
-                                name,
-                                format!("unknown position `{other}`; valid: none, before, after"),
-                            ))
-                        }
-                    },
-                };
-                self.batch_norm = pos;
-                layer_knob(self, &|l| l.batch_norm = pos);
-            }
-            "batch_norm_momentum" => self.batch_norm_momentum = value.as_f64(name)?,
-            "batch_norm_epsilon" => self.batch_norm_epsilon = value.as_f64(name)?,
-            "kernel_l1" => {
-                let v = value.as_f64(name)?;
-                self.kernel_l1 = v;
-                layer_knob(self, &|l| {
-                    if l.units > 0 {
-                        l.kernel_l1 = v
-                    }
-                });
-            }
-            "kernel_l2" => {
-                let v = value.as_f64(name)?;
-                self.kernel_l2 = v;
-                layer_knob(self, &|l| {
-                    if l.units > 0 {
-                        l.kernel_l2 = v
-                    }
-                });
-            }
-            "activity_l1" => {
-                let v = value.as_f64(name)?;
-                self.activity_l1 = v;
-                layer_knob(self, &|l| l.activity_l1 = v);
-            }
-            "activity_l2" => {
-                let v = value.as_f64(name)?;
-                self.activity_l2 = v;
-                layer_knob(self, &|l| l.activity_l2 = v);
-            }
-            "initializer" => {
-                let i = Initializer::from_name(value.as_str(name)?)?;
-                self.initializer = i;
-                layer_knob(self, &|l| l.initializer = i);
-            }
-            "use_bias" => {
-                let b = value.as_bool(name)?;
-                self.use_bias = b;
-                layer_knob(self, &|l| l.use_bias = b);
-            }
-            "optimizer" => {
-                self.optimizer = match value {
-                    ParamValue::None => None,
-                    v => Some(OptimizerKind::from_name(v.as_str(name)?)?),
-                }
-            }
-            "optimizer_epsilon" => self.optimizer_epsilon = opt_f64(value)?,
-            "optimizer_momentum" => self.optimizer_momentum = opt_f64(value)?,
-            "rho" => self.rho = opt_f64(value)?,
-            "weight_decay" => self.weight_decay = opt_f64(value)?,
-            "centered" => self.centered = Some(value.as_bool(name)?),
-            "amsgrad" => self.amsgrad = Some(value.as_bool(name)?),
-            "clipnorm" => self.clipnorm = opt_f64(value)?,
-            "clipvalue" => self.clipvalue = opt_f64(value)?,
-            "lr_schedule" => {
-                self.lr_schedule = match value {
-                    ParamValue::None => None,
-                    v => match v.as_str(name)? {
-                        "none" | "constant" => None,
-                        s => Some(Schedule::from_name(s)?),
-                    },
-                }
-            }
-            "decay_steps" | "decay_rate" => {
-                let Some(schedule) = &mut self.lr_schedule else {
-                    return Err(invalid_param(
-                        name,
-                        "set lr_schedule (exponential_decay or cosine_decay) first; in a \
-                         search, `decay_*` sorts before `lr_schedule`, so give the schedule \
-                         in the base parameters",
-                    ));
-                };
-                match (name, schedule) {
-                    ("decay_steps", Schedule::ExponentialDecay { decay_steps, .. })
-                    | ("decay_steps", Schedule::CosineDecay { decay_steps, .. }) => {
-                        *decay_steps = value.as_usize(name)?
-                    }
-                    ("decay_rate", Schedule::ExponentialDecay { decay_rate, .. }) => {
-                        *decay_rate = value.as_f64(name)?
-                    }
-                    _ => {
-                        return Err(invalid_param(
-                            name,
-                            "does not apply to the chosen lr_schedule",
-                        ))
-                    }
-                }
-            }
-            "patience" => es(self).patience = value.as_usize(name)?,
-            "min_delta" => es(self).min_delta = value.as_f64(name)?,
-            "restore_best_weights" => es(self).restore_best_weights = value.as_bool(name)?,
-            "start_from_epoch" => es(self).start_from_epoch = value.as_usize(name)?,
-            "monitor" => es(self).monitor = Monitor::from_name(value.as_str(name)?)?,
-            "terminate_on_nan" => self.terminate_on_nan = value.as_bool(name)?,
-            "checkpoint" => {
-                self.checkpoint = match value {
-                    ParamValue::None => None,
-                    v => Some(v.as_str(name)?.into()),
-                }
-            }
-            _ => return Ok(false),
+        let applies = matches!(
+            (&self.lr_schedule, name),
+            (Some(Schedule::ExponentialDecay { .. }), _)
+                | (Some(Schedule::CosineDecay { .. }), "decay_steps")
+        );
+        if !set || applies {
+            Ok(())
+        } else if self.lr_schedule.is_none() {
+            Err("needs an lr_schedule that decays (exponential_decay or cosine_decay)".into())
+        } else {
+            Err("does not apply to the chosen lr_schedule".into())
         }
-        Ok(true)
     }
 }

@@ -2,9 +2,10 @@
 //! dropout, batch normalization, regularizers, initializers) for the knobs scikit-learn's MLP
 //! does not have.
 //!
-//! The scikit-learn engine in `network.rs` stays the default and is untouched; a fit goes
-//! through this engine only when one of the knobs below is set (see
-//! [`ArchConfig::is_sklearn`]). Both share the parameter layout of dense layers (all
+//! Every configuration compiles to an op list (`Net`). One that is plain dense layers with
+//! scikit-learn's activation and initialization (`Net::is_plain_dense`) runs on the fused
+//! scikit-learn engine (`network/`), in scikit-learn's floating-point order; any other op
+//! list, a Keras step or callback, or pretrained weights run here. Both share the parameter layout of dense layers (all
 //! coefficient matrices, then all intercepts), so [`coefs`](super::MLPRegressor::coefs) and
 //! [`intercepts`](super::MLPRegressor::intercepts) keep their meaning; batch-normalization
 //! scales and shifts and PReLU slopes follow them in the flat buffer.
@@ -239,6 +240,30 @@ impl Net {
             bn_epsilon,
             trainable,
         }
+    }
+
+    /// Whether the op list is plain dense layers with `activation` (one of scikit-learn's)
+    /// and scikit-learn's initialization, all trained: the network scikit-learn's MLP
+    /// builds, which the fused scikit-learn engine runs in scikit-learn's floating-point
+    /// order.
+    pub(crate) fn is_plain_dense(&self, activation: Activation) -> bool {
+        let plain_op = |op: &Op| match *op {
+            Op::Dense {
+                l1, l2, use_bias, ..
+            } => l1 == 0.0 && l2 == 0.0 && use_bias,
+            Op::Act { act, prelu } => act == activation && prelu.is_none(),
+            _ => false,
+        };
+        activation.is_sklearn()
+            && self.ops.iter().all(plain_op)
+            && self
+                .initializers
+                .iter()
+                .all(|&(init, act)| init == Initializer::Sklearn && act == activation)
+            && self.n_running == 0
+            && self.n_params == self.layout.len()
+            && self.trainable.len() == 1
+            && self.trainable[0] == (0..self.n_params)
     }
 
     /// Initial parameters (dense layers in scikit-learn's draw order, BN scale 1 / shift 0,

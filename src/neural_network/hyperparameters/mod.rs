@@ -307,29 +307,16 @@ impl ParamType for super::callbacks::Monitor {
     }
 }
 
-/// An override: `None` (unset) or a number.
-impl ParamType for Option<f64> {
+/// An override: `None` (unset) or a value.
+impl<T: ParamType> ParamType for Option<T> {
     fn from_value(name: &str, value: &ParamValue) -> Result<Self> {
         match value {
             ParamValue::None => Ok(None),
-            v => v.as_f64(name).map(Some),
+            v => T::from_value(name, v).map(Some),
         }
     }
     fn to_value(&self) -> ParamValue {
-        self.map_or(ParamValue::None, ParamValue::Float)
-    }
-}
-
-/// An override: `None` (unset) or a count.
-impl ParamType for Option<usize> {
-    fn from_value(name: &str, value: &ParamValue) -> Result<Self> {
-        match value {
-            ParamValue::None => Ok(None),
-            v => v.as_usize(name).map(Some),
-        }
-    }
-    fn to_value(&self) -> ParamValue {
-        self.map_or(ParamValue::None, |v| v.to_value())
+        self.as_ref().map_or(ParamValue::None, T::to_value)
     }
 }
 

@@ -31,6 +31,7 @@ pub use fitted::SearchResults;
 pub mod gp;
 pub mod halving;
 mod journal;
+mod observer;
 pub use journal::{merge_journals, MergeReport};
 pub mod param_space;
 mod runner;

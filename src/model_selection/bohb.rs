@@ -1,13 +1,19 @@
-//! BOHB (Falkner, Klein and Hutter, 2018): Hyperband whose new brackets draw their
-//! candidates from a TPE model of the results so far instead of at random.
+//! BOHB (Falkner, Klein and Hutter, 2018): Hyperband whose brackets draw their candidates
+//! from a TPE model of the results so far instead of at random.
 //!
-//! A bracket's first round is proposed in synchronous batches of
+//! A bracket that starts before any budget has enough results (the first bracket) has its
+//! first round proposed in synchronous batches of
 //! [`batch_size`](BracketSampler::Tpe::batch_size) candidates, the deterministic
 //! counterpart of BOHB's workers asking for a configuration as they free up: so the model
 //! starts working inside the first bracket, as soon as the lowest budget has enough
-//! results. For each batch the model is fitted on the largest budget (epochs) that has at
-//! least `d + 1` complete results (`d` the number of searched parameters), as BOHB does;
-//! each of the batch's candidates is then, with probability
+//! results. A bracket that starts with a model proposes its whole first round at once (a
+//! model refitted in the middle of that round would be fitted on a higher budget holding
+//! mostly the survivors of earlier rounds, all good ones, and would push the proposals
+//! away from them).
+//!
+//! For each batch (or whole round) the model is fitted on the largest budget (epochs)
+//! that has at least `d + 1` complete results (`d` the number of searched parameters), as
+//! BOHB does; each of the batch's candidates is then, with probability
 //! [`random_fraction`](BracketSampler::Tpe::random_fraction), the random draw a plain
 //! Hyperband search would use, and otherwise a TPE proposal (Optuna 5.0.0's sampler, see
 //! [`tpe`](super::tpe)), the bracket's earlier proposals without a result on that budget
@@ -38,13 +44,15 @@ pub enum BracketSampler {
         /// Share of candidates drawn at random all the same, so that every region keeps a
         /// chance (BOHB's `random_fraction`, default 1/3); range `[0, 1]`.
         random_fraction: f64,
-        /// Candidates of a bracket's first round proposed (and run) together, default 3,
-        /// range `>= 1`: the round runs as consecutive batches of this many candidates
-        /// (with the other brackets' rounds of the same step in the first batch), and each
-        /// batch is proposed from the results of the batches before it. Smaller batches let
-        /// the model start sooner; larger ones keep more fits running in parallel
-        /// (`usize::MAX`: a bracket's first round in one batch, proposed when the bracket
-        /// starts). The results depend on it, not on `n_jobs`.
+        /// Candidates proposed (and run) together in the first round of a bracket that
+        /// starts before any budget has `d + 1` results (the first bracket), default 3,
+        /// range `>= 1`: that round runs as consecutive batches of this many candidates
+        /// (with the other brackets' rounds of the same step in the first batch), each
+        /// proposed from the results of the batches before it. Smaller batches let the
+        /// model start sooner; larger ones keep more fits running in parallel
+        /// (`usize::MAX`: every first round in one batch, proposed when its bracket starts,
+        /// so that the first bracket is all random). The results depend on it, not on
+        /// `n_jobs`.
         batch_size: usize,
     },
 }
@@ -188,7 +196,7 @@ impl<'a> Bohb<'a> {
     }
 
     /// The largest budget with at least `d + 1` complete, scored results.
-    fn model_budget(&self, history: &History) -> Option<usize> {
+    pub(crate) fn model_budget(&self, history: &History) -> Option<usize> {
         let needed = self.distributions.iter().count() + 1;
         let mut counts: std::collections::BTreeMap<usize, usize> = Default::default();
         for r in 0..history.n_rows() {

@@ -95,6 +95,9 @@ pub(super) struct Brackets<'a> {
     prev_resource: Vec<usize>,
     /// Candidates of each bracket's first round already proposed.
     emitted: Vec<usize>,
+    /// Whether each bracket's first round is proposed in BOHB's batches (decided when it
+    /// starts: only without a model yet).
+    batched: Vec<bool>,
 }
 
 impl<'a> Brackets<'a> {
@@ -122,14 +125,17 @@ impl<'a> Brackets<'a> {
             step: 0,
             prev_resource: vec![0; plans.len()],
             emitted: vec![0; plans.len()],
+            batched: vec![false; plans.len()],
         }
     }
 
-    /// Candidates of a first round proposed in one batch: BOHB's batch size, else all.
-    fn part_size(&self) -> usize {
-        self.bohb
-            .as_ref()
-            .map_or(usize::MAX, |bohb| bohb.batch_size())
+    /// Candidates of bracket `b`'s first round proposed in one batch: BOHB's batch size
+    /// for a bracket that started without a model, else all.
+    fn part_size(&self, b: usize) -> usize {
+        match &self.bohb {
+            Some(bohb) if self.batched[b] => bohb.batch_size(),
+            _ => usize::MAX,
+        }
     }
 
     /// Whether a bracket starting at `step` still has first-round candidates to propose.
@@ -149,8 +155,18 @@ impl<'a> Brackets<'a> {
         history: &History,
     ) -> Result<()> {
         let start = self.emitted[b];
+        if start == 0 {
+            // A bracket that starts with a model proposes its whole first round at once:
+            // a model refitted in the middle of the round would be fitted on a higher
+            // budget whose results are mostly survivors of earlier rounds (all good), and
+            // would push proposals away from them.
+            self.batched[b] = self
+                .bohb
+                .as_ref()
+                .is_some_and(|bohb| bohb.model_budget(history).is_none());
+        }
         let end = start
-            .saturating_add(self.part_size())
+            .saturating_add(self.part_size(b))
             .min(self.current[b].len());
         let configs: Vec<usize> = self.current[b][start..end].to_vec();
         self.emitted[b] = end;

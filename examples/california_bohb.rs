@@ -8,10 +8,13 @@
 //! first bracket already, are proposed by the model.
 //!
 //! `cargo run --release --example california_bohb [-- --n-jobs 2 --seed 42 --max-epochs 100
-//!  --factor 3 --min-epochs 4 --max-brackets 3 --iterations 1 --batch-size 3
+//!  --factor 3 --min-epochs 4 --max-brackets 1 --iterations 1 --batch-size 3
 //!  --no-early-stopping --plot-dir target/plots --journal PATH --time-budget SECONDS]`
-//! (the flags of `california_hyperband`; here `--max-brackets` defaults to 3, all brackets,
-//! and `--batch-size`, BOHB's candidates proposed together, to 3).
+//! (the flags of `california_hyperband`, with the same defaults: one bracket, 9 candidates
+//! trained 11 epochs, the best 3 continued to 33 and the best one to 100; `--max-brackets 3`
+//! runs all of this schedule's brackets; `--batch-size`, BOHB's candidates proposed
+//! together, defaults to 3: the first 6 candidates are Hyperband's random draws and the
+//! last 3 are proposed from their results, each by TPE with probability 2/3).
 //!
 //! Last line: `{"best_params": .., "best_score": .., "test_mse": .., "search_seconds": ..,
 //! "total_epochs": .., "partial": .., "skipped_fits": .., "n_trials": ..}` (as
@@ -35,5 +38,5 @@ fn main() {
         },
         random => random,
     };
-    common::hyperband::run(sampler, 3);
+    common::hyperband::run(sampler, 1);
 }

@@ -331,8 +331,8 @@ fn run_hyperband(
     run_hyperband_with(journal, counters, max_brackets, BracketSampler::Random, 2)
 }
 
-/// BOHB on the Hyperband search above, its first rounds proposed in batches of 2
-/// candidates (TPE from the third batch of bracket 0: d + 1 = 3 results at 2 epochs).
+/// BOHB on the Hyperband search above, bracket 0's first round proposed in batches: the
+/// d + 1 = 3 random draws the model needs, then 2 candidates at a time.
 fn run_bohb(
     journal: Option<&PathBuf>,
     counters: Arc<Counters>,
@@ -715,7 +715,8 @@ fn a_killed_bohb_search_resumes_identically() {
     // The same search on one thread and on two.
     let one = run_bohb(None, Arc::default(), 1).unwrap();
     assert_same_search(one.search(), one.records(), fresh.search(), fresh.records());
-    // TPE proposed some of bracket 0's first round (after its second batch of 2).
+    // TPE proposed some of bracket 0's first round, from its second batch on (the first
+    // holds the d + 1 = 3 random draws the model needs; the later ones 2 candidates each).
     let hyperband = run_hyperband(None, Arc::default(), 3).unwrap();
     let first = |s: &FittedHyperband<CountingWarm, MLPRegressor<f64>>| -> Vec<Candidate> {
         let r = s.cv_results();
@@ -729,8 +730,8 @@ fn a_killed_bohb_search_resumes_identically() {
     );
     assert_ne!(b[4..], h[4..], "later batches are proposed by TPE");
 
-    // Killed in bracket 0's third batch of 2 (rows 4 and 5: 12 to 18 records), the first
-    // one TPE proposes.
+    // Killed in bracket 0's second batch (rows 3 and 4: records 10 to 15), the first one
+    // TPE proposes.
     let recorded = kill_child_after("journal_bohb_child_process", BOHB_CHILD_ENV, &path, 14);
     assert!(recorded < total, "the kill came after the search ended");
     let keys = recorded_keys(&path);

@@ -46,13 +46,15 @@ pub enum BracketSampler {
         random_fraction: f64,
         /// Candidates proposed (and run) together in the first round of a bracket that
         /// starts before any budget has `d + 1` results (the first bracket), default 3,
-        /// range `>= 1`: that round runs as consecutive batches of this many candidates
-        /// (with the other brackets' rounds of the same step in the first batch), each
-        /// proposed from the results of the batches before it. Smaller batches let the
-        /// model start sooner; larger ones keep more fits running in parallel
-        /// (`usize::MAX`: every first round in one batch, proposed when its bracket starts,
-        /// so that the first bracket is all random). The results depend on it, not on
-        /// `n_jobs`.
+        /// range `>= 1`: that round runs as consecutive batches (with the other brackets'
+        /// rounds of the same step in the first batch), each proposed from the results of
+        /// the batches before it. While no budget has `d + 1` results a batch holds the
+        /// candidates still needed for one to have them (at least this many): they are
+        /// random draws whatever the results; later batches hold this many. Smaller
+        /// batches refit the model more often; larger ones keep more fits running in
+        /// parallel (`usize::MAX`: every first round in one batch, proposed when its
+        /// bracket starts, so that the first bracket is all random). The results depend on
+        /// it, not on `n_jobs`.
         batch_size: usize,
     },
 }
@@ -195,9 +197,8 @@ impl<'a> Bohb<'a> {
         Ok(())
     }
 
-    /// The largest budget with at least `d + 1` complete, scored results.
-    pub(crate) fn model_budget(&self, history: &History) -> Option<usize> {
-        let needed = self.distributions.iter().count() + 1;
+    /// Complete, scored results per budget.
+    fn counts(history: &History) -> std::collections::BTreeMap<usize, usize> {
         let mut counts: std::collections::BTreeMap<usize, usize> = Default::default();
         for r in 0..history.n_rows() {
             if history.complete[r] && matches!(trial_state(history, r), TrialState::Complete(_)) {
@@ -205,9 +206,28 @@ impl<'a> Bohb<'a> {
             }
         }
         counts
+    }
+
+    /// `d + 1`: the results a budget needs to be modelled.
+    fn min_points(&self) -> usize {
+        self.distributions.iter().count() + 1
+    }
+
+    /// The largest budget with at least `d + 1` complete, scored results.
+    pub(crate) fn model_budget(&self, history: &History) -> Option<usize> {
+        let needed = self.min_points();
+        Self::counts(history)
             .into_iter()
             .rev()
             .find(|&(_, n)| n >= needed)
             .map(|(budget, _)| budget)
+    }
+
+    /// Results still missing before some budget has `d + 1` (0 once one has): until then
+    /// every candidate is a random draw, whatever the results, so that many can run in one
+    /// batch.
+    pub(crate) fn results_needed(&self, history: &History) -> usize {
+        let most = Self::counts(history).into_values().max().unwrap_or(0);
+        self.min_points().saturating_sub(most)
     }
 }

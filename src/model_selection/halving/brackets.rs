@@ -131,9 +131,11 @@ impl<'a> Brackets<'a> {
 
     /// Candidates of bracket `b`'s first round proposed in one batch: BOHB's batch size
     /// for a bracket that started without a model, else all.
-    fn part_size(&self, b: usize) -> usize {
+    /// Before the model exists, as many as it still needs results (random draws whatever
+    /// the results).
+    fn part_size(&self, b: usize, history: &History) -> usize {
         match &self.bohb {
-            Some(bohb) if self.batched[b] => bohb.batch_size(),
+            Some(bohb) if self.batched[b] => bohb.batch_size().max(bohb.results_needed(history)),
             _ => usize::MAX,
         }
     }
@@ -166,7 +168,7 @@ impl<'a> Brackets<'a> {
                 .is_some_and(|bohb| bohb.model_budget(history).is_none());
         }
         let end = start
-            .saturating_add(self.part_size(b))
+            .saturating_add(self.part_size(b, history))
             .min(self.current[b].len());
         let configs: Vec<usize> = self.current[b][start..end].to_vec();
         self.emitted[b] = end;

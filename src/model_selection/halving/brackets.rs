@@ -68,13 +68,14 @@ pub(super) fn top_k(scores: &[f64], k: usize) -> Vec<usize> {
 /// on their last round: shorter brackets start later, so every step (and the expensive
 /// last one above all) has work from several brackets.
 ///
-/// With BOHB the first round of a bracket is run in several batches of the sampler's
-/// `batch_size` candidates, each proposed from the results of those before it: the first
-/// batch of a step holds the other brackets' rounds too, the later ones only the rest of
-/// the first rounds.
+/// With BOHB the first round of a bracket that starts before the model exists is run in
+/// several batches (see [`BracketSampler::Tpe::batch_size`]), each proposed from the
+/// results of those before it: the first batch of a step holds the other brackets' rounds
+/// too, the later ones only the rest of the first rounds, and hold the models of the
+/// step's earlier batches for the next round to continue.
 pub(super) struct Brackets<'a> {
     /// The candidate of every slot of every bracket: random draws, replaced by BOHB's
-    /// proposals when their bracket starts.
+    /// proposals when their batch is proposed.
     candidates: Vec<Candidate>,
     pub(super) bohb: Option<Bohb<'a>>,
     plans: &'a [BracketPlan],
@@ -129,10 +130,9 @@ impl<'a> Brackets<'a> {
         }
     }
 
-    /// Candidates of bracket `b`'s first round proposed in one batch: BOHB's batch size
-    /// for a bracket that started without a model, else all.
-    /// Before the model exists, as many as it still needs results (random draws whatever
-    /// the results).
+    /// Candidates of bracket `b`'s first round proposed in one batch: for a bracket that
+    /// started without a model, BOHB's batch size, or more while the model still needs
+    /// results (those candidates are random draws whatever the results); else all.
     fn part_size(&self, b: usize, history: &History) -> usize {
         match &self.bohb {
             Some(bohb) if self.batched[b] => bohb.batch_size().max(bohb.results_needed(history)),

@@ -4,9 +4,10 @@
 #
 #   bench/bohb_vs_hyperband.sh                       # SEEDS="42 1 2 3 4 5 6 7" N_JOBS=2
 #   HB_FLAGS="--max-brackets 3" bench/bohb_vs_hyperband.sh   # Hyperband on BOHB's schedule
+#   BOHB_FLAGS="--max-brackets 3" bench/bohb_vs_hyperband.sh # BOHB with other flags
 #
 # For each seed it runs `california_hyperband --seed S $HB_FLAGS` and `california_bohb
-# --seed S`, reads their JSON last lines, and counts a search as reaching the target
+# --seed S $BOHB_FLAGS`, reads their JSON last lines, and counts a search as reaching the target
 # (TARGET, default test MSE 0.29) when its refitted model's test MSE is at or below it; its
 # time to target is then its `search_seconds` (refit included), otherwise infinite.
 # Prints one row per seed and the medians (time to target, test MSE) and how many seeds
@@ -18,17 +19,19 @@ seeds=${SEEDS:-42 1 2 3 4 5 6 7}
 jobs=${N_JOBS:-2}
 target_mse=${TARGET:-0.29}
 hb_flags=${HB_FLAGS:-}
+bohb_flags=${BOHB_FLAGS:-}
 
 build_examples california_hyperband california_bohb
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ); n_jobs $jobs; target test MSE $target_mse; Hyperband flags: ${hb_flags:-(defaults)}"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ); n_jobs $jobs; target test MSE $target_mse; Hyperband flags: ${hb_flags:-(defaults)}; BOHB flags: ${bohb_flags:-(defaults)}"
 printf '%-6s %12s %10s %12s %10s\n' seed hb_seconds hb_mse bohb_seconds bohb_mse
 hb_t=() hb_m=() bo_t=() bo_m=() hb_hit=0 bo_hit=0
 for seed in $seeds; do
   # shellcheck disable=SC2086
   "$bin/california_hyperband" --seed "$seed" --n-jobs "$jobs" $hb_flags | tail -n 1 >"$out/hb.json"
-  "$bin/california_bohb" --seed "$seed" --n-jobs "$jobs" | tail -n 1 >"$out/bohb.json"
+  # shellcheck disable=SC2086
+  "$bin/california_bohb" --seed "$seed" --n-jobs "$jobs" $bohb_flags | tail -n 1 >"$out/bohb.json"
   hs=$(field search_seconds <"$out/hb.json"); hm=$(field test_mse <"$out/hb.json")
   bs=$(field search_seconds <"$out/bohb.json"); bm=$(field test_mse <"$out/bohb.json")
   printf '%-6s %12.2f %10.4f %12.2f %10.4f\n' "$seed" "$hs" "$hm" "$bs" "$bm"

@@ -1,4 +1,5 @@
-//! BOHB: Hyperband whose later brackets are proposed by TPE from the results so far.
+//! BOHB: Hyperband whose candidates are proposed by TPE from the results so far, from
+//! the first bracket's second batch on.
 //!
 //! A toy estimator trained for `max_iter` epochs predicts a level that approaches a known
 //! function of its parameters as epochs grow, so fits cost nothing and the scores say how
@@ -109,19 +110,33 @@ fn first_round(
         .collect()
 }
 
+fn with_batch_size(batch_size: usize) -> BracketSampler {
+    BracketSampler::Tpe {
+        options: TpeOptions::default(),
+        random_fraction: 1.0 / 3.0,
+        batch_size,
+    }
+}
+
 #[test]
-fn later_brackets_are_proposed_by_tpe_and_the_first_is_random() {
+fn tpe_proposes_from_the_first_brackets_second_batch_on() {
     let random = search(BracketSampler::Random, 4, 1);
     let bohb = search(BracketSampler::bohb(), 4, 1);
+    assert_eq!(BracketSampler::bohb(), with_batch_size(3), "the default");
     let n_brackets = random.brackets().len();
     assert_eq!(
         n_brackets, 4,
         "27 epochs from 1 with factor 3: s = 3, 2, 1, 0"
     );
     assert_eq!(bohb.brackets(), random.brackets(), "same schedule");
-    // Nothing to learn from when the first bracket starts: Hyperband's draws.
-    assert_eq!(first_round(&bohb, 0), first_round(&random, 0));
-    // Later brackets: about two thirds of the candidates are TPE proposals.
+    // Bracket 0's first round runs in batches of 3: nothing to learn from for the first,
+    // Hyperband's draws; d + 1 = 3 results at 1 epoch after it, so about two thirds of the
+    // later batches' candidates are TPE proposals.
+    let (r0, b0) = (first_round(&random, 0), first_round(&bohb, 0));
+    assert_eq!(b0[..3], r0[..3]);
+    let proposed = b0[3..].iter().zip(&r0[3..]).filter(|(b, r)| b != r).count();
+    assert!(proposed > 8 && proposed < 24, "{proposed} of 24");
+    // Later brackets too.
     let mut proposed = 0;
     let mut total = 0;
     for b in 1..n_brackets {
@@ -131,11 +146,18 @@ fn later_brackets_are_proposed_by_tpe_and_the_first_is_random() {
     }
     assert!(proposed > 0 && proposed < total, "{proposed} of {total}");
 
+    // A bracket's first round in one batch (the former behaviour): the first bracket is
+    // Hyperband's, later brackets are proposed when they start.
+    let whole = search(with_batch_size(usize::MAX), 4, 1);
+    assert_eq!(first_round(&whole, 0), r0);
+    assert_ne!(first_round(&whole, 1), first_round(&random, 1));
+
     // All random (random_fraction 1): exactly Hyperband.
     let all_random = search(
         BracketSampler::Tpe {
             options: TpeOptions::default(),
             random_fraction: 1.0,
+            batch_size: 3,
         },
         4,
         1,
@@ -150,6 +172,8 @@ fn later_brackets_are_proposed_by_tpe_and_the_first_is_random() {
 #[test]
 fn proposals_are_better_than_random_draws_and_the_same_for_any_thread_count() {
     // Mean objective of the candidates of the later brackets (lower is better), per seed.
+    // (Bracket 0 is mostly TPE's too now, but compared here are the brackets that start
+    // with a model.)
     let later = |s: &mlp_tune::model_selection::FittedHyperband<Level, f64>| -> f64 {
         let c: Vec<Candidate> = (1..s.brackets().len())
             .flat_map(|b| first_round(s, b))
@@ -167,6 +191,19 @@ fn proposals_are_better_than_random_draws_and_the_same_for_any_thread_count() {
             assert_eq!(bohb.cv_results().params, threaded.cv_results().params);
             assert_eq!(bohb.best_index(), threaded.best_index());
         }
+        if seed == 0 {
+            // Any batch size: the same for any thread count.
+            for batch_size in [1, 2, 5] {
+                let one = search(with_batch_size(batch_size), seed, 1);
+                let two = search(with_batch_size(batch_size), seed, 2);
+                assert_eq!(one.cv_results().params, two.cv_results().params);
+                assert_eq!(
+                    one.cv_results().primary().mean_test,
+                    two.cv_results().primary().mean_test
+                );
+                assert_eq!(one.best_index(), two.best_index());
+            }
+        }
     }
     assert!(
         better >= 6,
@@ -180,6 +217,7 @@ fn a_random_fraction_outside_zero_one_is_refused() {
         .sampler(BracketSampler::Tpe {
             options: TpeOptions::default(),
             random_fraction: 1.5,
+            batch_size: 3,
         })
         .fit(&data())
         .err()

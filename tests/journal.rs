@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use linfa::prelude::*;
 use mlp_tune::model_selection::{
-    by_name, Candidate, ContinueTraining, Distribution, Estimator, FittedHalving, FittedHyperband,
-    FittedSearch, GridSearchCV, HalvingGridSearchCV, HalvingRecord, HyperbandSearchCV,
-    ParamDistributions, ParamGrid, ParamValue, Resource,
+    by_name, BracketSampler, Candidate, ContinueTraining, Distribution, Estimator, FittedHalving,
+    FittedHyperband, FittedSearch, GridSearchCV, HalvingGridSearchCV, HalvingRecord,
+    HyperbandSearchCV, ParamDistributions, ParamGrid, ParamValue, Resource,
 };
 use mlp_tune::neural_network::{MLPRegressor, MLPRegressorParams, MLPRegressorValidParams, Solver};
 use mlp_tune::MlpTuneError;
@@ -206,6 +206,7 @@ fn a_journal_from_another_search_is_refused() {
 
 const HALVING_CHILD_ENV: &str = "MLP_TUNE_JOURNAL_HALVING_CHILD";
 const HYPERBAND_CHILD_ENV: &str = "MLP_TUNE_JOURNAL_HYPERBAND_CHILD";
+const BOHB_CHILD_ENV: &str = "MLP_TUNE_JOURNAL_BOHB_CHILD";
 
 /// Counts fits, continuations and the epochs they train.
 #[derive(Default)]
@@ -327,6 +328,38 @@ fn run_hyperband(
     counters: Arc<Counters>,
     max_brackets: usize,
 ) -> mlp_tune::Result<FittedHyperband<CountingWarm, MLPRegressor<f64>>> {
+    run_hyperband_with(journal, counters, max_brackets, BracketSampler::Random, 2)
+}
+
+/// BOHB on the Hyperband search above, bracket 0's first round proposed in batches: the
+/// d + 1 = 3 random draws the model needs, then 2 candidates at a time.
+fn run_bohb(
+    journal: Option<&PathBuf>,
+    counters: Arc<Counters>,
+    n_jobs: usize,
+) -> mlp_tune::Result<FittedHyperband<CountingWarm, MLPRegressor<f64>>> {
+    let sampler = match BracketSampler::bohb() {
+        BracketSampler::Tpe {
+            options,
+            random_fraction,
+            ..
+        } => BracketSampler::Tpe {
+            options,
+            random_fraction,
+            batch_size: 2,
+        },
+        other => other,
+    };
+    run_hyperband_with(journal, counters, 3, sampler, n_jobs)
+}
+
+fn run_hyperband_with(
+    journal: Option<&PathBuf>,
+    counters: Arc<Counters>,
+    max_brackets: usize,
+    sampler: BracketSampler,
+    n_jobs: usize,
+) -> mlp_tune::Result<FittedHyperband<CountingWarm, MLPRegressor<f64>>> {
     let space = ParamDistributions::new()
         .add(
             "learning_rate_init",
@@ -345,8 +378,9 @@ fn run_hyperband(
     let mut search = HyperbandSearchCV::new(warm_builder(warm_base(), counters), space, 18)
         .min_epochs(2)
         .max_brackets(max_brackets)
+        .sampler(sampler)
         .cv(3)
-        .n_jobs(2)
+        .n_jobs(n_jobs)
         .speculative_refit(false)
         .random_state(5);
     if let Some(path) = journal {
@@ -366,6 +400,13 @@ fn journal_halving_child_process() {
 fn journal_hyperband_child_process() {
     if let Some(path) = std::env::var_os(HYPERBAND_CHILD_ENV) {
         run_hyperband(Some(&PathBuf::from(path)), Arc::default(), 3).unwrap();
+    }
+}
+
+#[test]
+fn journal_bohb_child_process() {
+    if let Some(path) = std::env::var_os(BOHB_CHILD_ENV) {
+        run_bohb(Some(&PathBuf::from(path)), Arc::default(), 2).unwrap();
     }
 }
 
@@ -660,6 +701,50 @@ fn a_killed_hyperband_search_resumes_identically() {
         run_hyperband(Some(&path), Arc::default(), 2),
         Err(MlpTuneError::Journal(_))
     ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_bohb_search_resumes_identically() {
+    let (dir, path) = fresh_dir("bohb-kill");
+    let fresh = run_bohb(None, Arc::default(), 2).unwrap();
+    let total = fresh.records().len();
+    assert_eq!(total, (9 + 3 + 1 + 5 + 1 + 3) * 3);
+    // Parts of first rounds hold the earlier parts' models: nothing is retrained.
+    assert_eq!(fresh.rebuilt_models(), 0);
+    // The same search on one thread and on two.
+    let one = run_bohb(None, Arc::default(), 1).unwrap();
+    assert_same_search(one.search(), one.records(), fresh.search(), fresh.records());
+    // TPE proposed some of bracket 0's first round, from its second batch on (the first
+    // holds the d + 1 = 3 random draws the model needs; the later ones 2 candidates each).
+    let hyperband = run_hyperband(None, Arc::default(), 3).unwrap();
+    let first = |s: &FittedHyperband<CountingWarm, MLPRegressor<f64>>| -> Vec<Candidate> {
+        let r = s.cv_results();
+        (0..9).map(|i| r.params[i].clone()).collect()
+    };
+    let (b, h) = (first(&fresh), first(&hyperband));
+    assert_eq!(b[..3], h[..3], "the first batch is Hyperband's draws");
+    assert_ne!(b[3..], h[3..], "later batches are proposed by TPE");
+
+    // Killed in bracket 0's second batch (rows 3 and 4: records 10 to 15), the first one
+    // TPE proposes.
+    let recorded = kill_child_after("journal_bohb_child_process", BOHB_CHILD_ENV, &path, 14);
+    assert!(recorded < total, "the kill came after the search ended");
+    let keys = recorded_keys(&path);
+    let (unfinished, rebuilt, rebuild_epochs, _) = expected_resume(fresh.records(), &keys);
+    let counters = Arc::new(Counters::default());
+    let resumed = run_bohb(Some(&path), counters.clone(), 2).unwrap();
+    assert_eq!(resumed.resumed_fits(), recorded);
+    assert_eq!(counters.calls(), unfinished + 1);
+    assert_eq!(resumed.rebuilt_models(), rebuilt);
+    assert_eq!(resumed.rebuild_cost(), rebuild_epochs);
+    eprintln!("bohb: killed after {recorded} of {total} records; resume ran {unfinished} fits");
+    assert_same_search(
+        resumed.search(),
+        resumed.records(),
+        fresh.search(),
+        fresh.records(),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

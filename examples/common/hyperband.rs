@@ -117,8 +117,10 @@ pub fn run(sampler: BracketSampler, default_max_brackets: usize) {
         data.test.records.nrows()
     );
     let name = match sampler {
-        BracketSampler::Random => "HyperbandSearchCV",
-        BracketSampler::Tpe { .. } => "HyperbandSearchCV with BOHB's TPE sampler",
+        BracketSampler::Random => "HyperbandSearchCV".to_string(),
+        BracketSampler::Tpe { batch_size, .. } => format!(
+            "HyperbandSearchCV with BOHB's TPE sampler (first rounds in batches of {batch_size})"
+        ),
     };
     println!(
         "{name}: max_epochs {max_epochs}, factor {factor}, min_epochs {min_epochs}, \

@@ -384,6 +384,7 @@ impl Evolution<'_> {
             trials,
             rounds: Vec::new(),
             decides_best: false,
+            holds: Vec::new(),
         }
     }
 }

@@ -743,6 +743,7 @@ impl Strategy for EveryCandidate {
                 .collect(),
             rounds: Vec::new(),
             decides_best: true,
+            holds: Vec::new(),
         }))
     }
 

@@ -300,6 +300,7 @@ pub(crate) fn trial_batch(proposed: Vec<Candidate>, history: &History) -> Batch 
             .collect(),
         rounds: Vec::new(),
         decides_best: false,
+        holds: Vec::new(),
     }
 }
 

@@ -67,9 +67,15 @@ pub(super) fn top_k(scores: &[f64], k: usize) -> Vec<usize> {
 /// step running the current round of every bracket that has started. Brackets are aligned
 /// on their last round: shorter brackets start later, so every step (and the expensive
 /// last one above all) has work from several brackets.
+///
+/// With BOHB the first round of a bracket that starts before the model exists is run in
+/// several batches (see [`BracketSampler::Tpe::batch_size`]), each proposed from the
+/// results of those before it: the first batch of a step holds the other brackets' rounds
+/// too, the later ones only the rest of the first rounds, and hold the models of the
+/// step's earlier batches for the next round to continue.
 pub(super) struct Brackets<'a> {
     /// The candidate of every slot of every bracket: random draws, replaced by BOHB's
-    /// proposals when their bracket starts.
+    /// proposals when their batch is proposed.
     candidates: Vec<Candidate>,
     pub(super) bohb: Option<Bohb<'a>>,
     plans: &'a [BracketPlan],
@@ -88,6 +94,11 @@ pub(super) struct Brackets<'a> {
     step: usize,
     /// Each bracket's last resource.
     prev_resource: Vec<usize>,
+    /// Candidates of each bracket's first round already proposed.
+    emitted: Vec<usize>,
+    /// Whether each bracket's first round is proposed in BOHB's batches (decided when it
+    /// starts: only without a model yet).
+    batched: Vec<bool>,
 }
 
 impl<'a> Brackets<'a> {
@@ -114,7 +125,120 @@ impl<'a> Brackets<'a> {
             n_steps,
             step: 0,
             prev_resource: vec![0; plans.len()],
+            emitted: vec![0; plans.len()],
+            batched: vec![false; plans.len()],
         }
+    }
+
+    /// Candidates of bracket `b`'s first round proposed in one batch: for a bracket that
+    /// started without a model, BOHB's batch size, or more while the model still needs
+    /// results (those candidates are random draws whatever the results); else all.
+    fn part_size(&self, b: usize, history: &History) -> usize {
+        match &self.bohb {
+            Some(bohb) if self.batched[b] => bohb.batch_size().max(bohb.results_needed(history)),
+            _ => usize::MAX,
+        }
+    }
+
+    /// Whether a bracket starting at `step` still has first-round candidates to propose.
+    fn first_rounds_left(&self, step: usize) -> bool {
+        (0..self.plans.len())
+            .any(|b| self.round_of(b, step) == Some(0) && self.emitted[b] < self.current[b].len())
+    }
+
+    /// Appends to `batch` the next part of the first round of bracket `b` (resource `r`):
+    /// proposed by BOHB from `history` when it samples.
+    fn push_first_round_part(
+        &mut self,
+        batch: &mut Batch,
+        b: usize,
+        r: usize,
+        folds: &Option<Arc<Vec<Fold>>>,
+        history: &History,
+    ) -> Result<()> {
+        let start = self.emitted[b];
+        if start == 0 {
+            // A bracket that starts with a model proposes its whole first round at once:
+            // a model refitted in the middle of the round would be fitted on a higher
+            // budget whose results are mostly survivors of earlier rounds (all good), and
+            // would push proposals away from them.
+            self.batched[b] = self
+                .bohb
+                .as_ref()
+                .is_some_and(|bohb| bohb.model_budget(history).is_none());
+        }
+        let end = start
+            .saturating_add(self.part_size(b, history))
+            .min(self.current[b].len());
+        let configs: Vec<usize> = self.current[b][start..end].to_vec();
+        self.emitted[b] = end;
+        if let Some(bohb) = &mut self.bohb {
+            let mut slots: Vec<(usize, &mut Candidate)> = self
+                .candidates
+                .iter_mut()
+                .enumerate()
+                .filter(|(c, _)| configs.contains(c))
+                .collect();
+            bohb.fill(b, &mut slots, history)?;
+        }
+        for c in configs {
+            batch.trials.push(self.trial(c, b, 0, r, 0, folds));
+        }
+        Ok(())
+    }
+
+    /// The trial of configuration `c` in round `round` of bracket `b`.
+    fn trial(
+        &self,
+        c: usize,
+        b: usize,
+        round: usize,
+        r: usize,
+        prev_resource: usize,
+        folds: &Option<Arc<Vec<Fold>>>,
+    ) -> Trial {
+        let params = match self.resource.param_name() {
+            Some(name) => with_resource(&self.candidates[c], name, ParamValue::Int(r as i64)),
+            None => self.candidates[c].clone(),
+        };
+        Trial {
+            params,
+            config: c,
+            bracket: b,
+            iter: round,
+            resource: r,
+            prev_resource,
+            folds: folds.clone(),
+        }
+    }
+
+    /// The folds of a round with resource `r` (subsampled with `resource = n_samples`).
+    fn round_folds(&self, r: usize) -> Option<Arc<Vec<Fold>>> {
+        (*self.resource == Resource::NSamples).then(|| {
+            Arc::new(subsample_folds(
+                self.folds,
+                r,
+                self.n_samples,
+                self.random_state,
+            ))
+        })
+    }
+
+    /// The configurations of every bracket's round at `step` (so far): their models are
+    /// kept through the later batches of the step for the next round to continue.
+    fn step_configs(&self, step: usize) -> Vec<usize> {
+        (0..self.plans.len())
+            .filter_map(|b| self.round_of(b, step).map(|round| (b, round)))
+            .filter(|&(b, round)| round + 1 < self.plans[b].rounds.len())
+            .flat_map(|(b, round)| {
+                let n = if round == 0 {
+                    self.emitted[b]
+                } else {
+                    self.current[b].len()
+                };
+                self.current[b][..n.min(self.current[b].len())].to_vec()
+            })
+            .collect()
     }
 
     fn round_of(&self, bracket: usize, step: usize) -> Option<usize> {
@@ -124,6 +248,27 @@ impl<'a> Brackets<'a> {
 
 impl Strategy for Brackets<'_> {
     fn next_batch(&mut self, history: &History) -> Result<Option<Batch>> {
+        // The rest of the first rounds of the step in progress (BOHB), a part at a time.
+        if let Some(step) = self.step.checked_sub(1) {
+            if self.first_rounds_left(step) {
+                let mut batch = Batch {
+                    holds: self.step_configs(step),
+                    ..Batch::default()
+                };
+                for b in 0..self.plans.len() {
+                    if self.round_of(b, step) != Some(0) {
+                        continue;
+                    }
+                    if self.emitted[b] >= self.current[b].len() {
+                        continue;
+                    }
+                    let r = self.plans[b].rounds[0].0;
+                    let folds = self.round_folds(r);
+                    self.push_first_round_part(&mut batch, b, r, &folds, history)?;
+                }
+                return Ok(Some(batch));
+            }
+        }
         if let Some(done) = self.step.checked_sub(1) {
             // Survivors of each bracket that has another round: the best of the round just
             // run, by mean test score.
@@ -147,11 +292,7 @@ impl Strategy for Brackets<'_> {
         }
         let step = self.step;
         self.step += 1;
-        let param = self.resource.param_name();
-        let mut batch = Batch {
-            decides_best: self.step == self.n_steps,
-            ..Batch::default()
-        };
+        let mut batch = Batch::default();
         for (b, plan) in self.plans.iter().enumerate() {
             let Some(round) = self.round_of(b, step) else {
                 continue;
@@ -159,16 +300,6 @@ impl Strategy for Brackets<'_> {
             let Some(&(r, _)) = plan.rounds.get(round) else {
                 continue;
             };
-            if let (Some(bohb), 0) = (&mut self.bohb, round) {
-                let mut slots: Vec<&mut Candidate> = self
-                    .candidates
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(c, _)| plan.candidates.contains(c))
-                    .map(|(_, candidate)| candidate)
-                    .collect();
-                bohb.fill(&mut slots, history)?;
-            }
             batch.rounds.push(RoundEvent {
                 bracket: b,
                 iter: round,
@@ -176,33 +307,20 @@ impl Strategy for Brackets<'_> {
                 n_resources: r,
                 n_splits: self.n_splits,
             });
-            let folds = (*self.resource == Resource::NSamples).then(|| {
-                Arc::new(subsample_folds(
-                    self.folds,
-                    r,
-                    self.n_samples,
-                    self.random_state,
-                ))
-            });
-            for &c in &self.current[b] {
-                let params = match param {
-                    Some(name) => {
-                        with_resource(&self.candidates[c], name, ParamValue::Int(r as i64))
-                    }
-                    None => self.candidates[c].clone(),
-                };
-                batch.trials.push(Trial {
-                    params,
-                    config: c,
-                    bracket: b,
-                    iter: round,
-                    resource: r,
-                    prev_resource: self.prev_resource[b],
-                    folds: folds.clone(),
-                });
+            let folds = self.round_folds(r);
+            if round == 0 {
+                self.push_first_round_part(&mut batch, b, r, &folds, history)?;
+            } else {
+                for &c in &self.current[b] {
+                    batch
+                        .trials
+                        .push(self.trial(c, b, round, r, self.prev_resource[b], &folds));
+                }
             }
             self.prev_resource[b] = r;
         }
+        // The best is among this batch's trials only when the last step is one batch.
+        batch.decides_best = self.step == self.n_steps && !self.first_rounds_left(step);
         Ok(Some(batch))
     }
 
@@ -210,11 +328,22 @@ impl Strategy for Brackets<'_> {
         self.plans
             .iter()
             .zip(history.rounds_entered(self.plans.len()))
-            .map(|(plan, entered)| {
-                plan.rounds[entered.min(plan.rounds.len())..]
-                    .iter()
-                    .map(|&(_, n)| n * self.n_splits)
-                    .sum::<usize>()
+            .enumerate()
+            .map(|(b, (plan, entered))| {
+                // A first round entered in part (BOHB's batches) has the rest to run.
+                let first_left = if entered >= 1 {
+                    let run = (0..history.n_rows())
+                        .filter(|&r| history.bracket[r] == b && history.iter[r] == 0)
+                        .count();
+                    plan.rounds[0].1.saturating_sub(run) * self.n_splits
+                } else {
+                    0
+                };
+                first_left
+                    + plan.rounds[entered.min(plan.rounds.len())..]
+                        .iter()
+                        .map(|&(_, n)| n * self.n_splits)
+                        .sum::<usize>()
             })
             .sum()
     }

@@ -154,8 +154,9 @@ impl<B, T> SearchCV<B, T, HyperbandSettings> {
 
     /// How each bracket's candidates are chosen: [`BracketSampler::Random`] (Hyperband,
     /// the default) or [`BracketSampler::Tpe`] (BOHB: a TPE model of the results on the
-    /// largest budget with `d + 1` of them, see [`BracketSampler::bohb`]). BOHB's own draws
-    /// come from a generator seeded with `random_state + 1`.
+    /// largest budget with `d + 1` of them, see [`BracketSampler::bohb`]; the first
+    /// bracket's first round runs in batches so that the model proposes its later
+    /// candidates). BOHB's own draws come from a generator seeded with `random_state + 1`.
     ///
     /// ```
     /// use mlp_tune::model_selection::{by_name, BracketSampler, Distribution, HyperbandSearchCV, ParamDistributions};

@@ -111,6 +111,10 @@ pub(crate) struct Batch {
     /// the best may overlap the batch: run alongside its fits when the batch has a single
     /// trial, or speculated on its leader.
     pub(crate) decides_best: bool,
+    /// Configurations whose warm models (from earlier batches) are kept through this batch
+    /// for a later one to continue, besides those this batch continues (a step of
+    /// brackets run in several batches).
+    pub(crate) holds: Vec<usize>,
 }
 
 /// What the runner has done so far: one row per evaluated trial, in the order run.
@@ -360,13 +364,31 @@ where
         let mut trained: HashMap<(usize, usize, usize), (usize, bool)> = HashMap::new();
         let mut batch_index = 0;
         while let Some(batch) = strategy.next_batch(&out.history)? {
-            // Only the models the new batch continues are carried over.
+            // Only the models the new batch continues are carried over, and those it holds
+            // for a later batch (set aside while it runs).
             let continued: std::collections::HashSet<usize> = batch
                 .trials
                 .iter()
                 .filter(|t| t.prev_resource > 0)
                 .map(|t| t.config)
                 .collect();
+            let held_configs: std::collections::HashSet<usize> = batch
+                .holds
+                .iter()
+                .copied()
+                .filter(|c| !continued.contains(c))
+                .collect();
+            let mut held: HashMap<(usize, usize), E::Model> = HashMap::new();
+            if !held_configs.is_empty() {
+                let all = std::mem::take(&mut models);
+                for (key, model) in all {
+                    if continued.contains(&key.0) {
+                        models.insert(key, model);
+                    } else if held_configs.contains(&key.0) {
+                        held.insert(key, model);
+                    }
+                }
+            }
             models.retain(|(c, _), _| continued.contains(c));
             let mut rows: Vec<Row<E>> = Vec::with_capacity(batch.trials.len());
             for trial in batch.trials {
@@ -449,6 +471,7 @@ where
                 &mut trained,
                 &mut out,
             )?;
+            models.extend(held);
             if step_skipped > 0 {
                 // Proposals made from incomplete scores could differ from an uninterrupted
                 // run's: the search ends here.

@@ -37,7 +37,7 @@
 //! |------|---------|
 //! | `random` | `n_iter` (needed) |
 //! | `halving_grid`, `halving_random` | `factor`, `resource`, `min_resources`, `max_resources`; `n_iter` (halving_random) |
-//! | `hyperband` | `max_epochs` (needed), `min_epochs`, `max_brackets`, `factor`, `sampler` (`random` or `bohb`) |
+//! | `hyperband` | `max_epochs` (needed), `min_epochs`, `max_brackets`, `factor`, `sampler` (`random` or `bohb`), `batch_size` (bohb: candidates proposed together in the first bracket's first round, default 3) |
 //! | `tpe` | `n_iter` (needed), `batch_size`, `n_startup_trials` |
 //! | `bayes` ([`BayesSearchCV`](crate::model_selection::BayesSearchCV), a GP) | `n_iter` (needed), `batch_size`, `n_initial_points`, `initial_points` (`random` or `lhs`), `acquisition` (`gp_hedge`, `ei`, `pi` or `lcb`), `xi` (gp_hedge, ei, pi), `kappa` (gp_hedge, lcb), `liar` (`cl_min`, `cl_mean` or `cl_max`), `n_points` |
 //! | `evolutionary` ([`EvolutionarySearchCV`](crate::model_selection::EvolutionarySearchCV), a grid space) | `population_size`, `generations_number`, `gene_mutation_prob`, `gene_crossover_prob`, `tournament_size`, `crossover` (`uniform` or `one_point`), `elitism` |
@@ -146,7 +146,8 @@ pub struct SearchOptionsSpec {
     pub max_brackets: Option<usize>,
     /// Hyperband: `random` (default) or `bohb`.
     pub sampler: Option<String>,
-    /// TPE and bayes: trials proposed together (default 1).
+    /// TPE and bayes: trials proposed together (default 1). Hyperband with `sampler =
+    /// "bohb"`: candidates proposed together in the first bracket's first round (default 3).
     pub batch_size: Option<usize>,
     /// TPE: random trials before the model is used (default 10).
     pub n_startup_trials: Option<usize>,
@@ -533,7 +534,7 @@ impl SearchSpec {
                 "factor" => matches!(kind, "halving_grid" | "halving_random" | "hyperband"),
                 "resource" | "min_resources" | "max_resources" => kind.starts_with("halving"),
                 "max_epochs" | "min_epochs" | "max_brackets" | "sampler" => kind == "hyperband",
-                "batch_size" => matches!(kind, "tpe" | "bayes"),
+                "batch_size" => matches!(kind, "tpe" | "bayes" | "hyperband"),
                 "n_startup_trials" => kind == "tpe",
                 "n_initial_points" | "initial_points" | "acquisition" | "xi" | "kappa" | "liar"
                 | "n_points" => kind == "bayes",
@@ -588,6 +589,15 @@ impl SearchSpec {
         }
         if kind == "hyperband" && s.max_epochs.is_none() {
             return Err(self.error("search.kind", "a hyperband search needs `max_epochs`"));
+        }
+        if s.batch_size == Some(0) {
+            return Err(self.error("search.batch_size", "`batch_size` must be >= 1"));
+        }
+        if kind == "hyperband" && s.batch_size.is_some() && s.sampler.as_deref() != Some("bohb") {
+            return Err(self.error(
+                "search.batch_size",
+                "a hyperband search takes `batch_size` only with `sampler = \"bohb\"`",
+            ));
         }
         let strings = [
             &s.sampler,

@@ -234,6 +234,57 @@ fn bad_specs_and_arguments_name_file_line_and_key_and_write_nothing() {
     assert!(stderr(&o).contains("price"), "{}", stderr(&o));
 }
 
+/// A BOHB search runs from a spec with its first-bracket batch size; the batch size is
+/// checked (>= 1, and only with `sampler = "bohb"`), and changing it changes the proposals
+/// but not their number.
+#[test]
+fn a_bohb_search_takes_its_batch_size_from_the_spec() {
+    let bohb = |batch: &str| {
+        SPEC.replacen(
+            "kind = \"halving_random\"\nn_iter = 6\nresource = \"max_iter\"\nmin_resources = 5\nmax_resources = 45\n",
+            &format!("kind = \"hyperband\"\nmax_epochs = 9\nsampler = \"bohb\"\n{batch}"),
+            1,
+        )
+        .replacen("solver = \"lbfgs\"", "solver = \"adam\"", 1)
+    };
+    assert!(bohb("").contains("hyperband"));
+    let mut params = Vec::new();
+    for (tag, batch) in [
+        ("bohb-1", "batch_size = 1\n"),
+        ("bohb-big", "batch_size = 100\n"),
+    ] {
+        let d = dir(tag);
+        let spec = write_spec(&d, &bohb(batch));
+        let o = run(
+            &["run", "--quiet", "--out", d.join("out").to_str().unwrap()],
+            &spec,
+        );
+        assert_eq!(o.status.code(), Some(0), "{tag}: {}", stderr(&o));
+        let cv = json(d.join("out/cv_results.json"));
+        params.push(cv["params"].clone());
+    }
+    assert_eq!(
+        params[0].as_array().map(Vec::len),
+        params[1].as_array().map(Vec::len),
+        "the same schedule"
+    );
+    assert_ne!(params[0], params[1], "the batch size changes the proposals");
+    refused(
+        "bohb-zero",
+        &bohb("batch_size = 0\n"),
+        &["run"],
+        Some(16),
+        "batch_size",
+    );
+    refused(
+        "hb-batch",
+        &bohb("batch_size = 2\n").replacen("sampler = \"bohb\"\n", "", 1),
+        &["run"],
+        Some(15),
+        "batch_size",
+    );
+}
+
 #[test]
 fn shards_of_another_spec_are_not_merged_and_merge_needs_a_complete_search() {
     let d = dir("mixed");

@@ -326,7 +326,13 @@ where
                 s = s.max_brackets(k);
             }
             if o.sampler.as_deref() == Some("bohb") {
-                s = s.sampler(BracketSampler::bohb());
+                let mut sampler = BracketSampler::bohb();
+                if let (BracketSampler::Tpe { batch_size, .. }, Some(b)) =
+                    (&mut sampler, o.batch_size)
+                {
+                    *batch_size = b;
+                }
+                s = s.sampler(sampler);
             }
             common(spec, s, setup)?
                 .fit(train)

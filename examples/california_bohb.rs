@@ -26,17 +26,6 @@ use mlp_tune::model_selection::BracketSampler;
 
 fn main() {
     let batch_size: usize = common::flag("--batch-size", 3);
-    let sampler = match BracketSampler::bohb() {
-        BracketSampler::Tpe {
-            options,
-            random_fraction,
-            ..
-        } => BracketSampler::Tpe {
-            options,
-            random_fraction,
-            batch_size,
-        },
-        random => random,
-    };
+    let sampler = BracketSampler::bohb().with_batch_size(batch_size);
     common::hyperband::run(sampler, 1);
 }

@@ -338,18 +338,7 @@ fn run_bohb(
     counters: Arc<Counters>,
     n_jobs: usize,
 ) -> mlp_tune::Result<FittedHyperband<CountingWarm, MLPRegressor<f64>>> {
-    let sampler = match BracketSampler::bohb() {
-        BracketSampler::Tpe {
-            options,
-            random_fraction,
-            ..
-        } => BracketSampler::Tpe {
-            options,
-            random_fraction,
-            batch_size: 2,
-        },
-        other => other,
-    };
+    let sampler = BracketSampler::bohb().with_batch_size(2);
     run_hyperband_with(journal, counters, 3, sampler, n_jobs)
 }
 

@@ -69,6 +69,21 @@ impl BracketSampler {
         }
     }
 
+    /// The same sampler with BOHB's first-bracket [`batch_size`](BracketSampler::Tpe::batch_size)
+    /// set to `batch_size` (random sampling has none and is returned unchanged).
+    ///
+    /// ```
+    /// use mlp_tune::model_selection::BracketSampler;
+    /// let sampler = BracketSampler::bohb().with_batch_size(2);
+    /// assert!(matches!(sampler, BracketSampler::Tpe { batch_size: 2, .. }));
+    /// ```
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        if let BracketSampler::Tpe { batch_size: b, .. } = &mut self {
+            *b = batch_size;
+        }
+        self
+    }
+
     /// Checks the ranges documented on each field.
     pub(crate) fn validate(&self) -> Result<()> {
         if let BracketSampler::Tpe {

@@ -326,13 +326,11 @@ where
                 s = s.max_brackets(k);
             }
             if o.sampler.as_deref() == Some("bohb") {
-                let mut sampler = BracketSampler::bohb();
-                if let (BracketSampler::Tpe { batch_size, .. }, Some(b)) =
-                    (&mut sampler, o.batch_size)
-                {
-                    *batch_size = b;
-                }
-                s = s.sampler(sampler);
+                let sampler = BracketSampler::bohb();
+                s = s.sampler(match o.batch_size {
+                    Some(b) => sampler.with_batch_size(b),
+                    None => sampler,
+                });
             }
             common(spec, s, setup)?
                 .fit(train)

@@ -17,7 +17,8 @@ values in the same order:
 
 - "optuna TPE": `TPESampler(seed=s)`, Optuna 5.0.0's defaults (multivariate for one
   objective, 10 startup trials, 24 EI candidates, ...), `suggest_categorical` for every
-  parameter; the objective is the configuration's MSE (minimised), +inf for a failed one.
+  parameter; the objective is the configuration's MSE (minimised); a failed one returns
+  NaN, which fails the trial (invisible to TPE, as a failed fit is to mlp-tune's TPE).
 - "optuna random": `RandomSampler(seed=s)`, the same objective (a sanity row: it draws with
   replacement, while the Rust random search samples the 400-configuration grid without).
 - "hyperopt TPE": `fmin(tpe.suggest, rstate=np.random.default_rng(s))`, its defaults (20
@@ -108,7 +109,9 @@ def run_optuna(axes, score, seed, trials, kind):
         else:
             p = {n: trial.suggest_categorical(n, axes[n]) for n in NAMES}
         found.append(score[key(p)])
-        return -found[-1]
+        # A failed configuration fails the trial (NaN: Optuna records it as FAIL), so
+        # that it is invisible to the sampler, as a failed fit is to mlp-tune's TPE.
+        return math.nan if math.isinf(found[-1]) else -found[-1]
 
     found = []
     study = optuna.create_study(direction="minimize", sampler=sampler)

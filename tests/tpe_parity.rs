@@ -2,7 +2,9 @@
 //! `tests/oracle/tpe_oracle.py` in `tests/data/tpe_oracle.json`, the below/above split,
 //! the multivariate group, every mixture component (weights, mu/sigma in the transformed
 //! space, categorical weights), `log l(x) - log g(x)` at probe points, and the next
-//! proposal of a sampler seeded like Optuna's.
+//! proposal of a sampler seeded like Optuna's; and whole searches from the first trial
+//! (random startup draws of every kind of distribution, then the model's proposals), trial
+//! for trial.
 //!
 //! Tolerance: `|ours - optuna| <= 1e-12 * max(1, |optuna|)`, i.e. absolute 1e-12 for
 //! values up to 1 in magnitude and relative 1e-12 beyond.
@@ -11,7 +13,7 @@ use mlp_tune::model_selection::param_space::{
     Candidate, Distribution, ParamDistributions, ParamValue,
 };
 use mlp_tune::model_selection::tpe::inspect::{self, Kernels};
-use mlp_tune::model_selection::tpe::{TpeOptions, TpeTrial, TrialState};
+use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler, TpeTrial, TrialState};
 use mlp_tune::random::NumpyRng;
 use serde_json::Value;
 
@@ -336,6 +338,135 @@ fn tpe_matches_optuna() {
     assert!(
         untouched_cases >= 3,
         "too few cases against unmodified Optuna"
+    );
+    assert!(
+        errors.failures.is_empty(),
+        "{} mismatches beyond 1e-12, first ones:\n{}",
+        errors.failures.len(),
+        errors.failures[..errors.failures.len().min(20)].join("\n")
+    );
+}
+
+fn float(c: &Candidate, k: &str) -> f64 {
+    match c[k] {
+        ParamValue::Float(v) => v,
+        ParamValue::Int(v) => v as f64,
+        ref other => panic!("{k}: not a number: {other:?}"),
+    }
+}
+
+fn int(c: &Candidate, k: &str) -> i64 {
+    match c[k] {
+        ParamValue::Int(v) => v,
+        ref other => panic!("{k}: not an int: {other:?}"),
+    }
+}
+
+fn text<'a>(c: &'a Candidate, k: &str) -> &'a str {
+    match c[k] {
+        ParamValue::Str(ref v) => v,
+        ref other => panic!("{k}: not a string: {other:?}"),
+    }
+}
+
+/// The oracle's objectives, term by term in the order Python evaluates them.
+fn objective(name: &str, p: &Candidate) -> f64 {
+    use std::f64::consts::PI;
+    match name {
+        "mixed_poly" => {
+            let act = match text(p, "act") {
+                "relu" => 0.5,
+                "tanh" => 0.2,
+                _ => 0.0,
+            };
+            let early = match p["early"] {
+                ParamValue::Bool(true) => 0.1,
+                _ => 0.0,
+            };
+            let n_layers = int(p, "n_layers") - 2;
+            -(float(p, "lr") - 0.05).powi(2) * 400.0
+                - (float(p, "alpha") * 20.0 - 1.0).powi(2)
+                - ((int(p, "batch") - 96) as f64 / 64.0).powi(2)
+                - (float(p, "momentum") - 0.8).powi(2) * 10.0
+                - (n_layers * n_layers) as f64 * 0.3
+                - ((int(p, "units") - 100) as f64 / 200.0).powi(2)
+                + act
+                + early
+        }
+        "table_poly" => {
+            let n_hidden = int(p, "n_hidden") - 2;
+            -(float(p, "learning_rate_init") * 100.0 - 0.8).powi(2)
+                - (n_hidden * n_hidden) as f64 * 0.2
+                - ((int(p, "n_neurons") - 60) as f64 / 40.0).powi(2)
+                + if text(p, "activation") == "relu" {
+                    0.3
+                } else {
+                    0.0
+                }
+                + if text(p, "solver") == "adam" {
+                    0.2
+                } else {
+                    0.0
+                }
+        }
+        "branin" => {
+            let (x, y) = (float(p, "x"), float(p, "y"));
+            let a = y - 5.1 / (4.0 * PI.powi(2)) * x.powi(2) + 5.0 / PI * x - 6.0;
+            -(a.powi(2) + 10.0 * (1.0 - 1.0 / (8.0 * PI)) * x.cos() + 10.0)
+        }
+        other => panic!("unknown objective {other}"),
+    }
+}
+
+/// Whole searches: `TpeSampler::new(space, defaults, seed)` asked and told in turn, as
+/// `TPESampler(seed=seed)` drove a study in the oracle. Every trial's parameters equal
+/// Optuna's (ints, categories and booleans exactly, floats to 1e-12): the ten random
+/// startup draws of every kind of distribution, then the model's proposals.
+#[test]
+fn whole_searches_propose_optunas_trials() {
+    let doc = oracle();
+    let studies = doc["studies"].as_array().unwrap();
+    assert!(studies.len() >= 5);
+    let mut errors = Errors::default();
+    let mut trials_checked = 0;
+    for study in studies {
+        let name = study["name"].as_str().unwrap();
+        let mut space = ParamDistributions::new();
+        for (k, d) in study["space"].as_object().unwrap() {
+            space = space.add(k, distribution(d));
+        }
+        let seed = study["seed"].as_u64().unwrap() as u32;
+        let objective_name = study["objective"].as_str().unwrap();
+        let mut sampler = TpeSampler::new(space, TpeOptions::default(), seed).unwrap();
+        for (i, trial) in study["trials"].as_array().unwrap().iter().enumerate() {
+            let (number, ours) = sampler.ask().unwrap();
+            assert_eq!(number, i);
+            let theirs = trial["params"].as_object().unwrap();
+            assert_eq!(ours.len(), theirs.len(), "{name} trial {i}: {ours:?}");
+            for (k, t) in theirs {
+                match (&ours[k], value(t)) {
+                    (ParamValue::Float(a), ParamValue::Float(b)) => {
+                        errors.check(&format!("{name} trial {i} {k}"), *a, b)
+                    }
+                    (a, b) => assert_eq!(*a, b, "{name} trial {i} `{k}`: ours {ours:?}"),
+                }
+            }
+            let score = objective(objective_name, &ours);
+            errors.check(
+                &format!("{name} trial {i} value"),
+                score,
+                num(&trial["value"]),
+            );
+            sampler.tell(number, score).unwrap();
+            trials_checked += 1;
+        }
+    }
+    eprintln!(
+        "tpe parity: {} searches, {trials_checked} trials equal to Optuna's; max abs error \
+         {:e}, max rel error {:e}",
+        studies.len(),
+        errors.max_abs,
+        errors.max_rel
     );
     assert!(
         errors.failures.is_empty(),

@@ -252,6 +252,59 @@ def run_case(case, stable):
     return result
 
 
+# ---------------------------------------------------------------------------------------
+# Whole searches: a fresh `TPESampler(seed=...)` driving a study from its first trial, so
+# that its random startup draws and then its model's proposals are recorded in order. The
+# objectives are polynomials of the parameters (tests/tpe_parity.rs computes the same
+# expressions in the same order), maximised.
+
+ACT = {"relu": 0.5, "tanh": 0.2, "logistic": 0.0}
+
+
+def mixed_poly(p):
+    return (
+        -((p["lr"] - 0.05) ** 2) * 400.0
+        - (p["alpha"] * 20.0 - 1.0) ** 2
+        - ((p["batch"] - 96) / 64.0) ** 2
+        - (p["momentum"] - 0.8) ** 2 * 10.0
+        - (p["n_layers"] - 2) ** 2 * 0.3
+        - ((p["units"] - 100) / 200.0) ** 2
+        + ACT[p["act"]]
+        + (0.1 if p["early"] else 0.0)
+    )
+
+
+def table_poly(p):
+    return (
+        -((p["learning_rate_init"] * 100.0 - 0.8) ** 2)
+        - (p["n_hidden"] - 2) ** 2 * 0.2
+        - ((p["n_neurons"] - 60) / 40.0) ** 2
+        + (0.3 if p["activation"] == "relu" else 0.0)
+        + (0.2 if p["solver"] == "adam" else 0.0)
+    )
+
+
+def branin(p):
+    x, y = p["x"], p["y"]
+    a = y - 5.1 / (4.0 * math.pi**2) * x**2 + 5.0 / math.pi * x - 6.0
+    return -(a**2 + 10.0 * (1.0 - 1.0 / (8.0 * math.pi)) * math.cos(x) + 10.0)
+
+
+OBJECTIVES = {"mixed_poly": mixed_poly, "table_poly": table_poly, "branin": branin}
+
+
+def run_study(space, objective, seed, n_trials):
+    dists = {name: to_optuna(space[name]) for name in sorted(space)}
+    study = optuna.create_study(direction="maximize", sampler=TPESampler(seed=seed))
+    trials = []
+    for _ in range(n_trials):
+        trial = study.ask(fixed_distributions=dists)
+        value = OBJECTIVES[objective](trial.params)
+        study.tell(trial, value)
+        trials.append({"params": trial.params, "value": value})
+    return trials
+
+
 def tie_invariant(res):
     """Per group and parameter, the sorted (mu, sigma) pairs: what a tie order cannot change."""
     out = []
@@ -400,10 +453,41 @@ def main():
         out.append(case)
         print(f"{case['name']}: below {len(res['below'])}, above {len(res['above'])}, "
               f"groups {[g['names'] for g in res['groups']]}, ties_reordered {reordered}")
+    L5 = L(3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+    table = {
+        "activation": L("relu", "tanh"),
+        "learning_rate_init": L5,
+        "n_hidden": L(0, 1, 2, 3),
+        "n_neurons": L(10, 30, 50, 70, 90),
+        "solver": L("sgd", "adam"),
+    }
+    plane = {
+        "x": {"kind": "uniform", "loc": -5.0, "scale": 15.0},
+        "y": {"kind": "uniform", "loc": 0.0, "scale": 15.0},
+    }
+    studies = []
+    for name, space, objective, seeds, n in [
+        ("mixed", mixed, "mixed_poly", (0, 1, 2), 30),
+        ("table", table, "table_poly", (0, 3), 30),
+        ("branin", plane, "branin", (5,), 25),
+    ]:
+        for seed in seeds:
+            # With mlp-tune's tie policy (stable argsort), and unmodified for the record.
+            _argsort_state["stable"] = True
+            trials = run_study(space, objective, seed, n)
+            _argsort_state["stable"] = False
+            same = run_study(space, objective, seed, n) == trials
+            studies.append(
+                {"name": f"{name}_seed{seed}", "space": space, "objective": objective,
+                 "seed": seed, "trials": trials, "same_with_unstable_argsort": same}
+            )
+            print(f"study {name} seed {seed}: {n} trials, best "
+                  f"{max(t['value'] for t in trials):.6g}, same with numpy's default argsort: {same}")
     doc = {
         "optuna_version": optuna.__version__,
         "numpy_version": np.__version__,
         "cases": out,
+        "studies": studies,
     }
     with open(OUT, "w") as f:
         json.dump(doc, f, separators=(",", ":"))

@@ -25,10 +25,13 @@
 //! `FloatStep`/`IntStep` → float/int with `step` (bounds included).
 //!
 //! The random numbers come from two generators seeded with the same seed, as in Optuna:
-//! one for the startup draws (Optuna's `RandomSampler`), one for the model's draws. On a
-//! space of floats the same seed and scores give Optuna's proposals trial for trial
-//! (`examples/tpe_synthetic.rs` compares them); Optuna's random draws of integers,
-//! categories and log-scaled floats use other numpy routines than ours.
+//! one for the startup draws (Optuna's `RandomSampler`, whose draw of each kind of
+//! distribution is reproduced: one uniform over the transformed bounds, or one per choice
+//! of a list), one for the model's draws. The same seed and scores give Optuna's proposals
+//! trial for trial on any space (`tests/tpe_parity.rs` replays whole Optuna searches over
+//! lists, ints, steps and log-scaled values). The startup draws are therefore not a
+//! randomized search's draws: a list's choice takes one uniform per value, an int is a
+//! rounded uniform over its half-step-widened range.
 //!
 //! Differences from Optuna, all deliberate: tied values of a numerical parameter are
 //! ordered by trial when assigning bandwidths (numpy's unstable `argsort` makes that order
@@ -257,6 +260,77 @@ impl<'a> Param<'a> {
         }
     }
 
+    /// A startup draw, as Optuna 5.0.0's `RandomSampler.sample_independent` makes it from
+    /// the same numpy generator: one `uniform` over the parameter's transformed bounds
+    /// (log for log-scaled, widened by half a step on each side for ints and steps), or
+    /// one uniform per choice of a list, whose first maximum is the choice; then Optuna's
+    /// untransform (rounding half to even where it uses `round`, clipping to the bounds).
+    /// A single-valued parameter is not drawn (Optuna does not ask its sampler).
+    fn random_draw(&self, rng: &mut NumpyRng) -> ParamValue {
+        if let Some(v) = self.single() {
+            return v;
+        }
+        // `np.nextafter(high, high - 1)`: the largest value below `high`.
+        let below = |high: f64| {
+            if high - 1.0 < high {
+                high.next_down()
+            } else {
+                high
+            }
+        };
+        match self.kind {
+            Kind::Categorical(values) => {
+                let mut best = (0, f64::NEG_INFINITY);
+                for i in 0..values.len() {
+                    let u = rng.uniform(0.0, 1.0);
+                    if u > best.1 {
+                        best = (i, u);
+                    }
+                }
+                values[best.0].clone()
+            }
+            Kind::Numerical {
+                low,
+                high,
+                step,
+                log,
+                int: true,
+            } => {
+                let step = step.unwrap_or(1.0);
+                let v = if log {
+                    let x = rng.uniform((low - 0.5 * step).ln(), (high + 0.5 * step).ln());
+                    x.exp().round_ties_even()
+                } else {
+                    let x = rng.uniform(low - 0.5 * step, high + 0.5 * step);
+                    ((x - low) / step + 0.5).floor() * step + low
+                };
+                ParamValue::Int(v.clamp(low, high) as i64)
+            }
+            Kind::Numerical {
+                low,
+                high,
+                step: Some(step),
+                ..
+            } => {
+                let x = rng.uniform(low - 0.5 * step, high + 0.5 * step);
+                let v = ((x - low) / step).round_ties_even() * step + low;
+                ParamValue::Float(v.clamp(low, high))
+            }
+            Kind::Numerical {
+                low,
+                high,
+                log: true,
+                ..
+            } => {
+                let x = rng.uniform(low.ln(), high.ln());
+                ParamValue::Float(x.exp().clamp(low, below(high)))
+            }
+            Kind::Numerical { low, high, .. } => {
+                ParamValue::Float(rng.uniform(low, high).min(below(high)))
+            }
+        }
+    }
+
     fn to_external(&self, x: f64) -> ParamValue {
         match self.kind {
             Kind::Categorical(values) => {
@@ -450,8 +524,8 @@ impl Prepared<'_> {
 
 /// The sampler's generators, arranged as Optuna's `TPESampler` keeps them: the startup
 /// (random) draws come from its `RandomSampler`'s generator, the model's draws from its
-/// own, both seeded with the user's seed. With the same seed, a float-only space gets
-/// Optuna's proposals trial for trial.
+/// own, both seeded with the user's seed. With the same seed, any space gets Optuna's
+/// proposals trial for trial.
 #[derive(Debug, Clone)]
 pub(crate) struct TpeRng {
     startup: NumpyRng,
@@ -525,7 +599,7 @@ fn propose_from(
     if prep.n_complete < options.n_startup_trials {
         let rng = rngs.startup();
         for p in &prep.params {
-            out.insert(p.name.to_string(), p.dist.sample(rng));
+            out.insert(p.name.to_string(), p.random_draw(rng));
         }
         return Ok(out);
     }

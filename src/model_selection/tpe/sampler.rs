@@ -14,7 +14,7 @@ use crate::model_selection::param_space::{Candidate, ParamDistributions};
 /// [`NumpyRng`](crate::random::NumpyRng)s
 /// seeded with `seed`, arranged as Optuna's: one generator for the random startup draws,
 /// one for the model's draws. The same seed, options and scores give the same candidates
-/// on every machine, and on a space of floats the candidates Optuna proposes for that seed.
+/// on every machine, and the candidates Optuna proposes for that seed.
 ///
 /// ```
 /// use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};

@@ -5,7 +5,7 @@
 //! Given the trials so far, `propose` (crate-internal; a search strategy calls it) returns the
 //! next candidate:
 //! 1. with fewer than [`TpeOptions::n_startup_trials`] complete trials, a random draw from
-//!    the space (each distribution's own sampler, as in a randomized search);
+//!    the space, as Optuna's `RandomSampler` makes it (see below);
 //! 2. otherwise the complete trials are ranked by score (greater is better, ties in trial
 //!    order) and the best `gamma(n) = min(ceil(0.1 n), 25)` form the "below" (good) set,
 //!    the rest the "above" set; running trials join the above set (the *constant liar*, so

@@ -87,6 +87,17 @@ fn distribution(d: &Value) -> Distribution {
     }
 }
 
+/// A case's or a search's space, `{name: distribution}`.
+fn space_of(space: &Value) -> ParamDistributions {
+    space
+        .as_object()
+        .unwrap()
+        .iter()
+        .fold(ParamDistributions::new(), |acc, (k, d)| {
+            acc.add(k, distribution(d))
+        })
+}
+
 /// Largest errors seen, and where.
 #[derive(Default)]
 struct Errors {
@@ -172,10 +183,7 @@ fn tpe_matches_optuna() {
     let mut untouched_cases = 0;
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let mut space = ParamDistributions::new();
-        for (k, d) in case["space"].as_object().unwrap() {
-            space = space.add(k, distribution(d));
-        }
+        let space = space_of(&case["space"]);
         let opts = &case["options"];
         let defaults = TpeOptions::default();
         let options = TpeOptions {
@@ -431,10 +439,7 @@ fn whole_searches_propose_optunas_trials() {
     let mut trials_checked = 0;
     for study in studies {
         let name = study["name"].as_str().unwrap();
-        let mut space = ParamDistributions::new();
-        for (k, d) in study["space"].as_object().unwrap() {
-            space = space.add(k, distribution(d));
-        }
+        let space = space_of(&study["space"]);
         let seed = study["seed"].as_u64().unwrap() as u32;
         let objective_name = study["objective"].as_str().unwrap();
         let mut sampler = TpeSampler::new(space, TpeOptions::default(), seed).unwrap();

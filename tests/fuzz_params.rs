@@ -521,3 +521,95 @@ fn regression_optimizer_overrides_are_checked_without_an_optimizer() {
         .unwrap();
     params.check().unwrap();
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// TPE over any space: a space that samples answers every ask with a candidate in the
+    /// support of each distribution (the startup draws, Optuna's `RandomSampler`'s, then the
+    /// model's proposals); an invalid space is a typed error at construction; never a panic.
+    #[test]
+    fn tpe_proposals_stay_within_support(
+        dists in proptest::collection::btree_map("[a-d]", any_distribution(), 0..4),
+        n_startup in 0usize..4,
+        seed: u32,
+        scores in proptest::collection::vec(prop_oneof![Just(f64::NAN), Just(f64::NEG_INFINITY), -5.0..5.0f64], 8),
+    ) {
+        use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};
+        let space = dists
+            .iter()
+            .fold(ParamDistributions::new(), |s, (name, d)| s.add(name, d.clone()));
+        let options = TpeOptions { n_startup_trials: n_startup, ..TpeOptions::default() };
+        match TpeSampler::new(space, options, seed) {
+            Ok(mut sampler) => {
+                for score in scores {
+                    let (number, c) = sampler.ask().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(c.len(), dists.len());
+                    for (name, d) in &dists {
+                        prop_assert!(in_support(d, &c[name]), "{name}: {d:?} proposed {}", c[name]);
+                    }
+                    sampler.tell(number, score).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+            }
+            Err(e) => prop_assert!(
+                matches!(e, MlpTuneError::SearchSpace(_) | MlpTuneError::InvalidParameter { .. }),
+                "{e:?}"
+            ),
+        }
+    }
+}
+
+/// TPE rounded an int grid through `f64`: a one-value `IntStep` beyond 2^53 was proposed
+/// as a neighbouring integer outside it, and a wide `RandInt` could be proposed as its
+/// excluded `high`. Ints now come from the exact grid.
+#[test]
+fn regression_tpe_keeps_huge_ints_on_their_grid() {
+    use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};
+    let odd = -25_542_199_743_409_801;
+    let space = ParamDistributions::new()
+        .add(
+            "a",
+            Distribution::IntStep {
+                low: odd,
+                high: odd,
+                step: 1,
+            },
+        )
+        .add(
+            "b",
+            Distribution::RandInt {
+                low: i64::MIN,
+                high: i64::MAX,
+            },
+        );
+    let mut sampler = TpeSampler::new(space, TpeOptions::default(), 0).unwrap();
+    for i in 0..14 {
+        let (n, c) = sampler.ask().unwrap();
+        assert_eq!(c["a"], ParamValue::Int(odd), "trial {i}");
+        assert!(
+            matches!(c["b"], ParamValue::Int(v) if v < i64::MAX),
+            "trial {i}: {}",
+            c["b"]
+        );
+        sampler.tell(n, i as f64).unwrap();
+    }
+}
+
+/// A list holding NaN: TPE proposed the NaN and then refused it when told ("NaN is not one
+/// of the listed values"), since NaN is not equal to itself.
+#[test]
+fn regression_tpe_takes_back_a_nan_it_proposed_from_a_list() {
+    use mlp_tune::model_selection::tpe::{TpeOptions, TpeSampler};
+    let space = ParamDistributions::new().add(
+        "a",
+        Distribution::List(vec![ParamValue::Float(f64::NAN), ParamValue::Float(1.0)]),
+    );
+    let mut sampler = TpeSampler::new(space, TpeOptions::default(), 0).unwrap();
+    let mut nans = 0;
+    for i in 0..20 {
+        let (n, c) = sampler.ask().unwrap();
+        nans += usize::from(matches!(c["a"], ParamValue::Float(v) if v.is_nan()));
+        sampler.tell(n, -(i as f64)).unwrap();
+    }
+    assert!(nans > 0, "the NaN choice was never proposed");
+}

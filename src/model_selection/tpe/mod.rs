@@ -158,18 +158,51 @@ enum Kind<'a> {
         high: f64,
         step: Option<f64>,
         log: bool,
-        int: bool,
+        /// For an int parameter, its exact grid (the `f64` bounds above are rounded beyond
+        /// 2^53).
+        int: Option<IntGrid>,
     },
+}
+
+/// An int parameter's values, `low, low + step, ..., high`, exactly.
+#[derive(Clone, Copy)]
+struct IntGrid {
+    low: i64,
+    high: i64,
+    step: i64,
+}
+
+impl IntGrid {
+    /// The grid's value at index `k` (a whole number from float arithmetic), the index
+    /// clamped to the grid: exact where `f64` arithmetic on the values would round.
+    fn at(&self, k: f64) -> i64 {
+        let (low, high, step) = (
+            i128::from(self.low),
+            i128::from(self.high),
+            i128::from(self.step),
+        );
+        // `as` saturates (and maps NaN to 0), so any `k` lands on the grid.
+        let k = (k as i128).clamp(0, (high - low) / step);
+        (low + k * step) as i64
+    }
+
+    /// `v` clamped to `[low, high]` (for a log-scaled int, whose step is 1).
+    fn clamp(&self, v: f64) -> i64 {
+        (v as i128).clamp(i128::from(self.low), i128::from(self.high)) as i64
+    }
 }
 
 impl<'a> Param<'a> {
     fn new(name: &'a str, dist: &'a Distribution) -> Self {
-        let int = |low: i64, high: i64, step: Option<i64>, log| Kind::Numerical {
-            low: low as f64,
-            high: high as f64,
-            step: Some(step.unwrap_or(1) as f64),
-            log,
-            int: true,
+        let int = |low: i64, high: i64, step: Option<i64>, log| {
+            let step = step.unwrap_or(1);
+            Kind::Numerical {
+                low: low as f64,
+                high: high as f64,
+                step: Some(step as f64),
+                log,
+                int: Some(IntGrid { low, high, step }),
+            }
         };
         let kind = match *dist {
             Distribution::List(ref values) => Kind::Categorical(values),
@@ -178,14 +211,14 @@ impl<'a> Param<'a> {
                 high: loc + scale,
                 step: None,
                 log: false,
-                int: false,
+                int: None,
             },
             Distribution::LogUniform { low, high } => Kind::Numerical {
                 low,
                 high,
                 step: None,
                 log: true,
-                int: false,
+                int: None,
             },
             Distribution::RandInt { low, high } => int(low, high - 1, None, false),
             Distribution::LogRandInt { low, high } => int(low, high - 1, None, true),
@@ -195,7 +228,7 @@ impl<'a> Param<'a> {
                 high,
                 step: Some(step),
                 log: false,
-                int: false,
+                int: None,
             },
         };
         Param { name, dist, kind }
@@ -205,10 +238,9 @@ impl<'a> Param<'a> {
     fn single(&self) -> Option<ParamValue> {
         match self.kind {
             Kind::Categorical(values) if values.len() == 1 => Some(values[0].clone()),
-            Kind::Numerical { low, high, int, .. } if low == high => Some(if int {
-                ParamValue::Int(low as i64)
-            } else {
-                ParamValue::Float(low)
+            Kind::Numerical { low, high, int, .. } if low == high => Some(match int {
+                Some(grid) => ParamValue::Int(grid.low),
+                None => ParamValue::Float(low),
             }),
             _ => None,
         }
@@ -241,12 +273,16 @@ impl<'a> Param<'a> {
             )))
         };
         match self.kind {
-            Kind::Categorical(values) => match values.iter().position(|v| v == value) {
+            // A NaN in the list is the value proposed for it, though not equal to itself.
+            Kind::Categorical(values) => match values.iter().position(|v| {
+                v == value
+                    || matches!((v, value), (ParamValue::Float(a), ParamValue::Float(b)) if a.is_nan() && b.is_nan())
+            }) {
                 Some(i) => Ok(i as f64),
                 None => bad(format!("{value} is not one of the listed values")),
             },
             Kind::Numerical { low, high, int, .. } => {
-                let x = match (value, int) {
+                let x = match (value, int.is_some()) {
                     (ParamValue::Int(v), _) => *v as f64,
                     (ParamValue::Float(v), false) => *v,
                     (ParamValue::Float(v), true) if v.fract() == 0.0 => *v,
@@ -294,17 +330,16 @@ impl<'a> Param<'a> {
                 high,
                 step,
                 log,
-                int: true,
+                int: Some(grid),
             } => {
                 let step = step.unwrap_or(1.0);
-                let v = if log {
+                ParamValue::Int(if log {
                     let x = rng.uniform((low - 0.5 * step).ln(), (high + 0.5 * step).ln());
-                    x.exp().round_ties_even()
+                    grid.clamp(x.exp().round_ties_even())
                 } else {
                     let x = rng.uniform(low - 0.5 * step, high + 0.5 * step);
-                    ((x - low) / step + 0.5).floor() * step + low
-                };
-                ParamValue::Int(v.clamp(low, high) as i64)
+                    grid.at(((x - low) / step + 0.5).floor())
+                })
             }
             Kind::Numerical {
                 low,
@@ -314,7 +349,7 @@ impl<'a> Param<'a> {
             } => {
                 let x = rng.uniform(low - 0.5 * step, high + 0.5 * step);
                 let v = ((x - low) / step).round_ties_even() * step + low;
-                ParamValue::Float(v.clamp(low, high))
+                ParamValue::Float(within(v, low, high))
             }
             Kind::Numerical {
                 low,
@@ -336,9 +371,25 @@ impl<'a> Param<'a> {
             Kind::Categorical(values) => {
                 values[(x as usize).min(values.len().saturating_sub(1))].clone()
             }
-            Kind::Numerical { int: true, .. } => ParamValue::Int(x as i64),
-            Kind::Numerical { .. } => ParamValue::Float(x),
+            Kind::Numerical {
+                low,
+                step,
+                int: Some(grid),
+                ..
+            } => ParamValue::Int(grid.at(((x - low) / step.unwrap_or(1.0)).round())),
+            Kind::Numerical { low, high, .. } => ParamValue::Float(within(x, low, high)),
         }
+    }
+}
+
+/// `x` clamped to `[low, high]`, NaN to `low`. The draws of Optuna's arithmetic lie within
+/// the bounds; only bounds near the largest floats, where its sums overflow, give NaN or a
+/// value past them, and `low` is a value of every kind of distribution.
+fn within(x: f64, low: f64, high: f64) -> f64 {
+    if x.is_nan() {
+        low
+    } else {
+        x.clamp(low, high)
     }
 }
 

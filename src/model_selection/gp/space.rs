@@ -32,7 +32,8 @@ enum Dim {
         low: f64,
         step: f64,
         n: i64,
-        int: bool,
+        /// For an `IntStep`, its exact `(low, step)` (the `f64` ones round past 2^53).
+        int: Option<(i64, i64)>,
         high: f64,
     },
     /// One-hot (`columns = n`, or 1 when `n = 2`, 0 when `n = 1`).
@@ -66,14 +67,14 @@ impl Dim {
                 low: low as f64,
                 step: step as f64,
                 n: (high - low) / step,
-                int: true,
+                int: Some((low, step)),
                 high: high as f64,
             },
             Distribution::FloatStep { low, high, step } => Dim::Grid {
                 low,
                 step,
                 n: ((high - low) / step).round() as i64,
-                int: false,
+                int: None,
                 high,
             },
             Distribution::List(ref values) => Dim::Cat(values.clone()),
@@ -153,10 +154,12 @@ impl Dim {
                 } else {
                     ((u[0].clamp(0.0, 1.0) * *n as f64).round() as i64).clamp(0, *n)
                 };
-                if *int {
-                    ParamValue::Int((low + k as f64 * step).round() as i64)
-                } else {
-                    ParamValue::Float((low + k as f64 * step).min(*high))
+                match *int {
+                    // `k <= n`, so the value is at most `high`: no overflow.
+                    Some((low, step)) => {
+                        ParamValue::Int((i128::from(low) + i128::from(k) * i128::from(step)) as i64)
+                    }
+                    None => ParamValue::Float((low + k as f64 * step).min(*high)),
                 }
             }
             Dim::Cat(values) => {

@@ -1,4 +1,4 @@
-//! Property tests of the searches that propose candidates from results (TPE, GP) and of
+//! Property tests of the searches that propose candidates from results (TPE, GP, BOHB) and of
 //! the randomized search, over any space: a search answers with a result or a typed
 //! error, never a panic, and every candidate it tried lies in its distribution's support.
 //! The estimator is a constant predictor whose level is a function of the candidate, so
@@ -8,7 +8,9 @@ use linfa::Dataset;
 use mlp_tune::model_selection::param_space::{
     Candidate, Distribution, ParamDistributions, ParamValue,
 };
-use mlp_tune::model_selection::{BayesSearchCV, Estimator, RandomizedSearchCV, TpeSearchCV};
+use mlp_tune::model_selection::{
+    BayesSearchCV, BracketSampler, Estimator, HyperbandSearchCV, RandomizedSearchCV, TpeSearchCV,
+};
 use mlp_tune::{MlpTuneError, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1};
 use proptest::prelude::*;
@@ -30,10 +32,21 @@ impl Estimator<f64, f64> for Level {
 }
 
 /// A level from the candidate's numbers (bounded, so that the MSE stays finite) and its
-/// other values' text.
+/// other values' text; `max_iter` (Hyperband's budget) must be an integer.
 fn level(c: &Candidate) -> Result<Level> {
     let mut level = 0.0;
     for (k, v) in c {
+        // Hyperband's budget: an integer, as for the MLPs (the search checks that a
+        // fractional one is refused).
+        if k == "max_iter" {
+            if !matches!(v, ParamValue::Int(n) if *n >= 1) {
+                return Err(MlpTuneError::InvalidParameter {
+                    name: k.clone(),
+                    reason: format!("{v} is not an integer >= 1"),
+                });
+            }
+            continue;
+        }
         level += match v {
             ParamValue::Float(x) if x.is_finite() => x.abs().ln_1p().min(50.0),
             ParamValue::Int(x) => (*x as f64).abs().ln_1p(),
@@ -182,6 +195,12 @@ proptest! {
                 .tpe_options(mlp_tune::model_selection::TpeOptions { n_startup_trials: 3, ..Default::default() })
                 .random_state(seed).cv(2).refit(false).fit(&data)
                 .map(|f| f.cv_results().params.clone()),
+        )?;
+        check("bohb", &dists,
+            HyperbandSearchCV::new(level, space.clone(), 9)
+                .sampler(BracketSampler::bohb().with_batch_size(2))
+                .random_state(seed).cv(2).refit(false).fit(&data)
+                .map(|f| f.search().cv_results().params.clone()),
         )?;
         check("gp", &dists,
             BayesSearchCV::new(level, space, 6)

@@ -1,5 +1,5 @@
-//! Property tests of the searches that propose candidates from results (TPE, GP, BOHB) and of
-//! the randomized search, over any space: a search answers with a result or a typed
+//! Property tests of the searches that propose candidates from results (TPE, GP, BOHB,
+//! evolutionary) and of the randomized and halving searches, over any space: a search answers with a result or a typed
 //! error, never a panic, and every candidate it tried lies in its distribution's support.
 //! The estimator is a constant predictor whose level is a function of the candidate, so
 //! each fit takes microseconds and scores vary across the space.
@@ -9,7 +9,8 @@ use mlp_tune::model_selection::param_space::{
     Candidate, Distribution, ParamDistributions, ParamValue,
 };
 use mlp_tune::model_selection::{
-    BayesSearchCV, BracketSampler, Estimator, HyperbandSearchCV, RandomizedSearchCV, TpeSearchCV,
+    BayesSearchCV, BracketSampler, Estimator, EvolutionarySearchCV, HalvingRandomSearchCV,
+    HyperbandSearchCV, ParamGrid, RandomizedSearchCV, TpeSearchCV,
 };
 use mlp_tune::{MlpTuneError, Result};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1};
@@ -184,7 +185,7 @@ proptest! {
         let space = dists
             .iter()
             .fold(ParamDistributions::new(), |s, (k, d)| s.add(k, d.clone()));
-        let data: Dataset<f64, f64, Ix1> = Dataset::new(Array2::zeros((6, 1)), Array1::zeros(6));
+        let data: Dataset<f64, f64, Ix1> = Dataset::new(Array2::zeros((24, 1)), Array1::zeros(24));
         check("random", &dists,
             RandomizedSearchCV::new(level, space.clone(), 6)
                 .random_state(seed).cv(2).refit(false).fit(&data)
@@ -202,6 +203,26 @@ proptest! {
                 .random_state(seed).cv(2).refit(false).fit(&data)
                 .map(|f| f.search().cv_results().params.clone()),
         )?;
+        check("halving", &dists,
+            HalvingRandomSearchCV::new(level, space.clone())
+                .random_state(seed).cv(2).refit(false).fit(&data)
+                .map(|f| f.search().cv_results().params.clone()),
+        )?;
+        // A genetic algorithm over lists: the lists of the space (a space with another
+        // kind of distribution is not a grid).
+        let lists: Option<ParamGrid> = dists.iter().try_fold(ParamGrid::new(), |g, (k, d)| match d {
+            Distribution::List(values) => Some(g.add(k, values.clone())),
+            _ => None,
+        });
+        if let Some(grid) = lists {
+            check("evolutionary", &dists,
+                EvolutionarySearchCV::new(level, grid)
+                    .population_size(4)
+                    .generations_number(3)
+                    .random_state(seed).cv(2).refit(false).fit(&data)
+                    .map(|f| f.cv_results().params.clone()),
+            )?;
+        }
         check("gp", &dists,
             BayesSearchCV::new(level, space, 6)
                 .n_initial_points(3)

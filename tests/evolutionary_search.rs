@@ -187,6 +187,12 @@ fn bad_settings_are_typed_errors() {
         other => panic!("{other:?}"),
     };
     assert_eq!(name(fit(new().population_size(1))), "population_size");
+    // A generation is held in memory: a population past the grid limit is refused (it
+    // overflowed the allocation, a panic, before).
+    assert_eq!(
+        name(fit(new().population_size(usize::MAX).tournament_size(3))),
+        "population_size"
+    );
     assert_eq!(
         name(fit(new().gene_mutation_prob(1.5))),
         "gene_mutation_prob"

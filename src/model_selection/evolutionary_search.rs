@@ -23,7 +23,9 @@ use std::collections::HashMap;
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::Float;
 
-use super::param_space::{candidate_to_json, Candidate, ParamGrid, ParamValue};
+use super::param_space::{
+    candidate_to_json, Candidate, ParamGrid, ParamValue, MAX_GRID_CANDIDATES,
+};
 use super::runner::{Batch, History, Strategy, Trial};
 use super::scoring::ScoreTarget;
 use super::search::{FittedSearch, SearchCV};
@@ -104,7 +106,10 @@ impl<B, T> SearchCV<B, T, EvolutionSettings> {
         )
     }
 
-    /// Individuals per generation (default 50; `>= 2`).
+    /// Individuals per generation (default 50; `2..=`[`MAX_GRID_CANDIDATES`]: a generation
+    /// is held in memory, as a grid's candidates are).
+    ///
+    /// [`MAX_GRID_CANDIDATES`]: super::param_space::MAX_GRID_CANDIDATES
     pub fn population_size(mut self, n: usize) -> Self {
         self.space.population_size = n;
         self
@@ -202,8 +207,14 @@ impl<B, T> SearchCV<B, T, EvolutionSettings> {
 
 impl EvolutionSettings {
     fn check(&self) -> Result<()> {
-        if self.population_size < 2 {
-            return Err(invalid_param("population_size", "must be >= 2"));
+        if !(2..=MAX_GRID_CANDIDATES).contains(&self.population_size) {
+            return Err(invalid_param(
+                "population_size",
+                format!(
+                    "must be in 2..={MAX_GRID_CANDIDATES} (a generation is held in memory), got {}",
+                    self.population_size
+                ),
+            ));
         }
         for (name, p) in [
             ("gene_mutation_prob", self.gene_mutation_prob),
@@ -430,6 +441,9 @@ impl Strategy for Evolution<'_> {
             .values()
             .filter(|&&r| r >= history.n_rows())
             .count();
-        (generations_left * self.settings.population_size + unrun) * history.n_splits
+        generations_left
+            .saturating_mul(self.settings.population_size)
+            .saturating_add(unrun)
+            .saturating_mul(history.n_splits)
     }
 }

@@ -87,3 +87,61 @@ fn multilabel_classifier_round_trips() {
         model.predict_proba(&x).unwrap()
     );
 }
+
+/// A saved model whose parts do not fit together (edited or truncated) is refused when it
+/// is loaded, naming the part; before, it loaded and its `predict` panicked (an index out
+/// of bounds) for the layer sizes, the offsets and a missing parameter.
+#[test]
+fn a_tampered_saved_model_is_refused_on_load() {
+    let data = mlp_tune::datasets::diabetes();
+    let model = MLPRegressor::params()
+        .hidden_layer_sizes(&[4])
+        .max_iter(3)
+        .random_state(5)
+        .fit(&data)
+        .unwrap();
+    let text = serde_json::to_string(&model).unwrap();
+    let loaded: MLPRegressor<f64> = serde_json::from_str(&text).expect("untouched, it loads");
+    assert_eq!(
+        loaded.predict(data.records()),
+        model.predict(data.records())
+    );
+    let params_start = text.find("\"params\":[").expect("the parameters") + "\"params\":[".len();
+    let first_param_end = params_start + text[params_start..].find(',').expect("two parameters");
+    let cases = [
+        (
+            "\"layer_units\":[10,4,1]",
+            "\"layer_units\":[10,400,1]",
+            "layout",
+        ),
+        (
+            "\"layer_units\":[10,4,1]",
+            "\"layer_units\":[10,0,1]",
+            "layer sizes",
+        ),
+        (
+            "\"layer_units\":[10,4,1]",
+            "\"layer_units\":[1]",
+            "layer sizes",
+        ),
+        (
+            "\"coef_offsets\":[0,40]",
+            "\"coef_offsets\":[0,4000]",
+            "layout",
+        ),
+        ("\"total\":49", "\"total\":4", "layout"),
+        (
+            &text[params_start..=first_param_end],
+            "",
+            "`params` holds 48 values",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(text.contains(from), "{from}");
+        let tampered = text.replacen(from, to, 1);
+        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
+            .err()
+            .unwrap_or_else(|| panic!("{to}: loaded"));
+        assert!(err.to_string().contains(expected), "{to}: {err}");
+    }
+}

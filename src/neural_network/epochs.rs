@@ -19,7 +19,7 @@ use super::callbacks::{EpochLog, Monitor, TrainingControl};
 use super::network::prefetch_rows;
 use super::params::{BatchSize, EarlyStoppingMonitor, MlpConfig};
 use super::stochastic_optimizers::Schedule;
-use super::train::{accuracy_from_outputs, r2_uniform, Task, Trained};
+use super::train::{accuracy_from_outputs, r2_uniform, Task, TrainedState};
 use crate::error::{invalid_param, MlpTuneError, Result};
 use crate::model_selection::split::stratified_shuffle_split_with;
 use crate::random::NumpyRng;
@@ -204,7 +204,7 @@ pub(crate) struct EpochCall<'a, F> {
 /// through `engine`.
 pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
     call: EpochCall<'_, F>,
-    state: &mut Trained<F>,
+    state: &mut TrainedState<F>,
     engine: &mut E,
     rng: &mut NumpyRng,
 ) -> Result<()> {

@@ -32,7 +32,7 @@ use crate::random::NumpyRng;
         deserialize = "F: serde::de::DeserializeOwned"
     ))
 )]
-pub(crate) struct Trained<F> {
+pub(crate) struct TrainedState<F> {
     pub(crate) layout: Layout,
     pub(crate) params: Vec<F>,
     pub(crate) activation: Activation,
@@ -263,7 +263,7 @@ fn train_on_this_thread<F: Float>(
                     None,
                 ),
             };
-            let state = Trained {
+            let state = Trained(TrainedState {
                 layout: layout.clone(),
                 params,
                 activation: config.activation,
@@ -289,7 +289,7 @@ fn train_on_this_thread<F: Float>(
                 diverged_epoch: None,
                 general,
                 callbacks: CallbackState::default(),
-            };
+            });
             let epochs = if partial { 1 } else { config.max_iter };
             (state, rng, epochs, partial, false)
         }
@@ -621,6 +621,96 @@ pub(crate) fn r2_uniform<F: Float>(y: ArrayView2<F>, p: ArrayView2<F>) -> f64 {
         };
     }
     total / y.ncols() as f64
+}
+
+/// A fit's state ([`TrainedState`]), checked when it is loaded: a saved model whose parts
+/// do not fit together (edited, truncated or from another build) is refused with an error
+/// naming the part, instead of panicking when it predicts.
+#[derive(Debug, Clone)]
+pub(crate) struct Trained<F>(TrainedState<F>);
+
+impl<F> std::ops::Deref for Trained<F> {
+    type Target = TrainedState<F>;
+    fn deref(&self) -> &TrainedState<F> {
+        &self.0
+    }
+}
+
+impl<F> std::ops::DerefMut for Trained<F> {
+    fn deref_mut(&mut self) -> &mut TrainedState<F> {
+        &mut self.0
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<F: serde::Serialize> serde::Serialize for Trained<F> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de, F: serde::de::DeserializeOwned> serde::Deserialize<'de> for Trained<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let state = TrainedState::<F>::deserialize(deserializer)?;
+        state.check().map_err(serde::de::Error::custom)?;
+        Ok(Trained(state))
+    }
+}
+
+impl<F> TrainedState<F> {
+    /// Whether the parts agree: the layout is the one its layer sizes give (no size 0, no
+    /// overflow), and the parameters, the best and live parameters and the optimizer's
+    /// state have the layout's length.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    fn check(&self) -> std::result::Result<(), String> {
+        let units = &self.layout.layer_units;
+        if units.len() < 2 || units.contains(&0) {
+            return Err(format!(
+                "a saved model needs at least an input and an output layer, none empty; \
+                 layer sizes {units:?}"
+            ));
+        }
+        let mut total = 0usize;
+        for w in units.windows(2) {
+            total = w[0]
+                .checked_mul(w[1])
+                .and_then(|c| total.checked_add(c)?.checked_add(w[1]))
+                .ok_or_else(|| format!("layer sizes {units:?} overflow the parameter count"))?;
+        }
+        if self.layout != Layout::new(units) {
+            return Err(format!(
+                "the saved layout does not match its layer sizes {units:?}"
+            ));
+        }
+        let n = self.layout.len();
+        let lengths = [
+            ("params", Some(self.params.len())),
+            ("best_params", self.best_params.as_ref().map(Vec::len)),
+            ("live_params", self.live_params.as_ref().map(Vec::len)),
+        ];
+        for (name, len) in lengths {
+            if let Some(len) = len.filter(|&len| len != n) {
+                return Err(format!(
+                    "`{name}` holds {len} values where layer sizes {units:?} need {n}"
+                ));
+            }
+        }
+        debug_assert_eq!(total, n);
+        if let Some(optimizer) = &self.optimizer {
+            if !optimizer.state_fits(n) {
+                return Err(format!(
+                    "the optimizer's state does not hold {n} values per buffer"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<F: Float> Trained<F> {

@@ -139,6 +139,17 @@ pub(crate) enum Optimizer<F> {
     },
 }
 
+impl<F> Optimizer<F> {
+    /// Whether each state buffer holds `n` values (one per parameter).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) fn state_fits(&self, n: usize) -> bool {
+        match self {
+            Optimizer::Sgd { velocities, .. } => velocities.len() == n,
+            Optimizer::Adam { ms, vs, .. } => ms.len() == n && vs.len() == n,
+        }
+    }
+}
+
 impl<F: Float> Optimizer<F> {
     pub(crate) fn sgd(
         n_params: usize,

@@ -8,27 +8,14 @@
 use linfa::Dataset;
 use mlp_tune::model_selection::SearchResults;
 use mlp_tune::model_selection::{
-    BracketSampler, Candidate, Distribution, Estimator, HyperbandSearchCV, ParamDistributions,
-    ParamValue, TpeOptions,
+    BracketSampler, Candidate, Distribution, HyperbandSearchCV, ParamDistributions, ParamValue,
+    TpeOptions,
 };
 use mlp_tune::{MlpTuneError, Result};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Ix1};
+use ndarray::{Array1, Array2, Ix1};
 
-#[derive(Debug, Clone)]
-struct Level(f64);
-
-impl Estimator<f64, f64> for Level {
-    type Model = f64;
-    fn fit_xy(&self, _x: ArrayView2<f64>, _y: ArrayView1<f64>) -> Result<f64> {
-        Ok(self.0)
-    }
-    fn predict_xy(&self, level: &f64, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        Ok(Array1::from_elem(x.nrows(), *level))
-    }
-    fn is_classifier(&self) -> bool {
-        false
-    }
-}
+mod common;
+use common::Level;
 
 fn float(c: &Candidate, name: &str) -> f64 {
     match c.get(name) {

@@ -2,13 +2,34 @@
 //! turning scikit-learn's JSON into arrays and parameters.
 #![allow(dead_code)]
 
+pub mod fuzz;
 pub mod toy;
 
 use std::path::PathBuf;
 
 use mlp_tune::model_selection::param_space::ParamValue;
-use ndarray::{Array1, Array2};
+use mlp_tune::model_selection::Estimator;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde_json::Value;
+
+/// A regressor that predicts a constant: a search's trial costs microseconds and scores
+/// `-(level - y)^2` on zero targets, so tests of the search machinery steer its scores
+/// through the level a builder gives.
+#[derive(Debug, Clone)]
+pub struct Level(pub f64);
+
+impl Estimator<f64, f64> for Level {
+    type Model = f64;
+    fn fit_xy(&self, _x: ArrayView2<f64>, _y: ArrayView1<f64>) -> mlp_tune::Result<f64> {
+        Ok(self.0)
+    }
+    fn predict_xy(&self, level: &f64, x: ArrayView2<f64>) -> mlp_tune::Result<Array1<f64>> {
+        Ok(Array1::from_elem(x.nrows(), *level))
+    }
+    fn is_classifier(&self) -> bool {
+        false
+    }
+}
 
 /// `$MLP_TUNE_PARITY/<file>` parsed as JSON. Panics with a clear message when the variable
 /// is missing: tests calling it are `#[ignore]`d unless CI provides it.

@@ -666,7 +666,9 @@ impl<'de, F: serde::de::DeserializeOwned> serde::Deserialize<'de> for Trained<F>
 impl<F> TrainedState<F> {
     /// Whether the parts agree: the layout is the one its layer sizes give (no size 0, no
     /// overflow), and the parameters, the best and live parameters and the optimizer's
-    /// state have the layout's length.
+    /// state have the network's length (the layout's, or the layer engine's op list's, whose
+    /// batch-norm statistics are checked too). The layer engine's op list itself is taken
+    /// as saved.
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     fn check(&self) -> std::result::Result<(), String> {
         let units = &self.layout.layer_units;
@@ -688,7 +690,21 @@ impl<F> TrainedState<F> {
                 "the saved layout does not match its layer sizes {units:?}"
             ));
         }
-        let n = self.layout.len();
+        // The layer engine lays its parameters out by its op list (batch-norm scales and
+        // shifts too), the fused engine by the dense layout.
+        let n = match &self.general {
+            Some(g) => {
+                if g.running.len() != g.net.n_running {
+                    return Err(format!(
+                        "the batch-norm statistics hold {} values where the network needs {}",
+                        g.running.len(),
+                        g.net.n_running
+                    ));
+                }
+                g.net.n_params
+            }
+            None => self.layout.len(),
+        };
         let lengths = [
             ("params", Some(self.params.len())),
             ("best_params", self.best_params.as_ref().map(Vec::len)),
@@ -697,11 +713,11 @@ impl<F> TrainedState<F> {
         for (name, len) in lengths {
             if let Some(len) = len.filter(|&len| len != n) {
                 return Err(format!(
-                    "`{name}` holds {len} values where layer sizes {units:?} need {n}"
+                    "`{name}` holds {len} values where the network ({units:?}) needs {n}"
                 ));
             }
         }
-        debug_assert_eq!(total, n);
+        debug_assert!(self.general.is_some() || total == n);
         if let Some(optimizer) = &self.optimizer {
             if !optimizer.state_fits(n) {
                 return Err(format!(

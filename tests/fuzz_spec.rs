@@ -92,7 +92,7 @@ fn mutate(text: &str, mutations: &[Mutation]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_spec_text_reads_to_a_spec_or_a_typed_error(

@@ -678,12 +678,16 @@ impl<F> TrainedState<F> {
                  layer sizes {units:?}"
             ));
         }
-        let mut total = 0usize;
-        for w in units.windows(2) {
-            total = w[0]
-                .checked_mul(w[1])
-                .and_then(|c| total.checked_add(c)?.checked_add(w[1]))
-                .ok_or_else(|| format!("layer sizes {units:?} overflow the parameter count"))?;
+        // `Layout::new` sums the sizes unchecked.
+        let count = units.windows(2).try_fold(0usize, |total, w| {
+            total
+                .checked_add(w[0].checked_mul(w[1])?)?
+                .checked_add(w[1])
+        });
+        if count.is_none() {
+            return Err(format!(
+                "layer sizes {units:?} overflow the parameter count"
+            ));
         }
         if self.layout != Layout::new(units) {
             return Err(format!(
@@ -717,7 +721,6 @@ impl<F> TrainedState<F> {
                 ));
             }
         }
-        debug_assert!(self.general.is_some() || total == n);
         if let Some(optimizer) = &self.optimizer {
             if !optimizer.state_fits(n) {
                 return Err(format!(

@@ -22,6 +22,15 @@ const MATRIX_A: u32 = 0x9908_b0df;
 const UPPER_MASK: u32 = 0x8000_0000;
 const LOWER_MASK: u32 = 0x7fff_ffff;
 
+/// MT19937's tempering of a state word into an output.
+#[inline(always)]
+fn temper(mut y: u32) -> u32 {
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c_5680;
+    y ^= (y << 15) & 0xefc6_0000;
+    y ^ (y >> 18)
+}
+
 /// numpy's legacy `RandomState`: MT19937 with numpy's seeding and conversions.
 #[derive(Clone)]
 pub struct NumpyRng {
@@ -84,13 +93,9 @@ impl NumpyRng {
         if self.position >= N {
             self.twist();
         }
-        let mut y = self.state[self.position];
+        let word = self.state[self.position];
         self.position += 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^= y >> 18;
-        y
+        temper(word)
     }
 
     /// `random_sample()`: a double in `[0, 1)` with 53 random bits (two words, high first).
@@ -137,12 +142,45 @@ impl NumpyRng {
         }
     }
 
-    /// `shuffle(x)`: Fisher-Yates from the end, as numpy does for a 1-D array.
+    /// `shuffle(x)`: Fisher-Yates from the end, as numpy does for a 1-D array: for `i` from
+    /// `n - 1` down to 1, `j = random_interval(i)`, then `x[i]` and `x[j]` swap.
+    ///
+    /// `random_interval` rejects a draw above `i` about a quarter of the time, at random, so
+    /// a loop that branches on it mispredicts often (that branch and the per-draw bookkeeping
+    /// were most of an epoch's shuffle). Here each draw is one step without that branch: a
+    /// rejected draw swaps `x[i]` with itself and keeps `i`. The draws, the swaps that count
+    /// and the generator's state afterwards are those of the loop above.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         let n = items.len();
-        for i in (1..n).rev() {
-            let j = self.random_interval(i as u64) as usize;
-            items.swap(i, j);
+        if n < 2 {
+            return;
+        }
+        let Ok(mut i) = u32::try_from(n - 1) else {
+            // Beyond 32-bit indices numpy draws 64-bit values: the plain loop.
+            for i in (1..n).rev() {
+                let j = self.random_interval(i as u64) as usize;
+                items.swap(i, j);
+            }
+            return;
+        };
+        while i > 0 {
+            if self.position >= N {
+                self.twist();
+            }
+            let mut used = 0;
+            for &word in &self.state[self.position..] {
+                if i == 0 {
+                    break;
+                }
+                used += 1;
+                // numpy's mask: the smallest `2^b - 1` that is at least `i`.
+                let value = temper(word) & (u32::MAX >> i.leading_zeros());
+                let accepted = value <= i;
+                let j = if accepted { value } else { i };
+                items.swap(i as usize, j as usize);
+                i -= u32::from(accepted);
+            }
+            self.position += used;
         }
     }
 
@@ -217,6 +255,35 @@ impl rand::RngCore for NumpyRng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The branch-free shuffle draws, swaps and leaves the generator as numpy's loop does,
+    /// across the generator's refills (sizes up to a few times its 624 words, and after
+    /// draws that leave it mid-block).
+    #[test]
+    fn shuffle_follows_numpys_loop() {
+        fn reference(rng: &mut NumpyRng, items: &mut [u32]) {
+            for i in (1..items.len()).rev() {
+                let j = rng.random_interval(i as u64) as usize;
+                items.swap(i, j);
+            }
+        }
+        for seed in 0..20u32 {
+            for n in [0, 1, 2, 3, 5, 17, 623, 624, 625, 1000, 2049, 11610] {
+                let mut fast = NumpyRng::new(seed);
+                let mut slow = NumpyRng::new(seed);
+                for _ in 0..(seed * 37) % 700 {
+                    assert_eq!(fast.next_u32(), slow.next_u32());
+                }
+                let mut a: Vec<u32> = (0..n as u32).collect();
+                let mut b = a.clone();
+                fast.shuffle(&mut a);
+                reference(&mut slow, &mut b);
+                assert_eq!(a, b, "seed {seed}, n {n}");
+                assert_eq!(fast.position, slow.position);
+                assert_eq!(fast.next_u32(), slow.next_u32());
+            }
+        }
+    }
 
     #[test]
     fn known_numpy_values() {

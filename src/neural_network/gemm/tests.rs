@@ -389,9 +389,18 @@ fn own_kernel_against_faer() {
         "| dtype | product | m×k×n | own µs | faer µs | faer / own | own GFLOP/s | max abs diff |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for f32 in [false, true] {
-        for batch in [32, 128, 256] {
-            for w in [30, 60, 100, 256] {
+    // KERNEL_WIDTHS=60,73 and KERNEL_BATCHES=32 measure other shapes (f64 only when set).
+    let list = |name: &str, default: &[usize]| -> Vec<usize> {
+        std::env::var(name).map_or_else(
+            |_| default.to_vec(),
+            |v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        )
+    };
+    let custom = std::env::var("KERNEL_WIDTHS").is_ok() || std::env::var("KERNEL_BATCHES").is_ok();
+    let dtypes: &[bool] = if custom { &[false] } else { &[false, true] };
+    for &f32 in dtypes {
+        for batch in list("KERNEL_BATCHES", &[32, 128, 256]) {
+            for w in list("KERNEL_WIDTHS", &[30, 60, 100, 256]) {
                 for (kind, m, k, n) in [
                     ("forward A·W", batch, w, w),
                     ("gradient Aᵀ·δ", w, batch, w),

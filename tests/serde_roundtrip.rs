@@ -145,3 +145,135 @@ fn a_tampered_saved_model_is_refused_on_load() {
         assert!(err.to_string().contains(expected), "{to}: {err}");
     }
 }
+
+/// Every op and optimizer state the layer engine saves passes the load check: batch norm
+/// before the activation, noise, no bias, activity regularizers, frozen layers, alpha
+/// dropout, and each Keras optimizer's buffers.
+#[test]
+fn layer_engine_models_of_every_kind_load() {
+    use mlp_tune::neural_network::stochastic_optimizers::OptimizerKind;
+    use mlp_tune::neural_network::{Activation, BatchNormPosition, LayerSpec, MlpConfig};
+    let data = mlp_tune::datasets::diabetes();
+    let layers = vec![
+        LayerSpec::dense(6, Activation::Relu)
+            .batch_norm(BatchNormPosition::BeforeActivation)
+            .gaussian_noise(0.1)
+            .use_bias(false),
+        LayerSpec::dense(5, Activation::Tanh)
+            .activity_regularizer(0.01, 0.0)
+            .trainable(false)
+            .alpha_dropout(0.1),
+        LayerSpec::dense(4, Activation::Prelu).kernel_regularizer(0.0, 0.01),
+    ];
+    for name in OptimizerKind::NAMES {
+        let mut config = MlpConfig {
+            max_iter: 2,
+            random_state: Some(4),
+            ..MlpConfig::default()
+        };
+        config.arch.layers = Some(layers.clone());
+        config.arch.optimizer = Some(OptimizerKind::from_name(name).unwrap());
+        let model = MLPRegressor::params().config(config).fit(&data).unwrap();
+        let text = serde_json::to_string(&model).unwrap();
+        let loaded: MLPRegressor<f64> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let diff = (&loaded.predict(data.records()) - &model.predict(data.records()))
+            .mapv(f64::abs)
+            .fold(0.0f64, |a, &b| a.max(b));
+        assert!(diff < 1e-12, "{name}: {diff}");
+        let more = loaded.continue_training(&data, 1);
+        assert!(more.is_ok(), "{name}: {:?}", more.err());
+    }
+}
+
+/// The layer engine's op list, a classifier's labels and the rows a continued fit trains on
+/// are checked too: an edited op list or row order is refused on load, labels that do not
+/// fit the output layer and rows beyond the data give errors. Before, the op list loaded
+/// and indexed out of bounds when it predicted, continuing on fewer rows did too, and
+/// labels that do not fit either panicked or were silently wrong.
+#[test]
+fn a_tampered_layer_engine_model_or_label_list_is_refused() {
+    use mlp_tune::neural_network::{Activation, BatchNormPosition, MlpConfig};
+    let data = mlp_tune::datasets::diabetes();
+    let mut config = MlpConfig {
+        hidden_layer_sizes: vec![6, 5],
+        max_iter: 3,
+        random_state: Some(2),
+        activation: Activation::Prelu,
+        early_stopping: true,
+        ..MlpConfig::default()
+    };
+    config.arch.batch_norm = Some(BatchNormPosition::AfterActivation);
+    config.arch.dropout = 0.2;
+    let model = MLPRegressor::params().config(config).fit(&data).unwrap();
+    let text = serde_json::to_string(&model).unwrap();
+    let loaded: MLPRegressor<f64> = serde_json::from_str(&text).expect("untouched, it loads");
+    assert_eq!(
+        loaded.predict(data.records()),
+        model.predict(data.records())
+    );
+    let order_start = text.find("\"order\":[").expect("the row order") + "\"order\":[".len();
+    let first_row = &text[order_start..order_start + text[order_start..].find(',').unwrap()];
+    let second_row_end = order_start + first_row.len() + 1;
+    let second_row =
+        &text[second_row_end..second_row_end + text[second_row_end..].find(',').unwrap()];
+    let live_start = text.find("\"live_running\":[").unwrap() + "\"live_running\":[".len();
+    let live_first = &text[live_start..=live_start + text[live_start..].find(',').unwrap()];
+    let orders = (
+        format!("\"order\":[{first_row},{second_row},"),
+        format!("\"order\":[{second_row},{second_row},"),
+    );
+    let cases: [(&str, &str, &str); 9] = [
+        ("\"prelu\":107", "\"prelu\":139", "op 1 "),
+        ("\"running\":12,", "\"running\":20,", "op 6 "),
+        ("\"slot\":3}", "\"slot\":9}", "op 7 "),
+        ("5,5,5,5,1]", "5,5,5,5]", "widths"),
+        (
+            "{\"Dense\":{\"layer\":1,",
+            "{\"Dense\":{\"layer\":2,",
+            "op 4 ",
+        ),
+        ("\"end\":140}", "\"end\":141}", "trainable"),
+        ("\"n_running\":22", "\"n_running\":12", "op 6 "),
+        (live_first, "", "callbacks"),
+        (&orders.0, &orders.1, "row order"),
+    ];
+    for (from, to, expected) in cases {
+        assert!(text.contains(from), "{from}");
+        let tampered = text.replacen(from, to, 1);
+        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
+            .err()
+            .unwrap_or_else(|| panic!("{to}: loaded"));
+        assert!(err.to_string().contains(expected), "{to}: {err}");
+    }
+
+    // Continuing on fewer rows than the model was fitted on.
+    let head = linfa::Dataset::new(
+        data.records().slice(ndarray::s![..100, ..]).to_owned(),
+        data.targets().slice(ndarray::s![..100]).to_owned(),
+    );
+    let err = model.continue_training(&head, 1).expect_err("an error");
+    assert!(err.to_string().contains("continues on row"), "{err}");
+
+    // A classifier whose saved labels do not fit its output layer.
+    let iris = mlp_tune::datasets::iris();
+    let classifier = MLPClassifier::params()
+        .hidden_layer_sizes(&[4])
+        .max_iter(2)
+        .random_state(1)
+        .fit(&iris)
+        .unwrap();
+    let text = serde_json::to_string(&classifier).unwrap();
+    assert!(text.contains("\"classes\":[0,1,2]"), "the labels");
+    for labels in ["[0,1]", "[0,1,2,3]", "[0]"] {
+        let tampered = text.replacen("\"classes\":[0,1,2]", &format!("\"classes\":{labels}"), 1);
+        let loaded: MLPClassifier<f64, usize> = serde_json::from_str(&tampered).unwrap();
+        for err in [
+            loaded.try_predict(iris.records()).err(),
+            loaded.predict_proba(iris.records()).err(),
+        ] {
+            let err = err.unwrap_or_else(|| panic!("{labels}: predicted"));
+            assert!(err.to_string().contains("do not fit"), "{labels}: {err}");
+        }
+    }
+}

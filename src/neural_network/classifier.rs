@@ -151,7 +151,27 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     /// order.
     pub fn predict_proba<D: Data<Elem = F>>(&self, x: &ArrayBase<D, Ix2>) -> Result<Array2<F>> {
         check_records(&x.view(), Some(self.n_features_in()))?;
+        self.check_classes()?;
         Ok(self.proba_of(self.trained.predict(x.view())))
+    }
+
+    /// Whether the labels fit the output layer (one unit for two classes, else one per
+    /// class). A fitted model always does; a saved one edited by hand may not, and would
+    /// otherwise look up a label that is not there.
+    fn check_classes(&self) -> Result<()> {
+        let units = self.trained.layout.layer_units.last().copied().unwrap_or(0);
+        let needed = if self.classes.len() == 2 {
+            1
+        } else {
+            self.classes.len()
+        };
+        if self.classes.len() < 2 || units != needed {
+            return Err(MlpTuneError::InvalidInput(format!(
+                "the model's {} classes do not fit its {units} output units",
+                self.classes.len()
+            )));
+        }
+        Ok(())
     }
 
     fn proba_of(&self, p: Array2<F>) -> Array2<F> {
@@ -171,6 +191,7 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     /// copy of them.
     pub(crate) fn predict_proba_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Result<Array2<F>> {
         check_record_rows(&x, rows, Some(self.n_features_in()))?;
+        self.check_classes()?;
         Ok(self.proba_of(self.trained.predict_rows(x, rows)))
     }
 
@@ -178,6 +199,7 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     /// of them.
     pub(crate) fn predict_rows(&self, x: ArrayView2<F>, rows: &[usize]) -> Result<Array1<L>> {
         check_record_rows(&x, rows, Some(self.n_features_in()))?;
+        self.check_classes()?;
         let p = self.trained.predict_rows(x, rows);
         Ok(Self::ids_of(&p)
             .into_iter()
@@ -229,6 +251,7 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
         x: &ArrayBase<D, Ix2>,
     ) -> Result<Vec<usize>> {
         check_records(&x.view(), Some(self.n_features_in()))?;
+        self.check_classes()?;
         Ok(Self::ids_of(&self.trained.predict(x.view())))
     }
 

@@ -76,6 +76,19 @@ pub(crate) struct CallbackState<F> {
     pub(crate) live_running: Option<Vec<F>>,
 }
 
+impl<F> CallbackState<F> {
+    /// Whether the saved weights and statistics have the network's sizes (`n` parameters,
+    /// `n_running` batch-norm statistics).
+    pub(crate) fn state_fits(&self, n: usize, n_running: usize) -> bool {
+        let running_fits = |r: &Option<Vec<F>>| r.as_ref().is_none_or(|r| r.len() == n_running);
+        self.es_best_weights
+            .as_ref()
+            .is_none_or(|(w, r)| w.len() == n && r.len() == n_running)
+            && running_fits(&self.best_running)
+            && running_fits(&self.live_running)
+    }
+}
+
 impl<F> Default for CallbackState<F> {
     fn default() -> Self {
         CallbackState {
@@ -251,6 +264,18 @@ pub(crate) fn run_epochs<F: Float, E: Engine<F>>(
                 state.best_loss.get_or_insert(f64::INFINITY);
             }
         }
+    }
+    // A continued fit's rows index the data it is given now.
+    if let Some(&row) = state
+        .train_rows
+        .iter()
+        .chain(&state.validation_rows)
+        .find(|&&row| row >= n_total)
+    {
+        return Err(MlpTuneError::InvalidInput(format!(
+            "the model continues on row {row} of its training data, but the data has {n_total} \
+             rows: continue it on the data it was fitted on"
+        )));
     }
     if incremental {
         // partial_fit: every call starts from the natural order, as scikit-learn does.

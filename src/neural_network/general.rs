@@ -38,6 +38,16 @@ pub(crate) struct GeneralState<F> {
     steps: u64,
 }
 
+impl<F> GeneralState<F> {
+    /// Whether the optimizer's state has one value per parameter in each buffer its rule
+    /// uses.
+    pub(crate) fn state_fits(&self) -> bool {
+        self.optimizer
+            .as_ref()
+            .is_none_or(|o| o.state_fits(self.net.n_params))
+    }
+}
+
 /// Whether a configuration runs on the layer engine rather than the fused scikit-learn
 /// engine. Every configuration compiles to an op list ([`Net`]); one that compiles to plain
 /// dense layers with scikit-learn's activation and initialization (every configuration

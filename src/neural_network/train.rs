@@ -698,6 +698,18 @@ impl<F> TrainedState<F> {
         // shifts too), the fused engine by the dense layout.
         let n = match &self.general {
             Some(g) => {
+                g.net.check()?;
+                if g.net.layout != self.layout || g.net.out != self.out {
+                    return Err(
+                        "the layer engine's network does not match the model's layers".into(),
+                    );
+                }
+                if !g.state_fits() {
+                    return Err(format!(
+                        "the layer engine's optimizer state does not hold {} values per buffer",
+                        g.net.n_params
+                    ));
+                }
                 if g.running.len() != g.net.n_running {
                     return Err(format!(
                         "the batch-norm statistics hold {} values where the network needs {}",
@@ -727,6 +739,26 @@ impl<F> TrainedState<F> {
                     "the optimizer's state does not hold {n} values per buffer"
                 ));
             }
+        }
+        let n_running = self.general.as_ref().map_or(0, |g| g.net.n_running);
+        if !self.callbacks.state_fits(n, n_running) {
+            return Err(format!(
+                "the callbacks' saved weights or statistics do not hold {n} parameters and \
+                 {n_running} statistics"
+            ));
+        }
+        // A continued fit trains on `train_rows[order[..]]`: `order` must be a permutation.
+        let mut seen = vec![false; self.order.len()];
+        let permutation = self.order.len() == self.train_rows.len()
+            && self
+                .order
+                .iter()
+                .all(|&o| o < seen.len() && !std::mem::replace(&mut seen[o], true));
+        if !permutation {
+            return Err(format!(
+                "the saved row order is not a permutation of the {} training rows",
+                self.train_rows.len()
+            ));
         }
         Ok(())
     }

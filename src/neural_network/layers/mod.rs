@@ -242,6 +242,95 @@ impl Net {
         }
     }
 
+    /// Whether the op list fits together, as [`Net::new`] compiles it: each op's input width
+    /// is the previous op's output, the dense ops are the layout's layers in order, and
+    /// every parameter, running statistic and scratch slot an op addresses lies within its
+    /// buffer. A saved model is checked with it when it is loaded, so that an edited op
+    /// list is refused rather than indexing out of bounds when it predicts or trains.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        let units = &self.layout.layer_units;
+        let n_layers = self.layout.n_weight_layers();
+        if self.widths.len() != self.ops.len() + 1 {
+            return Err(format!(
+                "the layer engine's op list has {} ops but {} widths",
+                self.ops.len(),
+                self.widths.len()
+            ));
+        }
+        if self.widths.first() != units.first() || self.widths.last() != units.last() {
+            return Err(format!(
+                "the layer engine's widths {:?} do not start and end as the layers {units:?}",
+                self.widths
+            ));
+        }
+        if self.n_params < self.layout.len() || self.initializers.len() != n_layers {
+            return Err(
+                "the layer engine's parameter count or initializers do not fit its \
+                        layers"
+                    .into(),
+            );
+        }
+        let within = |start: usize, len: usize, total: usize| {
+            start.checked_add(len).is_some_and(|end| end <= total)
+        };
+        let mut dense = 0;
+        for (k, op) in self.ops.iter().enumerate() {
+            let (w_in, w_out) = (self.widths[k], self.widths[k + 1]);
+            let fits = match *op {
+                Op::Dense { layer, .. } => {
+                    let ok = layer == dense
+                        && layer < n_layers
+                        && units[layer] == w_in
+                        && units[layer + 1] == w_out;
+                    dense += 1;
+                    ok
+                }
+                Op::BatchNorm {
+                    gamma,
+                    beta,
+                    running,
+                    slot,
+                } => {
+                    w_in == w_out
+                        && beta.checked_sub(gamma) == Some(w_in)
+                        && within(beta, w_in, self.n_params)
+                        && within(running, 2 * w_in, self.n_running)
+                        && self.slots.get(slot) == Some(&w_in)
+                }
+                Op::Act { prelu, .. } => {
+                    w_in == w_out && prelu.is_none_or(|at| within(at, w_in, self.n_params))
+                }
+                Op::Activity { .. } => w_in == w_out,
+                Op::Noise { slot, .. } | Op::Dropout { slot, .. } => {
+                    w_in == w_out && self.slots.get(slot) == Some(&w_in)
+                }
+            };
+            if !fits {
+                return Err(format!(
+                    "op {k} of the layer engine's op list does not fit its widths \
+                     ({w_in} -> {w_out}) or buffers"
+                ));
+            }
+        }
+        if dense != n_layers {
+            return Err(format!(
+                "the layer engine's op list has {dense} dense ops for {n_layers} layers"
+            ));
+        }
+        let mut from = 0;
+        for range in &self.trainable {
+            if range.start < from || range.start > range.end || range.end > self.n_params {
+                return Err(
+                    "the layer engine's trainable ranges are not ascending, disjoint \
+                            ranges of its parameters"
+                        .into(),
+                );
+            }
+            from = range.end;
+        }
+        Ok(())
+    }
+
     /// Whether the op list is plain dense layers with `activation` (one of scikit-learn's)
     /// and scikit-learn's initialization, all trained: the network scikit-learn's MLP
     /// builds, which the fused scikit-learn engine runs in scikit-learn's floating-point

@@ -282,6 +282,31 @@ pub(crate) struct GeneralOptimizer<F> {
     u_product: f64,
 }
 
+/// How many of the rule's state buffers hold one value per parameter (`s1`, `s2`, `s3` in
+/// order; the rest are empty).
+fn state_buffers(kind: OptimizerKind) -> usize {
+    match kind {
+        OptimizerKind::Sgd { .. } | OptimizerKind::Adagrad { .. } => 1,
+        OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. } => {
+            2 + usize::from(amsgrad)
+        }
+        OptimizerKind::Nadam { .. } => 2,
+        OptimizerKind::RmsProp { .. } => 3,
+    }
+}
+
+impl<F> GeneralOptimizer<F> {
+    /// Whether each state buffer has the length [`GeneralOptimizer::new`] gives its rule for
+    /// `n` parameters (`n`, or none where the rule keeps none).
+    pub(crate) fn state_fits(&self, n: usize) -> bool {
+        let used = state_buffers(self.kind);
+        [self.s1.len(), self.s2.len(), self.s3.len()]
+            .iter()
+            .enumerate()
+            .all(|(k, &len)| len == if k < used { n } else { 0 })
+    }
+}
+
 impl<F: Float> GeneralOptimizer<F> {
     pub(crate) fn new(kind: OptimizerKind, n_params: usize) -> Self {
         let zeros = || vec![F::zero(); n_params];

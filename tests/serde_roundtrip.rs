@@ -277,3 +277,56 @@ fn a_tampered_layer_engine_model_or_label_list_is_refused() {
         }
     }
 }
+
+/// Checked hyperparameters are checked again when loaded (alone or in a saved model), as
+/// `ParamGuard::check` does; unchecked ones load as they are and fail at `check()`. Before,
+/// a saved model's hyperparameters loaded unchecked, and continuing its training with them
+/// ran with values `check()` refuses.
+#[test]
+fn saved_hyperparameters_are_checked_on_load() {
+    let data = mlp_tune::datasets::diabetes();
+    let model = MLPRegressor::params()
+        .hidden_layer_sizes(&[4])
+        .max_iter(2)
+        .random_state(5)
+        .fit(&data)
+        .unwrap();
+    let text = serde_json::to_string(&model).unwrap();
+    for (from, to) in [
+        (
+            "\"learning_rate_init\":0.001",
+            "\"learning_rate_init\":-1.0",
+        ),
+        ("\"validation_fraction\":0.1", "\"validation_fraction\":2.0"),
+        ("\"beta_1\":0.9", "\"beta_1\":1.5"),
+        ("\"hidden_layer_sizes\":[4]", "\"hidden_layer_sizes\":[0]"),
+    ] {
+        // The hyperparameters come after the fitted state (whose optimizer has a
+        // `learning_rate_init` too).
+        let at = text
+            .find("\"params\":{\"config\"")
+            .expect("the hyperparameters");
+        assert!(text[at..].contains(from), "{from}");
+        let tampered = format!("{}{}", &text[..at], text[at..].replacen(from, to, 1));
+        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
+            .err()
+            .unwrap_or_else(|| panic!("{to}: loaded"));
+        assert!(!err.to_string().is_empty());
+        let params_text = serde_json::to_string(model.fitted_params())
+            .unwrap()
+            .replacen(from, to, 1);
+        assert!(serde_json::from_str::<MLPRegressorValidParams<f64>>(&params_text).is_err());
+        let unchecked: mlp_tune::neural_network::MLPRegressorParams<f64> =
+            serde_json::from_str(&params_text).expect("unchecked parameters load as they are");
+        assert!(unchecked.check().is_err(), "{to}");
+    }
+    let classifier = MLPClassifier::params()
+        .max_iter(1)
+        .fit(&mlp_tune::datasets::iris())
+        .unwrap();
+    let text =
+        serde_json::to_string(&classifier)
+            .unwrap()
+            .replacen("\"tol\":0.0001", "\"tol\":-1.0", 1);
+    assert!(serde_json::from_str::<MLPClassifier<f64, usize>>(&text).is_err());
+}

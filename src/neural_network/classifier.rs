@@ -15,9 +15,10 @@ use super::{check_record_rows, check_records, impl_config_setters, impl_fitted_a
 use crate::error::{MlpTuneError, Result};
 use crate::model_selection::param_space::{ParamValue, SetParams};
 
-/// Checked hyperparameters of [`MLPClassifier`]; `Fit` lives here.
+/// Checked hyperparameters of [`MLPClassifier`]; `Fit` lives here. Loading them (with a
+/// saved model too) checks them again, as `ParamGuard::check` does.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MLPClassifierValidParams<F> {
     pub(super) config: MlpConfig,
     #[cfg_attr(feature = "serde", serde(skip))]
@@ -44,8 +45,44 @@ pub struct MLPClassifierValidParams<F> {
 /// assert_eq!(proba.dim(), (4, 2));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MLPClassifierParams<F>(pub(super) MLPClassifierValidParams<F>);
+
+/// The fields both forms of the classifier's hyperparameters are saved as.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct ClassifierFields {
+    config: MlpConfig,
+}
+
+#[cfg(feature = "serde")]
+impl<F> From<ClassifierFields> for MLPClassifierValidParams<F> {
+    fn from(fields: ClassifierFields) -> Self {
+        MLPClassifierValidParams {
+            config: fields.config,
+            marker: PhantomData,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de, F> serde::Deserialize<'de> for MLPClassifierValidParams<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let fields = ClassifierFields::deserialize(d)?;
+        fields.config.validate().map_err(serde::de::Error::custom)?;
+        Ok(fields.into())
+    }
+}
+
+/// Unchecked, as built: `check()` validates them.
+#[cfg(feature = "serde")]
+impl<'de, F> serde::Deserialize<'de> for MLPClassifierParams<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(MLPClassifierParams(
+            ClassifierFields::deserialize(d)?.into(),
+        ))
+    }
+}
 
 impl<F> Default for MLPClassifierParams<F> {
     fn default() -> Self {

@@ -35,9 +35,10 @@ impl RegressionLoss {
     }
 }
 
-/// Checked hyperparameters of [`MLPRegressor`]; `Fit` lives here.
+/// Checked hyperparameters of [`MLPRegressor`]; `Fit` lives here. Loading them (with a
+/// saved model too) checks them again, as `ParamGuard::check` does.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MLPRegressorValidParams<F> {
     pub(super) config: MlpConfig,
     loss: RegressionLoss,
@@ -64,8 +65,44 @@ pub struct MLPRegressorValidParams<F> {
 /// assert_eq!(prediction.len(), 20);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MLPRegressorParams<F>(pub(super) MLPRegressorValidParams<F>);
+
+/// The fields both forms of the regressor's hyperparameters are saved as.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RegressorFields {
+    config: MlpConfig,
+    loss: RegressionLoss,
+}
+
+#[cfg(feature = "serde")]
+impl<F> From<RegressorFields> for MLPRegressorValidParams<F> {
+    fn from(fields: RegressorFields) -> Self {
+        MLPRegressorValidParams {
+            config: fields.config,
+            loss: fields.loss,
+            marker: PhantomData,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de, F> serde::Deserialize<'de> for MLPRegressorValidParams<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let fields = RegressorFields::deserialize(d)?;
+        fields.config.validate().map_err(serde::de::Error::custom)?;
+        Ok(fields.into())
+    }
+}
+
+/// Unchecked, as built: `check()` validates them.
+#[cfg(feature = "serde")]
+impl<'de, F> serde::Deserialize<'de> for MLPRegressorParams<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(MLPRegressorParams(RegressorFields::deserialize(d)?.into()))
+    }
+}
 
 impl<F> Default for MLPRegressorParams<F> {
     fn default() -> Self {

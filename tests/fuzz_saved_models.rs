@@ -7,14 +7,13 @@
 use std::sync::OnceLock;
 
 use linfa::prelude::*;
-use mlp_tune::neural_network::{
-    Activation, BatchNormPosition, MLPClassifier, MLPRegressor, MlpConfig,
-};
+use mlp_tune::neural_network::{MLPClassifier, MLPRegressor};
 use proptest::prelude::*;
 use serde_json::Value;
 
 mod common;
 use common::fuzz::{any_float, any_int};
+use common::layer_engine_config;
 
 /// The saved models the edits start from: the fused engine with early stopping (best
 /// weights, held-out rows), the layer engine (PReLU, batch norm, dropout) and a
@@ -30,16 +29,7 @@ fn saved() -> &'static [Value; 3] {
             .random_state(1)
             .fit(&diabetes)
             .unwrap();
-        let mut config = MlpConfig {
-            hidden_layer_sizes: vec![4, 3],
-            max_iter: 3,
-            random_state: Some(2),
-            activation: Activation::Prelu,
-            early_stopping: true,
-            ..MlpConfig::default()
-        };
-        config.arch.batch_norm = Some(BatchNormPosition::AfterActivation);
-        config.arch.dropout = 0.2;
+        let config = layer_engine_config(&[4, 3], 2);
         let layered = MLPRegressor::params()
             .config(config)
             .fit(&diabetes)

@@ -9,6 +9,49 @@ use mlp_tune::neural_network::{
 };
 use ndarray::{Array2, Axis};
 
+mod common;
+
+/// A 4-unit regressor fitted on diabetes for `epochs` epochs (seed 5), with its data.
+fn small_diabetes_fit(
+    epochs: usize,
+) -> (linfa::Dataset<f64, f64, ndarray::Ix1>, MLPRegressor<f64>) {
+    let data = mlp_tune::datasets::diabetes();
+    let model = MLPRegressor::params()
+        .hidden_layer_sizes(&[4])
+        .max_iter(epochs)
+        .random_state(5)
+        .fit(&data)
+        .unwrap();
+    (data, model)
+}
+
+/// The model saved as JSON, after checking that the text loads and predicts as the model.
+fn saved_and_loaded(
+    model: &MLPRegressor<f64>,
+    data: &linfa::Dataset<f64, f64, ndarray::Ix1>,
+) -> String {
+    let text = serde_json::to_string(model).unwrap();
+    let loaded: MLPRegressor<f64> = serde_json::from_str(&text).expect("untouched, it loads");
+    assert_eq!(
+        loaded.predict(data.records()),
+        model.predict(data.records())
+    );
+    text
+}
+
+/// Each edit `(from, to, expected)` of `text` alone makes loading fail with an error that
+/// contains `expected`.
+fn assert_each_edit_is_refused(text: &str, cases: &[(&str, &str, &str)]) {
+    for &(from, to, expected) in cases {
+        assert!(text.contains(from), "{from}");
+        let tampered = text.replacen(from, to, 1);
+        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
+            .err()
+            .unwrap_or_else(|| panic!("{to}: loaded"));
+        assert!(err.to_string().contains(expected), "{to}: {err}");
+    }
+}
+
 fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
     let text = serde_json::to_string(value).expect("serializes");
     serde_json::from_str(&text).expect("deserializes")
@@ -93,19 +136,8 @@ fn multilabel_classifier_round_trips() {
 /// of bounds) for the layer sizes, the offsets and a missing parameter.
 #[test]
 fn a_tampered_saved_model_is_refused_on_load() {
-    let data = mlp_tune::datasets::diabetes();
-    let model = MLPRegressor::params()
-        .hidden_layer_sizes(&[4])
-        .max_iter(3)
-        .random_state(5)
-        .fit(&data)
-        .unwrap();
-    let text = serde_json::to_string(&model).unwrap();
-    let loaded: MLPRegressor<f64> = serde_json::from_str(&text).expect("untouched, it loads");
-    assert_eq!(
-        loaded.predict(data.records()),
-        model.predict(data.records())
-    );
+    let (data, model) = small_diabetes_fit(3);
+    let text = saved_and_loaded(&model, &data);
     let params_start = text.find("\"params\":[").expect("the parameters") + "\"params\":[".len();
     let first_param_end = params_start + text[params_start..].find(',').expect("two parameters");
     let cases = [
@@ -136,14 +168,7 @@ fn a_tampered_saved_model_is_refused_on_load() {
             "`params` holds 48 values",
         ),
     ];
-    for (from, to, expected) in cases {
-        assert!(text.contains(from), "{from}");
-        let tampered = text.replacen(from, to, 1);
-        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
-            .err()
-            .unwrap_or_else(|| panic!("{to}: loaded"));
-        assert!(err.to_string().contains(expected), "{to}: {err}");
-    }
+    assert_each_edit_is_refused(&text, &cases);
 }
 
 /// Every op and optimizer state the layer engine saves passes the load check: batch norm
@@ -193,25 +218,10 @@ fn layer_engine_models_of_every_kind_load() {
 /// labels that do not fit either panicked or were silently wrong.
 #[test]
 fn a_tampered_layer_engine_model_or_label_list_is_refused() {
-    use mlp_tune::neural_network::{Activation, BatchNormPosition, MlpConfig};
     let data = mlp_tune::datasets::diabetes();
-    let mut config = MlpConfig {
-        hidden_layer_sizes: vec![6, 5],
-        max_iter: 3,
-        random_state: Some(2),
-        activation: Activation::Prelu,
-        early_stopping: true,
-        ..MlpConfig::default()
-    };
-    config.arch.batch_norm = Some(BatchNormPosition::AfterActivation);
-    config.arch.dropout = 0.2;
+    let config = common::layer_engine_config(&[6, 5], 2);
     let model = MLPRegressor::params().config(config).fit(&data).unwrap();
-    let text = serde_json::to_string(&model).unwrap();
-    let loaded: MLPRegressor<f64> = serde_json::from_str(&text).expect("untouched, it loads");
-    assert_eq!(
-        loaded.predict(data.records()),
-        model.predict(data.records())
-    );
+    let text = saved_and_loaded(&model, &data);
     let order_start = text.find("\"order\":[").expect("the row order") + "\"order\":[".len();
     let first_row = &text[order_start..order_start + text[order_start..].find(',').unwrap()];
     let second_row_end = order_start + first_row.len() + 1;
@@ -238,14 +248,7 @@ fn a_tampered_layer_engine_model_or_label_list_is_refused() {
         (live_first, "", "callbacks"),
         (&orders.0, &orders.1, "row order"),
     ];
-    for (from, to, expected) in cases {
-        assert!(text.contains(from), "{from}");
-        let tampered = text.replacen(from, to, 1);
-        let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)
-            .err()
-            .unwrap_or_else(|| panic!("{to}: loaded"));
-        assert!(err.to_string().contains(expected), "{to}: {err}");
-    }
+    assert_each_edit_is_refused(&text, &cases);
 
     // Continuing on fewer rows than the model was fitted on.
     let head = linfa::Dataset::new(
@@ -284,13 +287,7 @@ fn a_tampered_layer_engine_model_or_label_list_is_refused() {
 /// ran with values `check()` refuses.
 #[test]
 fn saved_hyperparameters_are_checked_on_load() {
-    let data = mlp_tune::datasets::diabetes();
-    let model = MLPRegressor::params()
-        .hidden_layer_sizes(&[4])
-        .max_iter(2)
-        .random_state(5)
-        .fit(&data)
-        .unwrap();
+    let (_, model) = small_diabetes_fit(2);
     let text = serde_json::to_string(&model).unwrap();
     for (from, to) in [
         (

@@ -261,3 +261,20 @@ pub fn max_rel_diff(ours: &[f64], theirs: &[f64]) -> f64 {
         .zip(theirs)
         .fold(0.0, |m, (a, b)| m.max(((a - b) / b).abs()))
 }
+
+/// A small network on the layer engine: PReLU, batch norm after the activation, dropout,
+/// early stopping (each kind of entry a saved model's op list and state hold).
+pub fn layer_engine_config(hidden: &[usize], seed: u32) -> mlp_tune::neural_network::MlpConfig {
+    use mlp_tune::neural_network::{Activation, BatchNormPosition, MlpConfig};
+    let mut config = MlpConfig {
+        hidden_layer_sizes: hidden.to_vec(),
+        max_iter: 3,
+        random_state: Some(seed),
+        activation: Activation::Prelu,
+        early_stopping: true,
+        ..MlpConfig::default()
+    };
+    config.arch.batch_norm = Some(BatchNormPosition::AfterActivation);
+    config.arch.dropout = 0.2;
+    config
+}

@@ -157,10 +157,7 @@ impl NumpyRng {
         }
         let Ok(mut i) = u32::try_from(n - 1) else {
             // Beyond 32-bit indices numpy draws 64-bit values: the plain loop.
-            for i in (1..n).rev() {
-                let j = self.random_interval(i as u64) as usize;
-                items.swap(i, j);
-            }
+            self.shuffle_by_intervals(items);
             return;
         };
         while i > 0 {
@@ -181,6 +178,14 @@ impl NumpyRng {
                 i -= u32::from(accepted);
             }
             self.position += used;
+        }
+    }
+
+    /// numpy's shuffle loop as written: one `random_interval(i)` per position.
+    fn shuffle_by_intervals<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.random_interval(i as u64) as usize;
+            items.swap(i, j);
         }
     }
 
@@ -261,12 +266,6 @@ mod tests {
     /// draws that leave it mid-block).
     #[test]
     fn shuffle_follows_numpys_loop() {
-        fn reference(rng: &mut NumpyRng, items: &mut [u32]) {
-            for i in (1..items.len()).rev() {
-                let j = rng.random_interval(i as u64) as usize;
-                items.swap(i, j);
-            }
-        }
         for seed in 0..20u32 {
             for n in [0, 1, 2, 3, 5, 17, 623, 624, 625, 1000, 2049, 11610] {
                 let mut fast = NumpyRng::new(seed);
@@ -277,7 +276,7 @@ mod tests {
                 let mut a: Vec<u32> = (0..n as u32).collect();
                 let mut b = a.clone();
                 fast.shuffle(&mut a);
-                reference(&mut slow, &mut b);
+                slow.shuffle_by_intervals(&mut b);
                 assert_eq!(a, b, "seed {seed}, n {n}");
                 assert_eq!(fast.position, slow.position);
                 assert_eq!(fast.next_u32(), slow.next_u32());

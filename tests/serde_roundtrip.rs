@@ -289,6 +289,11 @@ fn a_tampered_layer_engine_model_or_label_list_is_refused() {
 fn saved_hyperparameters_are_checked_on_load() {
     let (_, model) = small_diabetes_fit(2);
     let text = serde_json::to_string(&model).unwrap();
+    // The hyperparameters come after the fitted state (whose optimizer has a
+    // `learning_rate_init` too).
+    let at = text
+        .find("\"params\":{\"config\"")
+        .expect("the hyperparameters");
     for (from, to) in [
         (
             "\"learning_rate_init\":0.001",
@@ -298,11 +303,6 @@ fn saved_hyperparameters_are_checked_on_load() {
         ("\"beta_1\":0.9", "\"beta_1\":1.5"),
         ("\"hidden_layer_sizes\":[4]", "\"hidden_layer_sizes\":[0]"),
     ] {
-        // The hyperparameters come after the fitted state (whose optimizer has a
-        // `learning_rate_init` too).
-        let at = text
-            .find("\"params\":{\"config\"")
-            .expect("the hyperparameters");
         assert!(text[at..].contains(from), "{from}");
         let tampered = format!("{}{}", &text[..at], text[at..].replacen(from, to, 1));
         let err = serde_json::from_str::<MLPRegressor<f64>>(&tampered)

@@ -197,12 +197,7 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
     /// otherwise look up a label that is not there.
     fn check_classes(&self) -> Result<()> {
         let units = self.trained.layout.layer_units.last().copied().unwrap_or(0);
-        let needed = if self.classes.len() == 2 {
-            1
-        } else {
-            self.classes.len()
-        };
-        if self.classes.len() < 2 || units != needed {
+        if self.classes.len() < 2 || units != output_units(self.classes.len()) {
             return Err(MlpTuneError::InvalidInput(format!(
                 "the model's {} classes do not fit its {units} output units",
                 self.classes.len()
@@ -340,6 +335,15 @@ impl<F: Float, L: Label> MLPClassifier<F, L> {
 
 impl_fitted_accessors!(MLPClassifier, L);
 
+/// Output units for `n_classes` labels: one logistic unit for two, else one per class.
+fn output_units(n_classes: usize) -> usize {
+    if n_classes == 2 {
+        1
+    } else {
+        n_classes
+    }
+}
+
 /// Encodes labels as sorted class ids and the float target matrix scikit-learn trains on
 /// (one 0/1 column for two classes, one-hot for more).
 fn binarize<F: Float, L: Label>(
@@ -380,7 +384,7 @@ fn binarize_iter<'l, F: Float, L: Label + 'l>(
             }
         }
     }
-    let width = if classes.len() == 2 { 1 } else { classes.len() };
+    let width = output_units(classes.len());
     let mut y = Array2::zeros((ids.len(), width));
     for (row, &c) in ids.iter().enumerate() {
         if width == 1 {

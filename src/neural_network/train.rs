@@ -665,10 +665,13 @@ impl<'de, F: serde::de::DeserializeOwned> serde::Deserialize<'de> for Trained<F>
 
 impl<F> TrainedState<F> {
     /// Whether the parts agree: the layout is the one its layer sizes give (no size 0, no
-    /// overflow), and the parameters, the best and live parameters and the optimizer's
-    /// state have the network's length (the layout's, or the layer engine's op list's, whose
-    /// batch-norm statistics are checked too). The layer engine's op list itself is taken
-    /// as saved.
+    /// overflow); the layer engine's op list fits together ([`Net::check`]) and its layout;
+    /// the parameters, the best and live parameters, the optimizers' state and the
+    /// callbacks' saved weights have the network's length (the layout's, or the op list's,
+    /// with its batch-norm statistics); and the row order is a permutation of the training
+    /// rows. The rows themselves are checked against the data when training continues.
+    ///
+    /// [`Net::check`]: super::layers::Net::check
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     fn check(&self) -> std::result::Result<(), String> {
         let units = &self.layout.layer_units;

@@ -265,9 +265,7 @@ impl Net {
         }
         if self.n_params < self.layout.len() || self.initializers.len() != n_layers {
             return Err(
-                "the layer engine's parameter count or initializers do not fit its \
-                        layers"
-                    .into(),
+                "the layer engine's parameter count or initializers do not fit its layers".into(),
             );
         }
         let within = |start: usize, len: usize, total: usize| {
@@ -320,11 +318,9 @@ impl Net {
         let mut from = 0;
         for range in &self.trainable {
             if range.start < from || range.start > range.end || range.end > self.n_params {
-                return Err(
-                    "the layer engine's trainable ranges are not ascending, disjoint \
-                            ranges of its parameters"
-                        .into(),
-                );
+                let reason =
+                    "the layer engine's trainable ranges are not ascending, disjoint ranges";
+                return Err(format!("{reason} of its {} parameters", self.n_params));
             }
             from = range.end;
         }

@@ -283,7 +283,8 @@ pub(crate) struct GeneralOptimizer<F> {
 }
 
 /// How many of the rule's state buffers hold one value per parameter (`s1`, `s2`, `s3` in
-/// order; the rest are empty).
+/// order; the rest are empty): what [`GeneralOptimizer::new`] allocates and a loaded
+/// model's state is checked against.
 fn state_buffers(kind: OptimizerKind) -> usize {
     match kind {
         OptimizerKind::Sgd { .. } | OptimizerKind::Adagrad { .. } => 1,
@@ -309,23 +310,23 @@ impl<F> GeneralOptimizer<F> {
 
 impl<F: Float> GeneralOptimizer<F> {
     pub(crate) fn new(kind: OptimizerKind, n_params: usize) -> Self {
-        let zeros = || vec![F::zero(); n_params];
-        let (s1, s2, s3) = match kind {
-            OptimizerKind::Sgd { .. } => (zeros(), Vec::new(), Vec::new()),
-            OptimizerKind::Adam { amsgrad, .. } | OptimizerKind::AdamW { amsgrad, .. } => {
-                (zeros(), zeros(), if amsgrad { zeros() } else { Vec::new() })
-            }
-            OptimizerKind::Nadam { .. } => (zeros(), zeros(), Vec::new()),
-            OptimizerKind::RmsProp { .. } => (zeros(), zeros(), zeros()),
+        // Adagrad's accumulator starts at its initial value, every other buffer at zero.
+        let first = match kind {
             OptimizerKind::Adagrad {
                 initial_accumulator_value,
                 ..
-            } => (
-                vec![F::from(initial_accumulator_value).unwrap_or_else(F::zero); n_params],
-                Vec::new(),
-                Vec::new(),
-            ),
+            } => F::from(initial_accumulator_value).unwrap_or_else(F::zero),
+            _ => F::zero(),
         };
+        let used = state_buffers(kind);
+        let buffer = |k: usize, fill: F| {
+            if k < used {
+                vec![fill; n_params]
+            } else {
+                Vec::new()
+            }
+        };
+        let (s1, s2, s3) = (buffer(0, first), buffer(1, F::zero()), buffer(2, F::zero()));
         GeneralOptimizer {
             kind,
             t: 0,
